@@ -1,0 +1,33 @@
+//! Shared state of every handler: the store, the master key, the clock and the API settings.
+
+use std::sync::Arc;
+use switchyard_core::crypto::MasterKey;
+use switchyard_core::Clock;
+use switchyard_store::Store;
+
+/// Settings the API needs at request time.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// Largest accepted request body in bytes (413 above it).
+    pub max_body_bytes: usize,
+    /// Public base URL of this server, used to build callback URLs (`http://127.0.0.1:8080`).
+    pub public_url: String,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            public_url: "http://127.0.0.1:8080".to_string(),
+        }
+    }
+}
+
+/// Cloned into every handler; cheap (all `Arc`s).
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub master_key: MasterKey,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Arc<ApiSettings>,
+}

@@ -1,0 +1,1 @@
+//! Domain types and rules of the sailpoint dialect's resources.

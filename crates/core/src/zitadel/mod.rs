@@ -1,0 +1,1 @@
+//! Domain types and rules of the zitadel dialect's resources.

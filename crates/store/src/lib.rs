@@ -1,0 +1,25 @@
+//! Storage for Switchyard. The [`Store`] trait is the contract every backend fulfils (SQLite now,
+//! PostgreSQL later) and is assembled from one sub-trait per domain so each can evolve on its own.
+//! Backends hold no state another node would need; everything durable lives in the database.
+
+pub mod error;
+pub mod instances;
+pub mod keys;
+pub mod sailpoint;
+pub mod zitadel;
+pub mod sqlite;
+
+pub use error::{StoreError, StoreResult};
+pub use instances::InstanceStore;
+pub use sailpoint::SailPointStore;
+pub use zitadel::ZitadelStore;
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+
+/// Everything the rest of Switchyard needs from storage.
+#[async_trait]
+pub trait Store: InstanceStore + ZitadelStore + SailPointStore + Send + Sync + 'static {
+    /// Cheap round trip to the database, for `/readyz`.
+    async fn ping(&self) -> StoreResult<()>;
+}

@@ -1,0 +1,81 @@
+//! The Switchyard server as a library: [`Application::build`] opens the data directory, binds the
+//! listener (port 0 in tests) and wires API and workers; [`Application::run`] serves until the
+//! shutdown future resolves and then stops everything together. `main.rs` stays thin.
+
+pub mod config;
+pub mod data_dir;
+
+pub use config::Config;
+
+use anyhow::Context;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use switchyard_api::{ApiSettings, AppState};
+use switchyard_core::SystemClock;
+use switchyard_store::{InstanceStore, SqliteStore};
+use tokio::net::TcpListener;
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    listener: TcpListener,
+    addr: SocketAddr,
+    state: AppState,
+    store: SqliteStore,
+}
+
+impl Application {
+    /// Opens storage, runs migrations and binds the listen address.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        config.validate()?;
+        let data = data_dir::DataDir::open(&config.data_dir)?;
+        let store = SqliteStore::open(&data.database_path())
+            .await
+            .with_context(|| format!("opening database {}", data.database_path().display()))?;
+        for binding in &config.instances {
+            let id = switchyard_core::InstanceId::parse(&binding.id)?;
+            store.bind_domain(&id, &binding.domain).await?;
+        }
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let state = AppState {
+            store: Arc::new(store.clone()),
+            master_key: data.master_key.clone(),
+            clock: Arc::new(SystemClock),
+            settings: Arc::new(ApiSettings {
+                max_body_bytes: config.limits.max_body_bytes,
+                public_url,
+            }),
+        };
+        Ok(Self {
+            listener,
+            addr,
+            state,
+            store,
+        })
+    }
+
+    /// The bound address (the real port when configured with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests and closes storage.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        tracing::info!(address = %self.addr, "switchyard listening on http://{}", self.addr);
+        let router = switchyard_api::router(self.state);
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP")?;
+        self.store.close().await;
+        tracing::info!("switchyard stopped");
+        Ok(())
+    }
+}

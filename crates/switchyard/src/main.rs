@@ -1,0 +1,90 @@
+//! The `switchyard` command. Parses arguments, sets up logging and hands over to the library.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use switchyard::{Application, Config};
+
+#[derive(Parser)]
+#[command(name = "switchyard", version, about = "Self-hosted event-hooks engine")]
+struct Cli {
+    /// TOML configuration file (see switchyard.example.toml).
+    #[arg(long, global = true, env = "SWITCHYARD_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (API and delivery workers).
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
+        #[arg(long, env = "SWITCHYARD_LISTEN")]
+        listen: Option<String>,
+        /// Data directory (SQLite database and master key).
+        #[arg(long, env = "SWITCHYARD_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Create the data directory and apply database migrations, then exit.
+    Migrate {
+        #[arg(long, env = "SWITCHYARD_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let mut config = Config::load(cli.config.as_deref())?;
+        match cli.command {
+            Command::Serve { listen, data_dir } => {
+                if let Some(l) = listen {
+                    config.listen = l;
+                }
+                if let Some(d) = data_dir {
+                    config.data_dir = d;
+                }
+                let app = Application::build(config).await?;
+                app.run(shutdown_signal()).await
+            }
+            Command::Migrate { data_dir } => {
+                if let Some(d) = data_dir {
+                    config.data_dir = d;
+                }
+                config.listen = "127.0.0.1:0".into();
+                Application::build(config).await?;
+                println!("migrations applied");
+                Ok(())
+            }
+        }
+    })
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutdown signal received");
+}
