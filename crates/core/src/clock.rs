@@ -113,3 +113,10 @@ mod tests {
         assert_eq!(c.now(), Timestamp(15));
     }
 }
+
+/// On the wire a timestamp is RFC 3339 UTC text.
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.rfc3339())
+    }
+}

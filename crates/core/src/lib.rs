@@ -9,6 +9,8 @@ pub mod duration;
 pub mod error;
 pub mod ids;
 pub mod instance;
+pub mod retry;
+pub mod signing;
 pub mod sailpoint;
 pub mod zitadel;
 

@@ -4,6 +4,7 @@
 mod instances;
 pub mod keys;
 mod migrate;
+mod queue;
 mod sailpoint;
 mod zitadel;
 
@@ -41,6 +42,17 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         migrate::run(&write).await?;
+        // One process owns an SQLite file, so work leased by a previous run of this process
+        // (killed mid-delivery) can be taken back at once instead of waiting for its lease.
+        let reclaimed = sqlx::query(
+            "UPDATE invocations SET status = 'pending', lease_until = NULL WHERE status = 'in_flight'",
+        )
+        .execute(&write)
+        .await?
+        .rows_affected();
+        if reclaimed > 0 {
+            tracing::info!(reclaimed, "re-queued deliveries that were in flight when the server stopped");
+        }
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(10))

@@ -1,0 +1,403 @@
+//! The engine: one handle shared by the API (publishing) and the background tasks (claiming,
+//! delivering, recording). Worker capacity is a semaphore: a publish that finds free permits
+//! leases its invocations at once and hands them to workers from memory; otherwise they wait in
+//! the durable queue and the claimer leases them as capacity frees up. Results are recorded by a
+//! group-committing writer, so a worker never waits on the database.
+
+use crate::batch::GroupCommit;
+use crate::metrics::{DeliveryOutcome, Metrics};
+use crate::outcome::{describe, next_step, parked_wait};
+use crate::publish::{build_event, check_event_id, check_payload, immediately_due, PublishError, PublishRequest, Published};
+use crate::request::{self, Prepared};
+use crate::routing::{Destination, Routing};
+use crate::sender::{Response, Sender};
+use rand::Rng;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use switchyard_core::retry::RetrySchedule;
+use switchyard_core::Clock;
+use switchyard_store::queue::{AttemptRecord, Claimed, NewEvent, NextStep, Outcome, PublishResult};
+use switchyard_store::Store;
+use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Deliveries in flight at once.
+    pub concurrency: usize,
+    /// How long a claim is held; must exceed the longest request timeout.
+    pub lease: Duration,
+    pub schedule: RetrySchedule,
+    /// Largest group-commit batch.
+    pub max_batch: usize,
+    /// Upper bound on the claimer's sleep: the fallback poll for expired leases.
+    pub poll_interval: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 256,
+            lease: Duration::from_secs(330),
+            schedule: RetrySchedule::default(),
+            max_batch: 512,
+            poll_interval: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Cheap-to-clone handle.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    routing: Arc<dyn Routing>,
+    sender: Sender,
+    clock: Arc<dyn Clock>,
+    config: EngineConfig,
+    permits: Arc<Semaphore>,
+    wake: Notify,
+    publisher: GroupCommit<NewEvent, PublishResult>,
+    outcomes: mpsc::UnboundedSender<Outcome>,
+    metrics: Metrics,
+    stopping: watch::Sender<bool>,
+    /// Outcomes sent to the writer and not yet committed.
+    unrecorded: AtomicUsize,
+}
+
+impl Engine {
+    /// Starts the engine's background tasks. They run until [`Engine::shutdown`].
+    pub fn start(
+        store: Arc<dyn Store>,
+        routing: Arc<dyn Routing>,
+        clock: Arc<dyn Clock>,
+        config: EngineConfig,
+    ) -> anyhow::Result<Self> {
+        let sender = Sender::new(config.concurrency)?;
+        let writer_store = store.clone();
+        let publisher = GroupCommit::spawn(config.max_batch, move |batch: Vec<NewEvent>| {
+            let store = writer_store.clone();
+            async move { store.publish(&batch).await }
+        });
+        let (outcomes, outcome_rx) = mpsc::unbounded_channel();
+        let (stopping, _) = watch::channel(false);
+        let engine = Self {
+            inner: Arc::new(Inner {
+                permits: Arc::new(Semaphore::new(config.concurrency)),
+                store,
+                routing,
+                sender,
+                clock,
+                config,
+                wake: Notify::new(),
+                publisher,
+                outcomes,
+                metrics: Metrics::default(),
+                stopping,
+                unrecorded: AtomicUsize::new(0),
+            }),
+        };
+        tokio::spawn(engine.clone().record_loop(outcome_rx));
+        tokio::spawn(engine.clone().claim_loop());
+        Ok(engine)
+    }
+
+    pub fn routing(&self) -> &Arc<dyn Routing> {
+        &self.inner.routing
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// Wakes the claimer (new due work was written by someone other than this engine).
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// Accepts an event: durable before this returns `Ok`.
+    pub async fn publish(&self, req: PublishRequest) -> Result<Published, PublishError> {
+        let inner = &self.inner;
+        if *inner.stopping.borrow() {
+            return Err(PublishError::Unavailable);
+        }
+        if let Some(id) = &req.id {
+            check_event_id(id)?;
+        }
+        check_payload(&req.payload)?;
+        let plan = inner.routing.plan(&req.instance, &req.event_type).await?;
+        if let Some(validate) = &plan.validator {
+            validate(&req.payload).map_err(|errors| crate::routing::RoutingError::InvalidPayload {
+                trigger: req.event_type.clone(),
+                errors,
+            })?;
+        }
+        let now = inner.clock.now();
+        let payload_text = req.payload.to_string();
+        // Try the fast path: reserve a worker for each immediately-due invocation.
+        let mut event = build_event(&req, &plan, payload_text, now, Some(now.plus(inner.config.lease)));
+        let due = immediately_due(&event);
+        let permits = match u32::try_from(due) {
+            Ok(n) if n > 0 => inner.permits.clone().try_acquire_many_owned(n).ok(),
+            _ => None,
+        };
+        if permits.is_none() && due > 0 {
+            for inv in &mut event.invocations {
+                if matches!(inv.state, switchyard_store::queue::InitialState::Leased(_)) {
+                    inv.state = switchyard_store::queue::InitialState::Pending;
+                }
+            }
+        }
+        let jobs = permits.as_ref().map(|_| fast_path_jobs(&event));
+        let response: serde_json::Value = serde_json::from_str(&event.response).unwrap_or_default();
+        let invocations = event.invocations.len();
+        match inner.publisher.submit(event).await {
+            Ok(PublishResult::Created) => {
+                inner.metrics.accepted(invocations);
+                match (jobs, permits) {
+                    (Some(jobs), Some(mut permits)) => {
+                        for job in jobs {
+                            let permit = permits.split(1).expect("one permit per due invocation");
+                            tokio::spawn(self.clone().deliver(job, permit));
+                        }
+                    }
+                    _ if due > 0 => inner.wake.notify_one(),
+                    _ => {}
+                }
+                Ok(Published { response, duplicate: false })
+            }
+            Ok(PublishResult::Duplicate { response }) => Ok(Published {
+                response: serde_json::from_str(&response).unwrap_or_default(),
+                duplicate: true,
+            }),
+            Err(crate::batch::CommitError::Closed) => Err(PublishError::Unavailable),
+            Err(e) => Err(PublishError::Store(e.to_string())),
+        }
+    }
+
+    /// Stops claiming and publishing, waits (bounded) for deliveries in flight and for their
+    /// results to be written.
+    pub async fn shutdown(&self, grace: Duration) {
+        let inner = &self.inner;
+        let _ = inner.stopping.send(true);
+        inner.wake.notify_one();
+        let all = inner.config.concurrency as u32;
+        let _ = tokio::time::timeout(grace, inner.permits.acquire_many(all)).await;
+        // Let the writer flush what the last workers sent (bounded: anything unwritten is
+        // still leased in the store and will be delivered again after a restart).
+        for _ in 0..100 {
+            if inner.unrecorded.load(Ordering::SeqCst) == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn claim_loop(self) {
+        let inner = &self.inner;
+        let mut stopping = inner.stopping.subscribe();
+        loop {
+            if *stopping.borrow() {
+                return;
+            }
+            let capacity = inner.permits.available_permits().min(inner.config.max_batch);
+            let mut claimed_full = false;
+            if capacity > 0 {
+                let now = inner.clock.now();
+                match inner.store.claim_due(now, now.plus(inner.config.lease), capacity as u32).await {
+                    Ok(jobs) => {
+                        claimed_full = jobs.len() == capacity;
+                        for job in jobs {
+                            match inner.permits.clone().try_acquire_owned() {
+                                Ok(permit) => {
+                                    tokio::spawn(self.clone().deliver(job, permit));
+                                }
+                                Err(_) => {
+                                    // Capacity went to the fast path meanwhile; wait for a slot.
+                                    let permit = match inner.permits.clone().acquire_owned().await {
+                                        Ok(p) => p,
+                                        Err(_) => return,
+                                    };
+                                    tokio::spawn(self.clone().deliver(job, permit));
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "claiming due deliveries failed; will retry"),
+                }
+            }
+            if claimed_full {
+                continue;
+            }
+            let sleep = self.sleep_until_due().await;
+            tokio::select! {
+                _ = inner.wake.notified() => {}
+                _ = tokio::time::sleep(sleep) => {}
+                _ = stopping.changed() => {}
+            }
+        }
+    }
+
+    /// How long the claimer may sleep: until the next known due time, at most the poll interval.
+    async fn sleep_until_due(&self) -> Duration {
+        let inner = &self.inner;
+        let cap = inner.config.poll_interval;
+        if inner.permits.available_permits() == 0 {
+            return cap;
+        }
+        match inner.store.next_due_at().await {
+            Ok(Some(t)) => {
+                let ms = (t.millis() - inner.clock.now().millis()).max(0) as u64;
+                Duration::from_millis(ms).min(cap)
+            }
+            _ => cap,
+        }
+    }
+
+    /// Delivers one invocation and hands the outcome to the writer.
+    async fn deliver(self, job: Claimed, _permit: OwnedSemaphorePermit) {
+        let inner = &self.inner;
+        let n = job.attempts_done + 1;
+        let round_n = job.round_attempts + 1;
+        let started = inner.clock.now();
+        let jitter: f64 = rand::thread_rng().gen();
+        let dest = inner.routing.destination(&job.instance, job.route_kind, &job.route_id).await;
+        let (attempt, next) = match dest {
+            Ok(Some(dest)) => match dest.as_ref() {
+                Destination::Http { url, timeout, authorization, signing, body } => {
+                    let body = request::body(&job, *body);
+                    let headers = request::headers(&job, &body, signing, authorization.as_deref(), started.unix_seconds());
+                    let prepared = Prepared { body, headers };
+                    let recorded = prepared.recorded_headers();
+                    let resp: Response = inner.sender.post(url, &prepared.headers, prepared.body, *timeout).await;
+                    inner.metrics.latency(resp.duration);
+                    let next = next_step(&resp, round_n, &inner.config.schedule, inner.clock.now(), jitter);
+                    let error = (!matches!(next, NextStep::Delivered)).then(|| describe(&resp));
+                    (
+                        AttemptRecord {
+                            n,
+                            at: started,
+                            request_headers: recorded,
+                            status: resp.status,
+                            duration_ms: resp.duration.as_millis() as u64,
+                            response_excerpt: resp.excerpt(),
+                            error,
+                        },
+                        next,
+                    )
+                }
+                Destination::EventBridge { .. } => {
+                    let wait = parked_wait(&inner.config.schedule, round_n, jitter);
+                    inner.metrics.outcome(DeliveryOutcome::Parked);
+                    (
+                        failed_attempt(n, started, "EventBridge delivery not configured; the invocation stays queued"),
+                        NextStep::RetryAt(started.plus(wait)),
+                    )
+                }
+            },
+            Ok(None) => (
+                failed_attempt(n, started, "the route no longer exists or was disabled"),
+                NextStep::Failed("the route no longer exists or was disabled".into()),
+            ),
+            Err(e) => {
+                // Could not even look the route up (store trouble): try again soon.
+                let wait = parked_wait(&inner.config.schedule, round_n, jitter);
+                (failed_attempt(n, started, &format!("route lookup failed: {e}")), NextStep::RetryAt(started.plus(wait)))
+            }
+        };
+        let label = match &next {
+            NextStep::Delivered => DeliveryOutcome::Delivered,
+            NextStep::RetryAt(_) => DeliveryOutcome::Retried,
+            NextStep::Failed(_) => DeliveryOutcome::Failed,
+            NextStep::FailedDisableRoute(_) => DeliveryOutcome::Disabled,
+        };
+        if !matches!(attempt.error.as_deref(), Some(e) if e.starts_with("EventBridge")) {
+            inner.metrics.outcome(label);
+        }
+        if let NextStep::FailedDisableRoute(_) = &next {
+            inner.routing.invalidate(&job.instance);
+        }
+        inner.unrecorded.fetch_add(1, Ordering::SeqCst);
+        let _ = inner.outcomes.send(Outcome {
+            invocation_id: job.id,
+            instance: job.instance,
+            route_kind: job.route_kind,
+            route_id: job.route_id,
+            attempt,
+            next,
+            at: inner.clock.now(),
+        });
+    }
+
+    /// Writes outcomes in batches; on a store error keeps them and tries again (a lease that
+    /// expires meanwhile only causes a redelivery, never a loss).
+    async fn record_loop(self, mut rx: mpsc::UnboundedReceiver<Outcome>) {
+        let inner = &self.inner;
+        let mut batch = Vec::with_capacity(inner.config.max_batch);
+        while let Some(first) = rx.recv().await {
+            batch.push(first);
+            while batch.len() < inner.config.max_batch {
+                match rx.try_recv() {
+                    Ok(o) => batch.push(o),
+                    Err(_) => break,
+                }
+            }
+            let mut backoff = Duration::from_millis(50);
+            loop {
+                match inner.store.record_outcomes(&batch).await {
+                    Ok(released) => {
+                        inner.unrecorded.fetch_sub(batch.len(), Ordering::SeqCst);
+                        let retries = batch.iter().any(|o| matches!(o.next, NextStep::RetryAt(_)));
+                        if released > 0 || retries {
+                            inner.wake.notify_one();
+                        }
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, n = batch.len(), "recording delivery outcomes failed; retrying");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                    }
+                }
+            }
+            batch.clear();
+        }
+    }
+}
+
+fn failed_attempt(n: u32, at: switchyard_core::Timestamp, error: &str) -> AttemptRecord {
+    AttemptRecord {
+        n,
+        at,
+        request_headers: serde_json::json!({}),
+        status: None,
+        duration_ms: 0,
+        response_excerpt: None,
+        error: Some(error.to_string()),
+    }
+}
+
+/// The invocations of a just-accepted event that this node delivers itself.
+fn fast_path_jobs(ev: &NewEvent) -> Vec<Claimed> {
+    ev.invocations
+        .iter()
+        .filter(|i| matches!(i.state, switchyard_store::queue::InitialState::Leased(_)))
+        .map(|i| Claimed {
+            id: i.id.clone(),
+            instance: ev.instance.clone(),
+            event_id: ev.id.clone(),
+            event_type: ev.event_type.clone(),
+            payload: ev.payload.clone(),
+            event_created_at: ev.created_at,
+            route_kind: i.route_kind,
+            route_id: i.route_id.clone(),
+            kind: ev.kind,
+            attempts_done: 0,
+            round_attempts: 0,
+        })
+        .collect()
+}

@@ -1,0 +1,209 @@
+//! Accepting an event: validate the payload against the trigger, fan it out over the cached
+//! plan (matching subscriptions, then the execution's targets as an ordered chain), and commit
+//! the event with all its invocations in one group-committed transaction before answering.
+
+use crate::routing::{FanoutPlan, RoutingError};
+use serde_json::{json, Value};
+use switchyard_core::{ids, InstanceId, Timestamp};
+use switchyard_store::queue::{InitialState, InvocationKind, NewEvent, NewInvocation, RouteKind};
+
+/// A producer's request to publish one event.
+#[derive(Debug, Clone)]
+pub struct PublishRequest {
+    pub instance: InstanceId,
+    /// The producer's id: publishing again with the same id is a no-op returning the first answer.
+    pub id: Option<String>,
+    pub event_type: String,
+    pub payload: Value,
+    pub kind: InvocationKind,
+    /// Restricts the fan-out to these subscriptions (test invocations).
+    pub only_subscriptions: Option<Vec<String>>,
+    /// Include disabled subscriptions (test invocations ignore `enabled`).
+    pub include_disabled: bool,
+}
+
+/// The answer to a publish.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// `{eventId, invocations}` as first given.
+    pub response: Value,
+    pub duplicate: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error(transparent)]
+    Routing(#[from] RoutingError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the server is shutting down")]
+    Unavailable,
+    #[error("storing the event failed: {0}")]
+    Store(String),
+}
+
+/// Checks what every payload must be, independent of the trigger.
+pub fn check_payload(payload: &Value) -> Result<(), PublishError> {
+    let obj = payload
+        .as_object()
+        .ok_or_else(|| PublishError::Invalid("payload must be a JSON object".into()))?;
+    if obj.contains_key("_metadata") {
+        return Err(PublishError::Invalid(
+            "payload must not contain '_metadata': Switchyard adds it on delivery".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a producer-chosen event id.
+pub fn check_event_id(id: &str) -> Result<(), PublishError> {
+    let ok = !id.is_empty() && id.len() <= 200 && id.bytes().all(|b| b.is_ascii_graphic());
+    if ok {
+        Ok(())
+    } else {
+        Err(PublishError::Invalid("id must be 1 to 200 printable ASCII characters without spaces".into()))
+    }
+}
+
+/// Builds the event row and its invocations. `lease` is `Some(until)` when the caller reserved
+/// worker capacity for every immediately-due invocation (the fast path).
+pub fn build_event(
+    req: &PublishRequest,
+    plan: &FanoutPlan,
+    payload_text: String,
+    now: Timestamp,
+    lease: Option<Timestamp>,
+) -> NewEvent {
+    let event_id = req.id.clone().unwrap_or_else(ids::ordered_uuid);
+    let due = match lease {
+        Some(until) => InitialState::Leased(until),
+        None => InitialState::Pending,
+    };
+    let mut invocations = Vec::new();
+    for sub in matching_subscriptions(req, plan) {
+        invocations.push(NewInvocation {
+            id: ids::ordered_uuid(),
+            route_kind: RouteKind::Subscription,
+            route_id: sub.to_string(),
+            state: due,
+            chain_next: None,
+            interrupt_on_error: false,
+        });
+    }
+    if req.kind == InvocationKind::RealTime {
+        invocations.extend(chain(plan, due));
+    }
+    let response = json!({
+        "eventId": event_id,
+        "invocations": invocations.iter().map(|i| json!({
+            "id": i.id, "routeKind": i.route_kind.as_str(), "routeId": i.route_id,
+        })).collect::<Vec<_>>(),
+    });
+    NewEvent {
+        instance: req.instance.clone(),
+        id: event_id,
+        event_type: req.event_type.clone(),
+        payload: payload_text,
+        created_at: now,
+        kind: req.kind,
+        invocations,
+        response: response.to_string(),
+    }
+}
+
+fn matching_subscriptions<'a>(req: &'a PublishRequest, plan: &'a FanoutPlan) -> impl Iterator<Item = &'a str> {
+    plan.subscriptions
+        .iter()
+        .filter(move |s| {
+            req.only_subscriptions
+                .as_ref()
+                .is_none_or(|only| only.iter().any(|o| o == &s.id))
+        })
+        .filter(move |s| s.enabled || req.include_disabled)
+        .filter(move |s| s.filter.as_ref().is_none_or(|f| f(&req.payload)))
+        .map(|s| s.id.as_str())
+}
+
+/// The execution's targets: awaited targets form a chain in list order (each waits for the one
+/// before); restAsync targets are due at once and hold nothing up.
+fn chain(plan: &FanoutPlan, due: InitialState) -> Vec<NewInvocation> {
+    let mut out: Vec<NewInvocation> = Vec::with_capacity(plan.targets.len());
+    let mut last_awaited: Option<usize> = None;
+    for t in &plan.targets {
+        let id = ids::ordered_uuid();
+        let state = if t.awaited && last_awaited.is_some() { InitialState::Waiting } else { due };
+        if t.awaited {
+            if let Some(prev) = last_awaited {
+                out[prev].chain_next = Some(id.clone());
+            }
+            last_awaited = Some(out.len());
+        }
+        out.push(NewInvocation {
+            id,
+            route_kind: RouteKind::Target,
+            route_id: t.id.clone(),
+            state,
+            chain_next: None,
+            interrupt_on_error: t.interrupt_on_error,
+        });
+    }
+    out
+}
+
+/// How many invocations of `ev` are due immediately (need a worker now).
+pub fn immediately_due(ev: &NewEvent) -> usize {
+    ev.invocations.iter().filter(|i| i.state != InitialState::Waiting).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routing::{PlannedSubscription, PlannedTarget};
+    use std::sync::Arc;
+
+    fn req(payload: Value) -> PublishRequest {
+        PublishRequest {
+            instance: InstanceId::default_instance(),
+            id: None,
+            event_type: "t".into(),
+            payload,
+            kind: InvocationKind::RealTime,
+            only_subscriptions: None,
+            include_disabled: false,
+        }
+    }
+
+    #[test]
+    fn filters_select_subscriptions_and_targets_chain_in_order() {
+        let plan = FanoutPlan {
+            validator: None,
+            subscriptions: vec![
+                PlannedSubscription { id: "all".into(), enabled: true, filter: None },
+                PlannedSubscription { id: "off".into(), enabled: false, filter: None },
+                PlannedSubscription { id: "none".into(), enabled: true, filter: Some(Arc::new(|_| false)) },
+            ],
+            targets: vec![
+                PlannedTarget { id: "a".into(), awaited: true, interrupt_on_error: true },
+                PlannedTarget { id: "async".into(), awaited: false, interrupt_on_error: false },
+                PlannedTarget { id: "b".into(), awaited: true, interrupt_on_error: false },
+            ],
+        };
+        let ev = build_event(&req(json!({})), &plan, "{}".into(), Timestamp(1), None);
+        let routes: Vec<&str> = ev.invocations.iter().map(|i| i.route_id.as_str()).collect();
+        assert_eq!(routes, ["all", "a", "async", "b"]);
+        assert_eq!(ev.invocations[1].chain_next.as_deref(), Some(ev.invocations[3].id.as_str()));
+        assert_eq!(ev.invocations[2].state, InitialState::Pending);
+        assert_eq!(ev.invocations[3].state, InitialState::Waiting);
+        assert_eq!(immediately_due(&ev), 3);
+    }
+
+    #[test]
+    fn payload_rules() {
+        assert!(check_payload(&json!([])).is_err());
+        assert!(check_payload(&json!({"_metadata": {}})).is_err());
+        assert!(check_payload(&json!({"a": 1})).is_ok());
+        assert!(check_event_id("").is_err());
+        assert!(check_event_id("has space").is_err());
+        assert!(check_event_id("evt-1").is_ok());
+    }
+}

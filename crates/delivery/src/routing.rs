@@ -1,0 +1,105 @@
+//! What the engine needs to know about routes, independent of the dialect that created them:
+//! the fan-out plan of an event type and the destination of a route. The dialect-aware
+//! implementation lives with the store and API wiring; the engine only sees these types.
+
+use async_trait::async_trait;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use switchyard_core::InstanceId;
+use switchyard_store::queue::RouteKind;
+
+/// Why an event cannot be routed.
+#[derive(Debug, thiserror::Error)]
+pub enum RoutingError {
+    #[error("unknown event type '{0}': it is neither a trigger nor a known ZITADEL event")]
+    UnknownType(String),
+    #[error("payload does not match the input schema of '{trigger}': {}", .errors.join("; "))]
+    InvalidPayload { trigger: String, errors: Vec<String> },
+    #[error("'{0}' is a request-response trigger; start it with POST /v1/invocations")]
+    NotFireAndForget(String),
+    #[error(transparent)]
+    Store(#[from] switchyard_store::StoreError),
+}
+
+/// A predicate on the event payload (a compiled JSONPath filter).
+pub type PayloadFilter = Arc<dyn Fn(&Value) -> bool + Send + Sync>;
+/// Validates a payload, returning every violation.
+pub type PayloadValidator = Arc<dyn Fn(&Value) -> Result<(), Vec<String>> + Send + Sync>;
+
+/// One subscription an event may reach.
+#[derive(Clone)]
+pub struct PlannedSubscription {
+    pub id: String,
+    /// Disabled subscriptions get test invocations only.
+    pub enabled: bool,
+    pub filter: Option<PayloadFilter>,
+}
+
+/// One target of the best-matching ZITADEL execution, in list order.
+#[derive(Debug, Clone)]
+pub struct PlannedTarget {
+    pub id: String,
+    /// restAsync targets are not awaited: they neither wait for nor hold up the chain.
+    pub awaited: bool,
+    pub interrupt_on_error: bool,
+}
+
+/// Everything needed to fan an event of one type out, cached until routes change.
+#[derive(Clone, Default)]
+pub struct FanoutPlan {
+    pub validator: Option<PayloadValidator>,
+    pub subscriptions: Vec<PlannedSubscription>,
+    pub targets: Vec<PlannedTarget>,
+}
+
+/// How a request is signed.
+#[derive(Debug, Clone)]
+pub enum Signing {
+    /// Standard Webhooks; raw HMAC keys, current first.
+    StandardWebhooks(Vec<Vec<u8>>),
+    /// `ZITADEL-Signature`; keys, current first.
+    Zitadel(Vec<String>),
+}
+
+/// The body the receiver expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyStyle {
+    /// SailPoint fire-and-forget: the input plus `_metadata`.
+    SailPointFireAndForget,
+    /// A ZITADEL event envelope.
+    ZitadelEvent,
+}
+
+/// Where and how to deliver one route's invocations.
+#[derive(Debug, Clone)]
+pub enum Destination {
+    Http {
+        url: String,
+        timeout: Duration,
+        /// The complete `Authorization` header value, if any.
+        authorization: Option<String>,
+        signing: Signing,
+        body: BodyStyle,
+    },
+    /// AWS EventBridge; no sender exists yet, so such invocations stay queued.
+    EventBridge { account: String, region: String },
+}
+
+/// The dialect-aware source of plans and destinations.
+#[async_trait]
+pub trait Routing: Send + Sync + 'static {
+    /// Plans the fan-out of `event_type` in `instance`.
+    async fn plan(&self, instance: &InstanceId, event_type: &str) -> Result<Arc<FanoutPlan>, RoutingError>;
+
+    /// The destination of a route, or `None` if the route no longer exists.
+    async fn destination(
+        &self,
+        instance: &InstanceId,
+        kind: RouteKind,
+        id: &str,
+    ) -> Result<Option<Arc<Destination>>, RoutingError>;
+
+    /// Forgets cached plans and destinations of `instance` (its routes changed).
+    fn invalidate(&self, instance: &InstanceId);
+}

@@ -1,0 +1,199 @@
+//! The durable delivery queue: accepted events with their invocations, lease-based claims, and
+//! the outcome of every attempt. Operations take batches so the delivery engine can group-commit
+//! many concurrent requests in one transaction (one fsync for many events).
+
+use crate::StoreResult;
+use async_trait::async_trait;
+use serde::Serialize;
+use switchyard_core::{InstanceId, Timestamp};
+
+/// What an invocation delivers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteKind {
+    Subscription,
+    Target,
+}
+
+impl RouteKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RouteKind::Subscription => "subscription",
+            RouteKind::Target => "target",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "subscription" => Some(RouteKind::Subscription),
+            "target" => Some(RouteKind::Target),
+            _ => None,
+        }
+    }
+}
+
+/// Real events or test invocations (SailPoint's REAL_TIME / TEST).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvocationKind {
+    RealTime,
+    Test,
+}
+
+impl InvocationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvocationKind::RealTime => "real_time",
+            InvocationKind::Test => "test",
+        }
+    }
+}
+
+/// How a new invocation enters the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitialState {
+    /// Due now; any worker may claim it.
+    Pending,
+    /// Claimed by the publishing node right away (the in-memory fast path), leased until then.
+    Leased(Timestamp),
+    /// Behind an earlier target of its chain; released when that one ends.
+    Waiting,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewInvocation {
+    pub id: String,
+    pub route_kind: RouteKind,
+    pub route_id: String,
+    pub state: InitialState,
+    pub chain_next: Option<String>,
+    pub interrupt_on_error: bool,
+}
+
+/// An event to accept with its fan-out.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub instance: InstanceId,
+    pub id: String,
+    pub event_type: String,
+    pub payload: String,
+    pub created_at: Timestamp,
+    pub kind: InvocationKind,
+    pub invocations: Vec<NewInvocation>,
+    /// The JSON answer to give the producer; replayed verbatim for a duplicate id.
+    pub response: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishResult {
+    Created,
+    /// An event with this id was accepted before: nothing was written; here is the first answer.
+    Duplicate { response: String },
+}
+
+/// A claimed invocation with everything needed to deliver it.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: String,
+    pub instance: InstanceId,
+    pub event_id: String,
+    pub event_type: String,
+    pub payload: String,
+    pub event_created_at: Timestamp,
+    pub route_kind: RouteKind,
+    pub route_id: String,
+    pub kind: InvocationKind,
+    /// Attempts ever made; the next one is number `attempts_done + 1` in the log.
+    pub attempts_done: u32,
+    /// Attempts since the last replay; drives the retry schedule.
+    pub round_attempts: u32,
+}
+
+/// One outbound request as recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttemptRecord {
+    pub n: u32,
+    pub at: Timestamp,
+    pub request_headers: serde_json::Value,
+    pub status: Option<u16>,
+    pub duration_ms: u64,
+    pub response_excerpt: Option<String>,
+    pub error: Option<String>,
+}
+
+/// What happens to an invocation after an attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NextStep {
+    Delivered,
+    RetryAt(Timestamp),
+    /// Terminal failure; the message explains it.
+    Failed(String),
+    /// The receiver said 410 Gone: fail, and switch the route off.
+    FailedDisableRoute(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub invocation_id: String,
+    pub instance: InstanceId,
+    pub route_kind: RouteKind,
+    pub route_id: String,
+    pub attempt: AttemptRecord,
+    pub next: NextStep,
+    pub at: Timestamp,
+}
+
+/// An invocation as shown by the API.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvocationView {
+    pub id: String,
+    pub event_id: String,
+    pub trigger_id: String,
+    pub route_kind: RouteKind,
+    pub route_id: String,
+    pub kind: InvocationKind,
+    pub status: String,
+    pub attempts: u32,
+    pub next_attempt_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub completed_at: Option<Timestamp>,
+    pub last_error: Option<String>,
+    pub last_status: Option<u16>,
+    pub attempt_log: Vec<AttemptRecord>,
+}
+
+#[async_trait]
+pub trait QueueStore {
+    /// Accepts events and their invocations atomically (all of one event or none).
+    async fn publish(&self, batch: &[NewEvent]) -> StoreResult<Vec<PublishResult>>;
+
+    /// Leases up to `limit` due invocations (pending and due, or in flight with an expired
+    /// lease) until `lease_until`.
+    async fn claim_due(&self, now: Timestamp, lease_until: Timestamp, limit: u32) -> StoreResult<Vec<Claimed>>;
+
+    /// Loads invocations this node leased at publish time (fast path), in the given order.
+    async fn load_claimed(&self, ids: &[String]) -> StoreResult<Vec<Claimed>>;
+
+    /// The earliest time at which something becomes due (pending work or an expiring lease).
+    async fn next_due_at(&self) -> StoreResult<Option<Timestamp>>;
+
+    /// Records attempts and applies their next steps; releases or cancels chained invocations.
+    /// Returns how many invocations became pending (so the caller can wake workers).
+    async fn record_outcomes(&self, outcomes: &[Outcome]) -> StoreResult<usize>;
+
+    /// One invocation with its attempt log.
+    async fn invocation(&self, instance: &InstanceId, id: &str) -> StoreResult<InvocationView>;
+
+    /// Puts a failed invocation back in the queue for another full round of tries.
+    async fn replay(&self, instance: &InstanceId, id: &str, now: Timestamp) -> StoreResult<()>;
+
+    /// Invocation counts by status, for metrics.
+    async fn queue_depth(&self) -> StoreResult<Vec<(String, i64)>>;
+
+    /// Whether the delivery engine switched a route off.
+    async fn is_route_disabled(&self, instance: &InstanceId, kind: RouteKind, id: &str) -> StoreResult<bool>;
+
+    /// Switches a route back on (after its owner changed it).
+    async fn enable_route(&self, instance: &InstanceId, kind: RouteKind, id: &str) -> StoreResult<()>;
+}

@@ -1,0 +1,400 @@
+//! SQLite implementation of [`QueueStore`]. Batches run in one transaction on the single writer
+//! connection; multi-row inserts keep the number of statements per batch small.
+
+use super::SqliteStore;
+use crate::queue::*;
+use crate::{StoreError, StoreResult};
+use async_trait::async_trait;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use switchyard_core::{InstanceId, Timestamp};
+
+/// SQLite allows 32766 bound parameters; stay well below.
+const ROWS_PER_INSERT: usize = 500;
+
+#[async_trait]
+impl QueueStore for SqliteStore {
+    async fn publish(&self, batch: &[NewEvent]) -> StoreResult<Vec<PublishResult>> {
+        let mut tx = self.write.begin().await?;
+        let mut results = Vec::with_capacity(batch.len());
+        let mut accepted = Vec::with_capacity(batch.len());
+        for ev in batch {
+            let inserted = sqlx::query(
+                "INSERT INTO events (instance_id, id, type, payload, created_at, response)
+                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (instance_id, id) DO NOTHING",
+            )
+            .bind(ev.instance.as_str())
+            .bind(&ev.id)
+            .bind(&ev.event_type)
+            .bind(&ev.payload)
+            .bind(ev.created_at.millis())
+            .bind(&ev.response)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                let response: String =
+                    sqlx::query_scalar("SELECT response FROM events WHERE instance_id = ? AND id = ?")
+                        .bind(ev.instance.as_str())
+                        .bind(&ev.id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                results.push(PublishResult::Duplicate { response });
+            } else {
+                results.push(PublishResult::Created);
+                accepted.push(ev);
+            }
+        }
+        let rows: Vec<(&NewEvent, &NewInvocation)> = accepted
+            .iter()
+            .flat_map(|ev| ev.invocations.iter().map(move |inv| (*ev, inv)))
+            .collect();
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            insert_invocations(&mut tx, chunk).await?;
+        }
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    async fn claim_due(&self, now: Timestamp, lease_until: Timestamp, limit: u32) -> StoreResult<Vec<Claimed>> {
+        let mut tx = self.write.begin().await?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM (
+                SELECT id, next_attempt_at AS due FROM invocations
+                 WHERE status = 'pending' AND next_attempt_at <= ?1
+                UNION ALL
+                SELECT id, lease_until AS due FROM invocations
+                 WHERE status = 'in_flight' AND lease_until <= ?1
+             ) ORDER BY due LIMIT ?2",
+        )
+        .bind(now.millis())
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut q = QueryBuilder::<Sqlite>::new("UPDATE invocations SET status = 'in_flight', lease_until = ");
+        q.push_bind(lease_until.millis())
+            .push(", updated_at = ")
+            .push_bind(now.millis())
+            .push(" WHERE id IN (");
+        let mut sep = q.separated(", ");
+        for id in &ids {
+            sep.push_bind(id);
+        }
+        q.push(")");
+        q.build().execute(&mut *tx).await?;
+        let claimed = load(&mut tx, &ids).await?;
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn load_claimed(&self, ids: &[String]) -> StoreResult<Vec<Claimed>> {
+        let mut conn = self.read.acquire().await?;
+        load(&mut conn, ids).await
+    }
+
+    async fn next_due_at(&self) -> StoreResult<Option<Timestamp>> {
+        let t: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(t) FROM (
+                SELECT MIN(next_attempt_at) AS t FROM invocations WHERE status = 'pending'
+                UNION ALL
+                SELECT MIN(lease_until) AS t FROM invocations WHERE status = 'in_flight')",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok(t.map(Timestamp))
+    }
+
+    async fn record_outcomes(&self, outcomes: &[Outcome]) -> StoreResult<usize> {
+        let mut tx = self.write.begin().await?;
+        for chunk in outcomes.chunks(ROWS_PER_INSERT) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT OR REPLACE INTO attempts (invocation_id, n, at, request_headers, status, duration_ms, response_excerpt, error) ",
+            );
+            q.push_values(chunk, |mut b, o| {
+                b.push_bind(&o.invocation_id)
+                    .push_bind(i64::from(o.attempt.n))
+                    .push_bind(o.attempt.at.millis())
+                    .push_bind(o.attempt.request_headers.to_string())
+                    .push_bind(o.attempt.status.map(i64::from))
+                    .push_bind(o.attempt.duration_ms as i64)
+                    .push_bind(o.attempt.response_excerpt.as_deref())
+                    .push_bind(o.attempt.error.as_deref());
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        let mut released = 0;
+        for o in outcomes {
+            released += apply_next_step(&mut tx, o).await?;
+        }
+        tx.commit().await?;
+        Ok(released)
+    }
+
+    async fn invocation(&self, instance: &InstanceId, id: &str) -> StoreResult<InvocationView> {
+        let row = sqlx::query(
+            "SELECT id, event_id, trigger_id, route_kind, route_id, kind, status, attempts, next_attempt_at,
+                    created_at, completed_at, last_error, last_status
+             FROM invocations WHERE instance_id = ? AND id = ?",
+        )
+        .bind(instance.as_str())
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let attempts = sqlx::query(
+            "SELECT n, at, request_headers, status, duration_ms, response_excerpt, error
+             FROM attempts WHERE invocation_id = ? ORDER BY n",
+        )
+        .bind(id)
+        .fetch_all(&self.read)
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok(AttemptRecord {
+                n: r.get::<i64, _>(0) as u32,
+                at: Timestamp(r.get(1)),
+                request_headers: serde_json::from_str(r.get::<&str, _>(2))?,
+                status: r.get::<Option<i64>, _>(3).map(|s| s as u16),
+                duration_ms: r.get::<i64, _>(4) as u64,
+                response_excerpt: r.get(5),
+                error: r.get(6),
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+        let status: String = row.get(6);
+        let pending = status == "pending";
+        Ok(InvocationView {
+            id: row.get(0),
+            event_id: row.get(1),
+            trigger_id: row.get(2),
+            route_kind: RouteKind::parse(row.get(3)).unwrap_or(RouteKind::Subscription),
+            route_id: row.get(4),
+            kind: if row.get::<&str, _>(5) == "test" { InvocationKind::Test } else { InvocationKind::RealTime },
+            status,
+            attempts: row.get::<i64, _>(7) as u32,
+            next_attempt_at: pending.then(|| Timestamp(row.get(8))),
+            created_at: Timestamp(row.get(9)),
+            completed_at: row.get::<Option<i64>, _>(10).map(Timestamp),
+            last_error: row.get(11),
+            last_status: row.get::<Option<i64>, _>(12).map(|s| s as u16),
+            attempt_log: attempts,
+        })
+    }
+
+    async fn replay(&self, instance: &InstanceId, id: &str, now: Timestamp) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM invocations WHERE instance_id = ? AND id = ?")
+                .bind(instance.as_str())
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        match status.as_deref() {
+            None => return Err(StoreError::NotFound),
+            Some("failed") | Some("delivered") => {}
+            Some(other) => {
+                return Err(StoreError::Conflict(format!(
+                    "invocation is {other}; only failed or delivered invocations can be replayed"
+                )))
+            }
+        }
+        // A replay is a fresh round: the schedule starts over (round_base), while attempt
+        // numbers in the log keep increasing.
+        sqlx::query(
+            "UPDATE invocations SET status = 'pending', next_attempt_at = ?, round_base = attempts, lease_until = NULL,
+                    completed_at = NULL, updated_at = ? WHERE instance_id = ? AND id = ?",
+        )
+        .bind(now.millis())
+        .bind(now.millis())
+        .bind(instance.as_str())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn queue_depth(&self) -> StoreResult<Vec<(String, i64)>> {
+        Ok(sqlx::query_as("SELECT status, COUNT(*) FROM invocations GROUP BY status ORDER BY status")
+            .fetch_all(&self.read)
+            .await?)
+    }
+
+    async fn is_route_disabled(&self, instance: &InstanceId, kind: RouteKind, id: &str) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM disabled_routes WHERE instance_id = ? AND route_kind = ? AND route_id = ?",
+        )
+        .bind(instance.as_str())
+        .bind(kind.as_str())
+        .bind(id)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(n > 0)
+    }
+
+    async fn enable_route(&self, instance: &InstanceId, kind: RouteKind, id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM disabled_routes WHERE instance_id = ? AND route_kind = ? AND route_id = ?")
+            .bind(instance.as_str())
+            .bind(kind.as_str())
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+}
+
+async fn insert_invocations(conn: &mut SqliteConnection, rows: &[(&NewEvent, &NewInvocation)]) -> StoreResult<()> {
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO invocations (id, instance_id, event_id, trigger_id, route_kind, route_id, kind, status,
+            next_attempt_at, lease_until, chain_next, interrupt_on_error, created_at, updated_at) ",
+    );
+    q.push_values(rows, |mut b, (ev, inv)| {
+        let (status, lease) = match inv.state {
+            InitialState::Pending => ("pending", None),
+            InitialState::Leased(until) => ("in_flight", Some(until.millis())),
+            InitialState::Waiting => ("waiting", None),
+        };
+        b.push_bind(&inv.id)
+            .push_bind(ev.instance.as_str())
+            .push_bind(&ev.id)
+            .push_bind(&ev.event_type)
+            .push_bind(inv.route_kind.as_str())
+            .push_bind(&inv.route_id)
+            .push_bind(ev.kind.as_str())
+            .push_bind(status)
+            .push_bind(ev.created_at.millis())
+            .push_bind(lease)
+            .push_bind(inv.chain_next.as_deref())
+            .push_bind(inv.interrupt_on_error)
+            .push_bind(ev.created_at.millis())
+            .push_bind(ev.created_at.millis());
+    });
+    q.build().execute(&mut *conn).await?;
+    Ok(())
+}
+
+async fn load(conn: &mut SqliteConnection, ids: &[String]) -> StoreResult<Vec<Claimed>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(ROWS_PER_INSERT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT i.id, i.instance_id, i.event_id, i.trigger_id, e.payload, e.created_at, i.route_kind,
+                    i.route_id, i.kind, i.attempts, i.round_base
+             FROM invocations i JOIN events e ON e.instance_id = i.instance_id AND e.id = i.event_id
+             WHERE i.id IN (",
+        );
+        let mut sep = q.separated(", ");
+        for id in chunk {
+            sep.push_bind(id);
+        }
+        q.push(")");
+        for r in q.build().fetch_all(&mut *conn).await? {
+            let instance = InstanceId::parse(r.get::<&str, _>(1))
+                .map_err(|e| StoreError::Internal(anyhow::anyhow!("stored instance id: {e}")))?;
+            out.push(Claimed {
+                id: r.get(0),
+                instance,
+                event_id: r.get(2),
+                event_type: r.get(3),
+                payload: r.get(4),
+                event_created_at: Timestamp(r.get(5)),
+                route_kind: RouteKind::parse(r.get(6)).unwrap_or(RouteKind::Subscription),
+                route_id: r.get(7),
+                kind: if r.get::<&str, _>(8) == "test" { InvocationKind::Test } else { InvocationKind::RealTime },
+                attempts_done: r.get::<i64, _>(9) as u32,
+                round_attempts: (r.get::<i64, _>(9) - r.get::<i64, _>(10)) as u32,
+            });
+        }
+    }
+    // Keep the caller's order (the fast path hands over invocations in publish order).
+    let pos: std::collections::HashMap<&str, usize> =
+        ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    out.sort_by_key(|c| pos.get(c.id.as_str()).copied().unwrap_or(usize::MAX));
+    Ok(out)
+}
+
+/// Applies one outcome; returns how many invocations it made pending.
+async fn apply_next_step(conn: &mut SqliteConnection, o: &Outcome) -> StoreResult<usize> {
+    let at = o.at.millis();
+    let (status, next_at, error) = match &o.next {
+        NextStep::Delivered => ("delivered", None, None),
+        NextStep::RetryAt(t) => ("pending", Some(t.millis()), o.attempt.error.clone()),
+        NextStep::Failed(e) | NextStep::FailedDisableRoute(e) => ("failed", None, Some(e.clone())),
+    };
+    let terminal = next_at.is_none();
+    // Only an invocation that is still in flight takes the outcome: a late result for work that
+    // was re-claimed elsewhere must not overwrite a newer state.
+    let row: Option<(Option<String>, bool)> = sqlx::query_as(
+        "UPDATE invocations SET status = ?, attempts = attempts + 1, next_attempt_at = COALESCE(?, next_attempt_at),
+                lease_until = NULL, updated_at = ?, completed_at = CASE WHEN ? THEN ? ELSE NULL END,
+                last_error = ?, last_status = ?
+         WHERE id = ? AND status = 'in_flight'
+         RETURNING chain_next, interrupt_on_error",
+    )
+    .bind(status)
+    .bind(next_at)
+    .bind(at)
+    .bind(terminal)
+    .bind(at)
+    .bind(error.as_deref())
+    .bind(o.attempt.status.map(i64::from))
+    .bind(&o.invocation_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let mut released = usize::from(!terminal);
+    if let NextStep::FailedDisableRoute(reason) = &o.next {
+        sqlx::query(
+            "INSERT INTO disabled_routes (instance_id, route_kind, route_id, disabled_at, reason)
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(o.instance.as_str())
+        .bind(o.route_kind.as_str())
+        .bind(&o.route_id)
+        .bind(at)
+        .bind(reason)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let Some((Some(next), interrupt)) = row else {
+        return Ok(released);
+    };
+    if !terminal {
+        return Ok(released);
+    }
+    if status == "failed" && interrupt {
+        cancel_chain(conn, next, &o.route_id, at).await?;
+    } else {
+        released += sqlx::query(
+            "UPDATE invocations SET status = 'pending', next_attempt_at = ?, updated_at = ?
+             WHERE id = ? AND status = 'waiting'",
+        )
+        .bind(at)
+        .bind(at)
+        .bind(&next)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected() as usize;
+    }
+    Ok(released)
+}
+
+/// Fails every waiting invocation behind a target that failed with interruptOnError.
+async fn cancel_chain(conn: &mut SqliteConnection, first: String, failed_route: &str, at: i64) -> StoreResult<()> {
+    let mut next = Some(first);
+    let message = format!("not called: target {failed_route} failed and has interruptOnError set");
+    while let Some(id) = next {
+        next = sqlx::query_scalar::<_, Option<String>>(
+            "UPDATE invocations SET status = 'failed', completed_at = ?, updated_at = ?, last_error = ?
+             WHERE id = ? AND status = 'waiting' RETURNING chain_next",
+        )
+        .bind(at)
+        .bind(at)
+        .bind(&message)
+        .bind(&id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .flatten();
+    }
+    Ok(())
+}
