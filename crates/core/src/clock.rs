@@ -35,14 +35,17 @@ impl Timestamp {
     /// RFC 3339 in UTC with millisecond precision, e.g. `2026-11-22T10:00:00.123Z`.
     pub fn rfc3339(self) -> String {
         let nanos = i128::from(self.0) * 1_000_000;
-        let dt = OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let dt =
+            OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH);
         dt.format(&Rfc3339).unwrap_or_default()
     }
 
     /// Parses an RFC 3339 timestamp (any offset) into UTC milliseconds.
     pub fn parse_rfc3339(s: &str) -> Option<Self> {
         let dt = OffsetDateTime::parse(s, &Rfc3339).ok()?;
-        i64::try_from(dt.unix_timestamp_nanos() / 1_000_000).ok().map(Self)
+        i64::try_from(dt.unix_timestamp_nanos() / 1_000_000)
+            .ok()
+            .map(Self)
     }
 }
 

@@ -45,7 +45,8 @@ pub fn format_proto(d: Duration) -> String {
 /// Parses an ISO-8601 duration with day and time parts (`P1D`, `PT1H30M`, `PT0.5S`, `P1DT2H`).
 /// Years and months are rejected: their length is not fixed.
 pub fn parse_iso8601(s: &str) -> Result<Duration, String> {
-    let bad = || format!("'{s}' is not an ISO-8601 duration such as \"PT1H\", \"PT30S\" or \"P7D\"");
+    let bad =
+        || format!("'{s}' is not an ISO-8601 duration such as \"PT1H\", \"PT30S\" or \"P7D\"");
     let rest = s.strip_prefix('P').ok_or_else(bad)?;
     if rest.is_empty() {
         return Err(bad());
@@ -80,7 +81,9 @@ pub fn parse_iso8601(s: &str) -> Result<Duration, String> {
         }
     };
     if date.contains(['Y', 'M']) {
-        return Err(format!("'{s}': years and months are not allowed; use days (P30D)"));
+        return Err(format!(
+            "'{s}': years and months are not allowed; use days (P30D)"
+        ));
     }
     parse_part(date, &[('W', 7 * 86_400_000), ('D', 86_400_000)])?;
     if let Some(t) = time {
@@ -130,7 +133,9 @@ pub fn format_iso8601(d: Duration) -> String {
 /// environment variables).
 pub fn parse_human(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let value: f64 = num
         .parse()
@@ -154,7 +159,10 @@ mod tests {
     fn proto_durations_parse_and_format() {
         assert_eq!(parse_proto("10s").unwrap(), Duration::from_secs(10));
         assert_eq!(parse_proto("1.5s").unwrap(), Duration::from_millis(1500));
-        assert_eq!(parse_proto("0.000000001s").unwrap(), Duration::from_nanos(1));
+        assert_eq!(
+            parse_proto("0.000000001s").unwrap(),
+            Duration::from_nanos(1)
+        );
         assert!(parse_proto("10").is_err());
         assert!(parse_proto("-1s").is_err());
         assert!(parse_proto("1.2.3s").is_err());
@@ -167,7 +175,10 @@ mod tests {
     #[test]
     fn iso_durations_parse_and_format() {
         assert_eq!(parse_iso8601("PT1H").unwrap(), Duration::from_secs(3600));
-        assert_eq!(parse_iso8601("P7D").unwrap(), Duration::from_secs(7 * 86400));
+        assert_eq!(
+            parse_iso8601("P7D").unwrap(),
+            Duration::from_secs(7 * 86400)
+        );
         assert_eq!(parse_iso8601("PT1M30S").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_iso8601("PT0.5S").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_iso8601("P1DT2H").unwrap(), Duration::from_secs(93600));

@@ -1,2 +1,27 @@
--- (filled in by its domain)
-SELECT 1;
+-- ZITADEL Actions: targets and executions, keyed by instance. Signing keys live in
+-- signing_keys (owner_kind 'target').
+CREATE TABLE zitadel_targets (
+    instance_id        TEXT    NOT NULL,
+    id                 TEXT    NOT NULL,
+    name               TEXT    NOT NULL,
+    endpoint           TEXT    NOT NULL,
+    timeout_nanos      INTEGER NOT NULL,
+    target_type        TEXT    NOT NULL,  -- 'webhook' | 'call' | 'async'
+    interrupt_on_error INTEGER NOT NULL,
+    payload_type       TEXT    NOT NULL,  -- PAYLOAD_TYPE_*
+    created_at         INTEGER NOT NULL,
+    changed_at         INTEGER NOT NULL,
+    PRIMARY KEY (instance_id, id),
+    UNIQUE (instance_id, name)
+);
+
+-- One execution per condition. `entries` is a JSON array of "t:<target id>" and
+-- "i:<condition key>" strings, in call order.
+CREATE TABLE zitadel_executions (
+    instance_id    TEXT    NOT NULL,
+    condition_key  TEXT    NOT NULL,
+    entries        TEXT    NOT NULL,
+    created_at     INTEGER NOT NULL,
+    changed_at     INTEGER NOT NULL,
+    PRIMARY KEY (instance_id, condition_key)
+);
