@@ -6,6 +6,7 @@ pub mod dialect;
 pub mod error;
 pub mod extract;
 mod health;
+pub mod invalidate;
 pub mod native;
 pub mod sailpoint;
 pub mod state;
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
     router
         .route("/openapi.json", axum::routing::get(move || async move { Json(doc.clone()) }))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), invalidate::invalidate_routes))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
 }

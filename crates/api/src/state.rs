@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use switchyard_core::crypto::MasterKey;
 use switchyard_core::Clock;
+use switchyard_delivery::Engine;
 use switchyard_store::Store;
 
 /// Settings the API needs at request time.
@@ -30,4 +31,6 @@ pub struct AppState {
     pub master_key: MasterKey,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<ApiSettings>,
+    /// The delivery engine: publishing, replays, metrics, route-cache invalidation.
+    pub engine: Engine,
 }

@@ -38,6 +38,9 @@ impl<D: Dialect> FromRequestParts<AppState> for Tenant<D> {
                 .ok_or_else(|| ApiError::not_found(format!("no instance has the domain '{domain}'")))?,
             (None, None) => InstanceId::default_instance(),
         };
+        if let Some(slot) = parts.extensions.get::<crate::invalidate::ResolvedInstance>() {
+            let _ = slot.0.set(instance.clone());
+        }
         Ok(Tenant {
             instance,
             _dialect: PhantomData,

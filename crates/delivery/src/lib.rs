@@ -14,6 +14,7 @@ pub mod publish;
 pub mod request;
 pub mod routing;
 pub mod sender;
+pub mod store_routing;
 
 pub use engine::{Engine, EngineConfig};
 pub use publish::{PublishError, PublishRequest, Published};

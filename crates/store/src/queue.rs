@@ -111,6 +111,7 @@ pub struct Claimed {
 
 /// One outbound request as recorded.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttemptRecord {
     pub n: u32,
     pub at: Timestamp,
@@ -154,12 +155,14 @@ pub struct InvocationView {
     pub route_id: String,
     pub kind: InvocationKind,
     pub status: String,
+    #[serde(rename = "attemptCount")]
     pub attempts: u32,
     pub next_attempt_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub completed_at: Option<Timestamp>,
     pub last_error: Option<String>,
     pub last_status: Option<u16>,
+    #[serde(rename = "attempts")]
     pub attempt_log: Vec<AttemptRecord>,
 }
 

@@ -18,8 +18,38 @@ pub struct Config {
     /// Public base URL of this server (for callback URLs); defaults to `http://<listen address>`.
     pub public_url: Option<String>,
     pub limits: Limits,
+    /// Waits between delivery tries, e.g. "5s,30s,2m" (`SWITCHYARD_RETRY_SCHEDULE`).
+    pub retry_schedule: String,
+    pub delivery: Delivery,
     /// Domains bound to instances, for `instance.domain`.
     pub instances: Vec<InstanceBinding>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Delivery {
+    /// Deliveries in flight at once.
+    pub concurrency: usize,
+    /// How long a worker holds a claimed delivery; must exceed every request timeout.
+    pub lease: String,
+    /// How long a subscriber has to answer a delivery.
+    pub subscription_timeout: String,
+    /// Longest sleep of the queue claimer (fallback poll for expired leases).
+    pub poll_interval: String,
+    /// Largest group-commit batch.
+    pub max_batch: usize,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Self {
+            concurrency: 256,
+            lease: "330s".into(),
+            subscription_timeout: "10s".into(),
+            poll_interval: "5s".into(),
+            max_batch: 512,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,6 +73,8 @@ impl Default for Config {
             data_dir: PathBuf::from("switchyard-data"),
             public_url: None,
             limits: Limits::default(),
+            retry_schedule: "5s,30s,2m,10m,30m,1h,3h,6h,12h,24h".into(),
+            delivery: Delivery::default(),
             instances: Vec::new(),
         }
     }
@@ -74,8 +106,40 @@ impl Config {
         fig.extract().context("invalid configuration")
     }
 
+    /// The delivery engine's settings, parsed.
+    pub fn engine(&self) -> anyhow::Result<switchyard_delivery::EngineConfig> {
+        let d = &self.delivery;
+        let dur = |name: &str, v: &str| {
+            switchyard_core::duration::parse_human(v).map_err(|e| anyhow::anyhow!("delivery.{name}: {e}"))
+        };
+        let schedule = switchyard_core::retry::RetrySchedule::parse(&self.retry_schedule)
+            .map_err(|e| anyhow::anyhow!("retry_schedule: {e}"))?;
+        let lease = dur("lease", &d.lease)?;
+        let subscription_timeout = dur("subscription_timeout", &d.subscription_timeout)?;
+        if lease <= subscription_timeout {
+            bail!("delivery.lease must be longer than delivery.subscription_timeout");
+        }
+        if d.concurrency == 0 || d.max_batch == 0 {
+            bail!("delivery.concurrency and delivery.max_batch must be at least 1");
+        }
+        Ok(switchyard_delivery::EngineConfig {
+            concurrency: d.concurrency,
+            lease,
+            schedule,
+            max_batch: d.max_batch,
+            poll_interval: dur("poll_interval", &d.poll_interval)?,
+        })
+    }
+
+    /// How long a subscriber may take to answer.
+    pub fn subscription_timeout(&self) -> anyhow::Result<std::time::Duration> {
+        switchyard_core::duration::parse_human(&self.delivery.subscription_timeout)
+            .map_err(|e| anyhow::anyhow!("delivery.subscription_timeout: {e}"))
+    }
+
     /// Checks values that serde cannot.
     pub fn validate(&self) -> anyhow::Result<()> {
+        self.engine()?;
         if self.limits.max_body_bytes < 1024 {
             bail!("limits.max_body_bytes must be at least 1024");
         }

@@ -2,6 +2,7 @@
 //! listener (port 0 in tests) and wires API and workers; [`Application::run`] serves until the
 //! shutdown future resolves and then stops everything together. `main.rs` stays thin.
 
+pub mod bench;
 pub mod config;
 pub mod data_dir;
 
@@ -12,8 +13,12 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use switchyard_api::{ApiSettings, AppState};
-use switchyard_core::SystemClock;
-use switchyard_store::{InstanceStore, SqliteStore};
+use std::time::Duration;
+use switchyard_core::zitadel::ZitadelCatalog;
+use switchyard_core::{Clock, SystemClock};
+use switchyard_delivery::store_routing::StoreRouting;
+use switchyard_delivery::Engine;
+use switchyard_store::{InstanceStore, SqliteStore, Store};
 use tokio::net::TcpListener;
 
 /// A built, bound, not yet running server.
@@ -22,6 +27,7 @@ pub struct Application {
     addr: SocketAddr,
     state: AppState,
     store: SqliteStore,
+    engine: Engine,
 }
 
 impl Application {
@@ -44,20 +50,33 @@ impl Application {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
+        let shared: Arc<dyn Store> = Arc::new(store.clone());
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let zitadel_catalog = Arc::new(ZitadelCatalog::with_defaults());
+        let routing = Arc::new(StoreRouting::new(
+            shared.clone(),
+            data.master_key.clone(),
+            clock.clone(),
+            zitadel_catalog.clone(),
+            config.subscription_timeout()?,
+        ));
+        let engine = Engine::start(shared.clone(), routing, clock.clone(), config.engine()?)?;
         let state = AppState {
-            store: Arc::new(store.clone()),
+            store: shared,
             master_key: data.master_key.clone(),
-            clock: Arc::new(SystemClock),
+            clock,
             settings: Arc::new(ApiSettings {
                 max_body_bytes: config.limits.max_body_bytes,
                 public_url,
             }),
+            engine: engine.clone(),
         };
         Ok(Self {
             listener,
             addr,
             state,
             store,
+            engine,
         })
     }
 
@@ -74,6 +93,8 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await
             .context("serving HTTP")?;
+        // API stopped accepting; let deliveries in flight finish and their results be written.
+        self.engine.shutdown(Duration::from_secs(10)).await;
         self.store.close().await;
         tracing::info!("switchyard stopped");
         Ok(())

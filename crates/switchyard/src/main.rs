@@ -25,6 +25,8 @@ enum Command {
         #[arg(long, env = "SWITCHYARD_DATA_DIR")]
         data_dir: Option<PathBuf>,
     },
+    /// Benchmark: accepted/s, delivered/s and latency against the raw loopback HTTP rate.
+    Bench(switchyard::bench::BenchArgs),
     /// Create the data directory and apply database migrations, then exit.
     Migrate {
         #[arg(long, env = "SWITCHYARD_DATA_DIR")]
@@ -56,6 +58,7 @@ fn main() -> anyhow::Result<()> {
                 let app = Application::build(config).await?;
                 app.run(shutdown_signal()).await
             }
+            Command::Bench(args) => switchyard::bench::run(args).await,
             Command::Migrate { data_dir } => {
                 if let Some(d) = data_dir {
                     config.data_dir = d;

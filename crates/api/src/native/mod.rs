@@ -1,8 +1,16 @@
-//! The native dialect's routes.
+//! Switchyard's own API: the producer calls (`/v1/events`), invocation inspection and replay,
+//! and `/metrics`. Errors use the `Native` dialect.
+
+mod events;
+mod invocations;
+mod metrics;
 
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .merge(events::router())
+        .merge(invocations::router())
+        .merge(metrics::router())
 }

@@ -1,0 +1,30 @@
+//! `GET /metrics`: Prometheus text format.
+
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(metrics))
+}
+
+/// Queue depth by state, deliveries by outcome, delivery latency, retries scheduled.
+#[utoipa::path(get, path = "/metrics", tag = "native",
+    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain")))]
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let depth = match state.store.queue_depth().await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(error = %e, "queue depth unavailable for metrics");
+            Vec::new()
+        }
+    };
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.engine.metrics().render(&depth),
+    )
+}

@@ -1,0 +1,243 @@
+//! The dialect-aware [`Routing`]: reads triggers, subscriptions, executions and targets from the
+//! store, opens their secrets with the master key, and caches the result per instance. The API
+//! invalidates an instance's entries whenever one of its routes changes; entries that hold a key
+//! in its rotation grace period also expire when that key does.
+
+use crate::routing::*;
+use async_trait::async_trait;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use switchyard_core::crypto::MasterKey;
+use switchyard_core::sailpoint::{HttpAuth, SubscriptionTarget, TriggerCatalog, TriggerType};
+use switchyard_core::signing::webhook_secret_bytes;
+use switchyard_core::zitadel::{Condition, EventSelector, TargetType, ZitadelCatalog};
+use switchyard_core::{Clock, InstanceId, Timestamp};
+use switchyard_store::keys::SealedKey;
+use switchyard_store::queue::RouteKind;
+use switchyard_store::{Store, StoreError};
+
+/// How long a subscriber may take to acknowledge a delivery (SailPoint's 10 s).
+pub const DEFAULT_SUBSCRIPTION_TIMEOUT: Duration = Duration::from_secs(10);
+
+type DestKey = (InstanceId, RouteKind, String);
+
+struct Cached<T> {
+    value: T,
+    /// When a signing key in the value stops being valid.
+    valid_until: Option<Timestamp>,
+}
+
+/// Store-backed, cached routing.
+pub struct StoreRouting {
+    store: Arc<dyn Store>,
+    master_key: MasterKey,
+    clock: Arc<dyn Clock>,
+    zitadel_catalog: Arc<ZitadelCatalog>,
+    subscription_timeout: Duration,
+    plans: RwLock<HashMap<(InstanceId, String), Arc<FanoutPlan>>>,
+    destinations: RwLock<HashMap<DestKey, Cached<Option<Arc<Destination>>>>>,
+}
+
+impl StoreRouting {
+    pub fn new(
+        store: Arc<dyn Store>,
+        master_key: MasterKey,
+        clock: Arc<dyn Clock>,
+        zitadel_catalog: Arc<ZitadelCatalog>,
+        subscription_timeout: Duration,
+    ) -> Self {
+        Self {
+            store,
+            master_key,
+            clock,
+            zitadel_catalog,
+            subscription_timeout,
+            plans: RwLock::default(),
+            destinations: RwLock::default(),
+        }
+    }
+
+    async fn build_plan(&self, instance: &InstanceId, event_type: &str) -> Result<FanoutPlan, RoutingError> {
+        let mut plan = FanoutPlan::default();
+        let custom = self.store.custom_triggers(instance).await?;
+        let catalog = TriggerCatalog::with_custom(custom);
+        let trigger = catalog.get(event_type).cloned();
+        if let Some(trigger) = &trigger {
+            if trigger.kind() == TriggerType::RequestResponse {
+                return Err(RoutingError::NotFireAndForget(event_type.to_string()));
+            }
+            let t = trigger.clone();
+            plan.validator = Some(Arc::new(move |v| t.validate_input(v)));
+            for sub in self.store.trigger_subscriptions(instance, event_type).await? {
+                let filter: Option<PayloadFilter> = sub.filter.map(|f| {
+                    let f = Arc::new(f);
+                    Arc::new(move |v: &serde_json::Value| f.matches(v)) as PayloadFilter
+                });
+                plan.subscriptions.push(PlannedSubscription {
+                    id: sub.id,
+                    enabled: sub.enabled,
+                    filter,
+                });
+            }
+        }
+        let condition = Condition::Event(EventSelector::Event(event_type.to_string()));
+        let execution = self.store.resolve_execution(instance, &condition).await?;
+        if let Some(exec) = &execution {
+            for t in &exec.targets {
+                if self.store.is_route_disabled(instance, RouteKind::Target, &t.id).await? {
+                    continue;
+                }
+                plan.targets.push(PlannedTarget {
+                    id: t.id.clone(),
+                    awaited: !matches!(t.config.target_type, TargetType::Async),
+                    interrupt_on_error: t.config.target_type.interrupt_on_error(),
+                });
+            }
+        }
+        let known_event = self.zitadel_catalog.events().any(|e| e == event_type);
+        if trigger.is_none() && execution.is_none() && !known_event {
+            return Err(RoutingError::UnknownType(event_type.to_string()));
+        }
+        Ok(plan)
+    }
+
+    async fn build_destination(
+        &self,
+        instance: &InstanceId,
+        kind: RouteKind,
+        id: &str,
+    ) -> Result<Cached<Option<Arc<Destination>>>, RoutingError> {
+        let now = self.clock.now();
+        let none = Cached { value: None, valid_until: None };
+        match kind {
+            RouteKind::Subscription => {
+                let sub = match self.store.subscription(instance, id).await {
+                    Ok(s) => s,
+                    Err(StoreError::NotFound) => return Ok(none),
+                    Err(e) => return Err(e.into()),
+                };
+                let http = match sub.target {
+                    SubscriptionTarget::EventBridge(eb) => {
+                        return Ok(Cached {
+                            value: Some(Arc::new(Destination::EventBridge {
+                                account: eb.aws_account().to_string(),
+                                region: eb.aws_region().to_string(),
+                            })),
+                            valid_until: None,
+                        })
+                    }
+                    SubscriptionTarget::Http(h) => h,
+                };
+                let authorization = match &http.auth {
+                    HttpAuth::NoAuth => None,
+                    HttpAuth::BasicAuth { user_name, password } => {
+                        let password = self.open(password.expose())?;
+                        Some(format!("Basic {}", STANDARD.encode(format!("{user_name}:{password}"))))
+                    }
+                    HttpAuth::BearerToken { token } => Some(format!("Bearer {}", self.open(token.expose())?)),
+                };
+                let keys = self.store.subscription_keys(instance, id, now).await?;
+                let valid_until = earliest_expiry(&keys);
+                let secrets = keys
+                    .iter()
+                    .map(|k| self.open(&k.sealed).map(|s| webhook_secret_bytes(&s).unwrap_or_default()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Cached {
+                    value: Some(Arc::new(Destination::Http {
+                        url: http.url().to_string(),
+                        timeout: self.subscription_timeout,
+                        authorization,
+                        signing: Signing::StandardWebhooks(secrets),
+                        body: BodyStyle::SailPointFireAndForget,
+                    })),
+                    valid_until,
+                })
+            }
+            RouteKind::Target => {
+                let target = match self.store.get_target(instance, id).await {
+                    Ok(t) => t,
+                    Err(StoreError::NotFound) => return Ok(none),
+                    Err(e) => return Err(e.into()),
+                };
+                if self.store.is_route_disabled(instance, RouteKind::Target, id).await? {
+                    return Ok(none);
+                }
+                let keys = self.store.target_signing_keys(instance, id, now).await?;
+                let valid_until = earliest_expiry(&keys);
+                let opened = keys.iter().map(|k| self.open(&k.sealed)).collect::<Result<Vec<_>, _>>()?;
+                Ok(Cached {
+                    value: Some(Arc::new(Destination::Http {
+                        url: target.config.endpoint.as_str().to_string(),
+                        timeout: target.config.timeout.duration(),
+                        authorization: None,
+                        signing: Signing::Zitadel(opened),
+                        body: BodyStyle::ZitadelEvent,
+                    })),
+                    valid_until,
+                })
+            }
+        }
+    }
+
+    fn open(&self, sealed: &str) -> Result<String, RoutingError> {
+        self.master_key
+            .open_str(sealed)
+            .map_err(|e| RoutingError::Store(StoreError::Internal(anyhow::anyhow!("cannot open a stored secret: {e}"))))
+    }
+}
+
+fn earliest_expiry(keys: &[SealedKey]) -> Option<Timestamp> {
+    keys.iter().filter_map(|k| k.expires_at).min()
+}
+
+#[async_trait]
+impl Routing for StoreRouting {
+    async fn plan(&self, instance: &InstanceId, event_type: &str) -> Result<Arc<FanoutPlan>, RoutingError> {
+        let key = (instance.clone(), event_type.to_string());
+        if let Some(p) = self.plans.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(p.clone());
+        }
+        let plan = Arc::new(self.build_plan(instance, event_type).await?);
+        self.plans
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, plan.clone());
+        Ok(plan)
+    }
+
+    async fn destination(
+        &self,
+        instance: &InstanceId,
+        kind: RouteKind,
+        id: &str,
+    ) -> Result<Option<Arc<Destination>>, RoutingError> {
+        let key = (instance.clone(), kind, id.to_string());
+        let now = self.clock.now();
+        if let Some(c) = self.destinations.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            if c.valid_until.is_none_or(|t| t > now) {
+                return Ok(c.value.clone());
+            }
+        }
+        let built = self.build_destination(instance, kind, id).await?;
+        let value = built.value.clone();
+        self.destinations
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, built);
+        Ok(value)
+    }
+
+    fn invalidate(&self, instance: &InstanceId) {
+        self.plans
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(i, _), _| i != instance);
+        self.destinations
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(i, _, _), _| i != instance);
+    }
+}

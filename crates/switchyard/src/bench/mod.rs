@@ -1,0 +1,119 @@
+//! `switchyard bench`: measures Switchyard against the physical limit of this machine. It starts
+//! a fast local receiver and a fresh server (child process, own data dir), subscribes the
+//! receiver to a trigger and binds it as a target of an execution for all events, publishes N
+//! events at concurrency C, and reports accepted/s, delivered/s and end-to-end latency. As the
+//! baseline, the same load generator hits the receiver directly (raw loopback HTTP rate).
+
+mod load;
+mod receiver;
+mod server;
+
+use anyhow::Context;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// Benchmark parameters.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Events to publish.
+    #[arg(long, default_value_t = 20_000)]
+    pub events: usize,
+    /// Concurrent producer connections.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Longest time to wait for all deliveries after the last publish.
+    #[arg(long, default_value = "120s")]
+    pub drain_timeout: String,
+}
+
+/// Runs the benchmark and prints the report.
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let drain = switchyard_core::duration::parse_human(&args.drain_timeout).map_err(anyhow::Error::msg)?;
+    let recv = receiver::Receiver::start().await?;
+    let body = serde_json::to_vec(&sample_event())?;
+
+    // 1. The physical limit: the same generator straight at the receiver.
+    let raw = load::run(&recv.url("/raw"), &args, |_| body.clone(), None).await?;
+    recv.reset();
+
+    // 2. Switchyard in between.
+    let server = server::Server::start().await?;
+    let token = server.admin_token()?;
+    let client = reqwest::Client::new();
+    server.setup_routes(&client, &token, &recv.url("/hook")).await?;
+    let per_event = 2; // one subscription + one execution target
+    let started = Instant::now();
+    let published = load::run(
+        &server.url("/v1/events"),
+        &args,
+        |i| {
+            serde_json::to_vec(&json!({"type": "idn:identity-created", "id": format!("bench-{i}"), "payload": sample_event()}))
+                .unwrap_or_default()
+        },
+        Some(&token),
+    )
+    .await?;
+    let expected = args.events * per_event;
+    recv.wait_for(expected, drain).await;
+    let delivered_at = recv.last_arrival().unwrap_or_else(Instant::now);
+    let latencies = recv.latencies(&published.sent_at);
+    let delivered = recv.count();
+    server.stop().await;
+
+    let e2e = delivered_at.duration_since(started).as_secs_f64();
+    println!("Switchyard benchmark: {} events, concurrency {}, fan-out {per_event} (1 subscription + 1 execution target)", args.events, args.concurrency);
+    println!("| measure | value |\n|---|---|");
+    println!("| raw loopback HTTP (generator → receiver) | {:.0} req/s |", raw.rate());
+    println!("| accepted (POST /v1/events → 202) | {:.0} events/s |", published.rate());
+    println!("| delivered | {:.0} deliveries/s ({delivered} of {expected}) |", delivered as f64 / e2e);
+    println!("| publish latency p50 / p99 | {} / {} |", fmt(published.p(0.5)), fmt(published.p(0.99)));
+    println!(
+        "| end-to-end latency p50 / p99 / max | {} / {} / {} |",
+        fmt(percentile(&latencies, 0.5)),
+        fmt(percentile(&latencies, 0.99)),
+        fmt(latencies.last().copied().unwrap_or_default())
+    );
+    println!(
+        "| accepted / raw | {:.0} % |",
+        100.0 * published.rate() / raw.rate().max(1.0)
+    );
+    if delivered < expected {
+        anyhow::bail!("only {delivered} of {expected} deliveries arrived within {drain:?}");
+    }
+    Ok(())
+}
+
+fn sample_event() -> Value {
+    json!({
+        "identity": {"type": "IDENTITY", "id": "2c9180835d191a86015d28455b4b232a", "name": "john.doe"},
+        "attributes": {"firstname": "John", "lastname": "Doe", "email": "john.doe@example.com", "department": "Sales"}
+    })
+}
+
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn fmt(d: Duration) -> String {
+    if d < Duration::from_millis(10) {
+        format!("{:.2} ms", d.as_secs_f64() * 1e3)
+    } else {
+        format!("{:.1} ms", d.as_secs_f64() * 1e3)
+    }
+}
+
+/// Helper for the server module.
+pub(crate) fn check(resp: reqwest::Response, what: &str) -> impl std::future::Future<Output = anyhow::Result<Value>> + '_ {
+    async move {
+        let status = resp.status();
+        let text = resp.text().await.context(what.to_string())?;
+        if !status.is_success() {
+            anyhow::bail!("{what}: HTTP {status}: {text}");
+        }
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
