@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use switchyard_core::crypto::MasterKey;
+use switchyard_core::zitadel::ZitadelCatalog;
 use switchyard_core::Clock;
 use switchyard_store::Store;
 
@@ -30,4 +31,6 @@ pub struct AppState {
     pub master_key: MasterKey,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<ApiSettings>,
+    /// Names ZITADEL execution conditions may use (functions, methods, services, events).
+    pub zitadel_catalog: Arc<ZitadelCatalog>,
 }

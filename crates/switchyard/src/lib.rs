@@ -52,6 +52,7 @@ impl Application {
                 max_body_bytes: config.limits.max_body_bytes,
                 public_url,
             }),
+            zitadel_catalog: Arc::new(switchyard_core::zitadel::ZitadelCatalog::with_defaults()),
         };
         Ok(Self {
             listener,
