@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use switchyard_core::crypto::MasterKey;
+use switchyard_core::zitadel::ZitadelCatalog;
 use switchyard_core::Clock;
 use switchyard_delivery::Engine;
 use switchyard_store::Store;
@@ -33,4 +34,6 @@ pub struct AppState {
     pub settings: Arc<ApiSettings>,
     /// The delivery engine: publishing, replays, metrics, route-cache invalidation.
     pub engine: Engine,
+    /// Names ZITADEL execution conditions may use (functions, methods, services, events).
+    pub zitadel_catalog: Arc<ZitadelCatalog>,
 }

@@ -70,6 +70,7 @@ impl Application {
                 public_url,
             }),
             engine: engine.clone(),
+            zitadel_catalog,
         };
         Ok(Self {
             listener,

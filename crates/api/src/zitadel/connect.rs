@@ -1,0 +1,141 @@
+//! The v2 Connect surface, `POST /zitadel.action.v2.ActionService/<Method>`: what the official
+//! SDKs call. Unary Connect with JSON bodies; errors as Connect errors (`{code, message}`).
+
+use super::body::OptionalBody;
+use super::v2::{self, *};
+use super::wire::{TargetFields, UpdateFields};
+use crate::dialect::Connect;
+use crate::error::ApiResult;
+use crate::extract::Body;
+use crate::state::AppState;
+use crate::tenant::Tenant;
+use axum::extract::State;
+use axum::Json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+const TAG: &str = "ZITADEL ActionService (Connect)";
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_target))
+        .routes(routes!(update_target))
+        .routes(routes!(get_target))
+        .routes(routes!(delete_target))
+        .routes(routes!(list_targets))
+        .routes(routes!(set_execution))
+        .routes(routes!(list_executions))
+        .routes(routes!(list_execution_functions))
+        .routes(routes!(list_execution_methods))
+        .routes(routes!(list_execution_services))
+}
+
+/// Creates a target; returns its id and signing key.
+#[utoipa::path(post, path = "/zitadel.action.v2.ActionService/CreateTarget", tag = TAG,
+    request_body = TargetFields, responses((status = 200, body = CreateTargetResponse)))]
+async fn create_target(
+    State(state): State<AppState>,
+    tenant: Tenant<Connect>,
+    body: Body<TargetFields, Connect>,
+) -> ApiResult<Json<CreateTargetResponse>, Connect> {
+    Ok(Json(v2::create_target(&state, &tenant.instance, &body.0).await?))
+}
+
+/// Updates a target; absent fields stay unchanged; `expirationSigningKey` rotates the key.
+#[utoipa::path(post, path = "/zitadel.action.v2.ActionService/UpdateTarget", tag = TAG,
+    request_body = UpdateFields, responses((status = 200, body = UpdateTargetResponse)))]
+async fn update_target(
+    State(state): State<AppState>,
+    tenant: Tenant<Connect>,
+    body: Body<UpdateFields, Connect>,
+) -> ApiResult<Json<UpdateTargetResponse>, Connect> {
+    Ok(Json(v2::update_target(&state, &tenant.instance, None, &body.0).await?))
+}
+
+/// Returns a target with its current signing key.
+#[utoipa::path(post, path = "/zitadel.action.v2.ActionService/GetTarget", tag = TAG,
+    request_body = IdRequest, responses((status = 200, body = GetTargetResponse)))]
+async fn get_target(
+    State(state): State<AppState>,
+    tenant: Tenant<Connect>,
+    body: Body<IdRequest, Connect>,
+) -> ApiResult<Json<GetTargetResponse>, Connect> {
+    Ok(Json(v2::get_target(&state, &tenant.instance, &body.0.id).await?))
+}
+
+/// Deletes a target (idempotent) and removes it from executions.
+#[utoipa::path(post, path = "/zitadel.action.v2.ActionService/DeleteTarget", tag = TAG,
+    request_body = IdRequest, responses((status = 200, body = DeleteTargetResponse)))]
+async fn delete_target(
+    State(state): State<AppState>,
+    tenant: Tenant<Connect>,
+    body: Body<IdRequest, Connect>,
+) -> ApiResult<Json<DeleteTargetResponse>, Connect> {
+    Ok(Json(v2::delete_target(&state, &tenant.instance, &body.0.id).await?))
+}
+
+/// Lists targets with filters, sorting and pagination.
+#[utoipa::path(post, path = "/zitadel.action.v2.ActionService/ListTargets", tag = TAG,
+    request_body = ListTargetsRequest, responses((status = 200, body = ListTargetsResponse)))]
+async fn list_targets(
+    State(state): State<AppState>,
+    tenant: Tenant<Connect>,
+    body: OptionalBody<ListTargetsRequest, Connect>,
+) -> ApiResult<Json<ListTargetsResponse>, Connect> {
+    Ok(Json(v2::list_targets(&state, &tenant.instance, &body.0).await?))
+}
+
+/// Sets the targets of a condition; an empty list removes the execution.
+#[utoipa::path(post, path = "/zitadel.action.v2.ActionService/SetExecution", tag = TAG,
+    request_body = SetExecutionRequest, responses((status = 200, body = SetExecutionResponse)))]
+async fn set_execution(
+    State(state): State<AppState>,
+    tenant: Tenant<Connect>,
+    body: Body<SetExecutionRequest, Connect>,
+) -> ApiResult<Json<SetExecutionResponse>, Connect> {
+    Ok(Json(v2::set_execution(&state, &tenant.instance, &body.0).await?))
+}
+
+/// Lists executions with filters, sorting and pagination.
+#[utoipa::path(post, path = "/zitadel.action.v2.ActionService/ListExecutions", tag = TAG,
+    request_body = ListExecutionsRequest, responses((status = 200, body = ListExecutionsResponse)))]
+async fn list_executions(
+    State(state): State<AppState>,
+    tenant: Tenant<Connect>,
+    body: OptionalBody<ListExecutionsRequest, Connect>,
+) -> ApiResult<Json<ListExecutionsResponse>, Connect> {
+    Ok(Json(v2::list_executions(&state, &tenant.instance, &body.0).await?))
+}
+
+/// Function names usable in `function` conditions.
+#[utoipa::path(post, path = "/zitadel.action.v2.ActionService/ListExecutionFunctions", tag = TAG,
+    request_body = EmptyRequest, responses((status = 200, body = FunctionsResponse)))]
+async fn list_execution_functions(
+    State(state): State<AppState>,
+    _tenant: Tenant<Connect>,
+    _body: OptionalBody<EmptyRequest, Connect>,
+) -> ApiResult<Json<FunctionsResponse>, Connect> {
+    Ok(Json(v2::functions(&state)))
+}
+
+/// gRPC methods usable in `request`/`response` conditions.
+#[utoipa::path(post, path = "/zitadel.action.v2.ActionService/ListExecutionMethods", tag = TAG,
+    request_body = EmptyRequest, responses((status = 200, body = MethodsResponse)))]
+async fn list_execution_methods(
+    State(state): State<AppState>,
+    _tenant: Tenant<Connect>,
+    _body: OptionalBody<EmptyRequest, Connect>,
+) -> ApiResult<Json<MethodsResponse>, Connect> {
+    Ok(Json(v2::methods(&state)))
+}
+
+/// gRPC services usable in `request`/`response` conditions.
+#[utoipa::path(post, path = "/zitadel.action.v2.ActionService/ListExecutionServices", tag = TAG,
+    request_body = EmptyRequest, responses((status = 200, body = ServicesResponse)))]
+async fn list_execution_services(
+    State(state): State<AppState>,
+    _tenant: Tenant<Connect>,
+    _body: OptionalBody<EmptyRequest, Connect>,
+) -> ApiResult<Json<ServicesResponse>, Connect> {
+    Ok(Json(v2::services(&state)))
+}
