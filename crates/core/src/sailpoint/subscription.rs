@@ -16,6 +16,15 @@ use std::time::Duration;
 pub const MAX_NAME: usize = 255;
 pub const MAX_DESCRIPTION: usize = 2000;
 
+/// A fresh Standard Webhooks signing secret: `whsec_` + base64 of 32 random bytes.
+pub fn new_signing_secret() -> String {
+    use base64::Engine;
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(crate::crypto::random_bytes(32))
+    )
+}
+
 /// A write-only secret. Plaintext while a request is handled, sealed (`v1:…`) at rest; which one
 /// is the caller's contract. Never printed.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -620,6 +629,15 @@ mod tests {
         ] {
             assert_eq!(err(v.clone()).field, field, "{v}");
         }
+    }
+
+    #[test]
+    fn signing_secrets_are_whsec_base64_of_32_bytes() {
+        use base64::Engine;
+        let s = new_signing_secret();
+        let raw = base64::engine::general_purpose::STANDARD.decode(s.strip_prefix("whsec_").unwrap()).unwrap();
+        assert_eq!(raw.len(), 32);
+        assert_ne!(s, new_signing_secret());
     }
 
     #[test]
