@@ -33,7 +33,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let body = serde_json::to_vec(&sample_event())?;
 
     // 1. The physical limit: the same generator straight at the receiver.
-    let raw = load::run(&recv.url("/raw"), &args, |_| body.clone(), None).await?;
+    let raw = load::run(&recv.url("/raw"), &args, move |_| body.clone(), None).await?;
     recv.reset();
 
     // 2. Switchyard in between.
