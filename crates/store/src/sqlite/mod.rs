@@ -4,7 +4,7 @@
 mod instances;
 pub mod keys;
 mod migrate;
-mod queue;
+pub(crate) mod queue;
 mod sailpoint;
 mod zitadel;
 

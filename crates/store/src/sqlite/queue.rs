@@ -235,14 +235,53 @@ impl QueueStore for SqliteStore {
     }
 
     async fn enable_route(&self, instance: &InstanceId, kind: RouteKind, id: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM disabled_routes WHERE instance_id = ? AND route_kind = ? AND route_id = ?")
-            .bind(instance.as_str())
-            .bind(kind.as_str())
-            .bind(id)
-            .execute(&self.write)
-            .await?;
-        Ok(())
+        let mut conn = self.write.acquire().await?;
+        enable_route(&mut conn, instance, kind, id).await
     }
+}
+
+/// Clears the engine's "disabled" mark of a route.
+pub(crate) async fn enable_route(conn: &mut SqliteConnection, instance: &InstanceId, kind: RouteKind, id: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM disabled_routes WHERE instance_id = ? AND route_kind = ? AND route_id = ?")
+        .bind(instance.as_str())
+        .bind(kind.as_str())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A 410 Gone switches the route off: a subscription through its own `enabled` flag (its owner
+/// sees it and switches it back on with a PATCH), a target through `disabled_routes` (cleared
+/// when the target changes).
+async fn disable_route(conn: &mut SqliteConnection, o: &Outcome, reason: &str, at: i64) -> StoreResult<()> {
+    match o.route_kind {
+        RouteKind::Subscription => {
+            sqlx::query(
+                "UPDATE sailpoint_subscriptions SET enabled = 0, doc = json_set(doc, '$.enabled', json('false')),
+                        updated_at = ? WHERE instance_id = ? AND id = ?",
+            )
+            .bind(at)
+            .bind(o.instance.as_str())
+            .bind(&o.route_id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        RouteKind::Target => {
+            sqlx::query(
+                "INSERT INTO disabled_routes (instance_id, route_kind, route_id, disabled_at, reason)
+                 VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(o.instance.as_str())
+            .bind(o.route_kind.as_str())
+            .bind(&o.route_id)
+            .bind(at)
+            .bind(reason)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 async fn insert_invocations(conn: &mut SqliteConnection, rows: &[(&NewEvent, &NewInvocation)]) -> StoreResult<()> {
@@ -344,17 +383,7 @@ async fn apply_next_step(conn: &mut SqliteConnection, o: &Outcome) -> StoreResul
     .await?;
     let mut released = usize::from(!terminal);
     if let NextStep::FailedDisableRoute(reason) = &o.next {
-        sqlx::query(
-            "INSERT INTO disabled_routes (instance_id, route_kind, route_id, disabled_at, reason)
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(o.instance.as_str())
-        .bind(o.route_kind.as_str())
-        .bind(&o.route_id)
-        .bind(at)
-        .bind(reason)
-        .execute(&mut *conn)
-        .await?;
+        disable_route(conn, o, reason, at).await?;
     }
     let Some((Some(next), interrupt)) = row else {
         return Ok(released);

@@ -7,6 +7,7 @@ mod executions;
 mod targets;
 
 use super::SqliteStore;
+use crate::queue::RouteKind;
 use crate::keys::{KeyOwner, SealedKey};
 use crate::zitadel::{
     ExecutionQuery, ExecutionRejection, KeyRotation, Listing, ResolvedExecution, ResolvedTarget,
@@ -50,6 +51,8 @@ impl ZitadelStore for SqliteStore {
         if let Some(r) = rotation {
             super::keys::rotate(&mut tx, instance, KeyOwner::Target, id, &r.key, now, r.grace_ms).await?;
         }
+        // A target the delivery engine switched off (410 Gone) is back on once its owner changes it.
+        super::queue::enable_route(&mut tx, instance, RouteKind::Target, id).await?;
         let stored = targets::fetch(&mut tx, instance, id).await?;
         tx.commit().await?;
         Ok(stored)
@@ -66,6 +69,7 @@ impl ZitadelStore for SqliteStore {
             return Ok(false);
         }
         super::keys::delete_all(&mut tx, instance, KeyOwner::Target, id).await?;
+        super::queue::enable_route(&mut tx, instance, RouteKind::Target, id).await?;
         executions::remove_target(&mut tx, instance, id, now).await?;
         tx.commit().await?;
         Ok(true)
