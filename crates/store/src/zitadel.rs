@@ -136,9 +136,18 @@ pub trait ZitadelStore {
 
     /// Deletes the target, its keys, and its entries in executions (as upstream does).
     /// Returns false when there was nothing to delete.
-    async fn delete_target(&self, instance: &InstanceId, id: &str, now: Timestamp) -> StoreResult<bool>;
+    async fn delete_target(
+        &self,
+        instance: &InstanceId,
+        id: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
 
-    async fn list_targets(&self, instance: &InstanceId, query: &TargetQuery) -> StoreResult<Listing<StoredTarget>>;
+    async fn list_targets(
+        &self,
+        instance: &InstanceId,
+        query: &TargetQuery,
+    ) -> StoreResult<Listing<StoredTarget>>;
 
     /// Sets (an empty list: removes) the execution for `condition`, checking targets and
     /// includes in the same transaction. The outer error is a storage failure; the inner one

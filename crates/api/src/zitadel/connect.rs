@@ -38,7 +38,9 @@ async fn create_target(
     tenant: Tenant<Connect>,
     body: Body<TargetFields, Connect>,
 ) -> ApiResult<Json<CreateTargetResponse>, Connect> {
-    Ok(Json(v2::create_target(&state, &tenant.instance, &body.0).await?))
+    Ok(Json(
+        v2::create_target(&state, &tenant.instance, &body.0).await?,
+    ))
 }
 
 /// Updates a target; absent fields stay unchanged; `expirationSigningKey` rotates the key.
@@ -49,7 +51,9 @@ async fn update_target(
     tenant: Tenant<Connect>,
     body: Body<UpdateFields, Connect>,
 ) -> ApiResult<Json<UpdateTargetResponse>, Connect> {
-    Ok(Json(v2::update_target(&state, &tenant.instance, None, &body.0).await?))
+    Ok(Json(
+        v2::update_target(&state, &tenant.instance, None, &body.0).await?,
+    ))
 }
 
 /// Returns a target with its current signing key.
@@ -60,7 +64,9 @@ async fn get_target(
     tenant: Tenant<Connect>,
     body: Body<IdRequest, Connect>,
 ) -> ApiResult<Json<GetTargetResponse>, Connect> {
-    Ok(Json(v2::get_target(&state, &tenant.instance, &body.0.id).await?))
+    Ok(Json(
+        v2::get_target(&state, &tenant.instance, &body.0.id).await?,
+    ))
 }
 
 /// Deletes a target (idempotent) and removes it from executions.
@@ -71,7 +77,9 @@ async fn delete_target(
     tenant: Tenant<Connect>,
     body: Body<IdRequest, Connect>,
 ) -> ApiResult<Json<DeleteTargetResponse>, Connect> {
-    Ok(Json(v2::delete_target(&state, &tenant.instance, &body.0.id).await?))
+    Ok(Json(
+        v2::delete_target(&state, &tenant.instance, &body.0.id).await?,
+    ))
 }
 
 /// Lists targets with filters, sorting and pagination.
@@ -82,7 +90,9 @@ async fn list_targets(
     tenant: Tenant<Connect>,
     body: OptionalBody<ListTargetsRequest, Connect>,
 ) -> ApiResult<Json<ListTargetsResponse>, Connect> {
-    Ok(Json(v2::list_targets(&state, &tenant.instance, &body.0).await?))
+    Ok(Json(
+        v2::list_targets(&state, &tenant.instance, &body.0).await?,
+    ))
 }
 
 /// Sets the targets of a condition; an empty list removes the execution.
@@ -93,7 +103,9 @@ async fn set_execution(
     tenant: Tenant<Connect>,
     body: Body<SetExecutionRequest, Connect>,
 ) -> ApiResult<Json<SetExecutionResponse>, Connect> {
-    Ok(Json(v2::set_execution(&state, &tenant.instance, &body.0).await?))
+    Ok(Json(
+        v2::set_execution(&state, &tenant.instance, &body.0).await?,
+    ))
 }
 
 /// Lists executions with filters, sorting and pagination.
@@ -104,7 +116,9 @@ async fn list_executions(
     tenant: Tenant<Connect>,
     body: OptionalBody<ListExecutionsRequest, Connect>,
 ) -> ApiResult<Json<ListExecutionsResponse>, Connect> {
-    Ok(Json(v2::list_executions(&state, &tenant.instance, &body.0).await?))
+    Ok(Json(
+        v2::list_executions(&state, &tenant.instance, &body.0).await?,
+    ))
 }
 
 /// Function names usable in `function` conditions.

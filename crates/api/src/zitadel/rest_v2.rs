@@ -32,8 +32,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Creates a target.
 #[utoipa::path(post, path = "/v2/actions/targets", tag = TAG,
     request_body = TargetFields, responses((status = 200, body = CreateTargetResponse)))]
-async fn create_target(State(state): State<AppState>, tenant: Tenant<ZitadelRest>, body: Body<TargetFields, ZitadelRest>) -> R<CreateTargetResponse> {
-    Ok(Json(v2::create_target(&state, &tenant.instance, &body.0).await?))
+async fn create_target(
+    State(state): State<AppState>,
+    tenant: Tenant<ZitadelRest>,
+    body: Body<TargetFields, ZitadelRest>,
+) -> R<CreateTargetResponse> {
+    Ok(Json(
+        v2::create_target(&state, &tenant.instance, &body.0).await?,
+    ))
 }
 
 /// Updates a target.
@@ -45,58 +51,97 @@ async fn update_target(
     Path(id): Path<String>,
     body: Body<UpdateFields, ZitadelRest>,
 ) -> R<UpdateTargetResponse> {
-    Ok(Json(v2::update_target(&state, &tenant.instance, Some(&id), &body.0).await?))
+    Ok(Json(
+        v2::update_target(&state, &tenant.instance, Some(&id), &body.0).await?,
+    ))
 }
 
 /// Returns a target.
 #[utoipa::path(get, path = "/v2/actions/targets/{id}", tag = TAG, params(("id" = String, Path)),
     responses((status = 200, body = GetTargetResponse)))]
-async fn get_target(State(state): State<AppState>, tenant: Tenant<ZitadelRest>, Path(id): Path<String>) -> R<GetTargetResponse> {
+async fn get_target(
+    State(state): State<AppState>,
+    tenant: Tenant<ZitadelRest>,
+    Path(id): Path<String>,
+) -> R<GetTargetResponse> {
     Ok(Json(v2::get_target(&state, &tenant.instance, &id).await?))
 }
 
 /// Deletes a target (idempotent).
 #[utoipa::path(delete, path = "/v2/actions/targets/{id}", tag = TAG, params(("id" = String, Path)),
     responses((status = 200, body = DeleteTargetResponse)))]
-async fn delete_target(State(state): State<AppState>, tenant: Tenant<ZitadelRest>, Path(id): Path<String>) -> R<DeleteTargetResponse> {
-    Ok(Json(v2::delete_target(&state, &tenant.instance, &id).await?))
+async fn delete_target(
+    State(state): State<AppState>,
+    tenant: Tenant<ZitadelRest>,
+    Path(id): Path<String>,
+) -> R<DeleteTargetResponse> {
+    Ok(Json(
+        v2::delete_target(&state, &tenant.instance, &id).await?,
+    ))
 }
 
 /// Lists targets.
 #[utoipa::path(post, path = "/v2/actions/targets/search", tag = TAG,
     request_body = ListTargetsRequest, responses((status = 200, body = ListTargetsResponse)))]
-async fn list_targets(State(state): State<AppState>, tenant: Tenant<ZitadelRest>, body: OptionalBody<ListTargetsRequest, ZitadelRest>) -> R<ListTargetsResponse> {
-    Ok(Json(v2::list_targets(&state, &tenant.instance, &body.0).await?))
+async fn list_targets(
+    State(state): State<AppState>,
+    tenant: Tenant<ZitadelRest>,
+    body: OptionalBody<ListTargetsRequest, ZitadelRest>,
+) -> R<ListTargetsResponse> {
+    Ok(Json(
+        v2::list_targets(&state, &tenant.instance, &body.0).await?,
+    ))
 }
 
 /// Sets (or with no targets removes) an execution.
 #[utoipa::path(put, path = "/v2/actions/executions", tag = TAG,
     request_body = SetExecutionRequest, responses((status = 200, body = SetExecutionResponse)))]
-async fn set_execution(State(state): State<AppState>, tenant: Tenant<ZitadelRest>, body: Body<SetExecutionRequest, ZitadelRest>) -> R<SetExecutionResponse> {
-    Ok(Json(v2::set_execution(&state, &tenant.instance, &body.0).await?))
+async fn set_execution(
+    State(state): State<AppState>,
+    tenant: Tenant<ZitadelRest>,
+    body: Body<SetExecutionRequest, ZitadelRest>,
+) -> R<SetExecutionResponse> {
+    Ok(Json(
+        v2::set_execution(&state, &tenant.instance, &body.0).await?,
+    ))
 }
 
 /// Lists executions.
 #[utoipa::path(post, path = "/v2/actions/executions/search", tag = TAG,
     request_body = ListExecutionsRequest, responses((status = 200, body = ListExecutionsResponse)))]
-async fn list_executions(State(state): State<AppState>, tenant: Tenant<ZitadelRest>, body: OptionalBody<ListExecutionsRequest, ZitadelRest>) -> R<ListExecutionsResponse> {
-    Ok(Json(v2::list_executions(&state, &tenant.instance, &body.0).await?))
+async fn list_executions(
+    State(state): State<AppState>,
+    tenant: Tenant<ZitadelRest>,
+    body: OptionalBody<ListExecutionsRequest, ZitadelRest>,
+) -> R<ListExecutionsResponse> {
+    Ok(Json(
+        v2::list_executions(&state, &tenant.instance, &body.0).await?,
+    ))
 }
 
 /// Function names for `function` conditions.
 #[utoipa::path(get, path = "/v2/actions/executions/functions", tag = TAG, responses((status = 200, body = FunctionsResponse)))]
-async fn functions(State(state): State<AppState>, _tenant: Tenant<ZitadelRest>) -> R<FunctionsResponse> {
+async fn functions(
+    State(state): State<AppState>,
+    _tenant: Tenant<ZitadelRest>,
+) -> R<FunctionsResponse> {
     Ok(Json(v2::functions(&state)))
 }
 
 /// Methods for `request`/`response` conditions.
 #[utoipa::path(get, path = "/v2/actions/executions/methods", tag = TAG, responses((status = 200, body = MethodsResponse)))]
-async fn methods(State(state): State<AppState>, _tenant: Tenant<ZitadelRest>) -> R<MethodsResponse> {
+async fn methods(
+    State(state): State<AppState>,
+    _tenant: Tenant<ZitadelRest>,
+) -> R<MethodsResponse> {
     Ok(Json(v2::methods(&state)))
 }
 
 /// Services for `request`/`response` conditions.
 #[utoipa::path(get, path = "/v2/actions/executions/services", tag = TAG, responses((status = 200, body = ServicesResponse)))]
-async fn services(State(state): State<AppState>, _tenant: Tenant<ZitadelRest>) -> R<ServicesResponse> {
+async fn services(
+    State(state): State<AppState>,
+    _tenant: Tenant<ZitadelRest>,
+) -> R<ServicesResponse> {
     Ok(Json(v2::services(&state)))
 }

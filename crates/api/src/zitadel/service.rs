@@ -7,7 +7,9 @@ use crate::error::{ApiError, Code};
 use crate::state::AppState;
 use switchyard_core::crypto::random_token;
 use switchyard_core::ids::{hex_id, zitadel_id};
-use switchyard_core::zitadel::{Condition, ExecutionEntry, KeyExpiration, TargetConfig, TargetPatch};
+use switchyard_core::zitadel::{
+    Condition, ExecutionEntry, KeyExpiration, TargetConfig, TargetPatch,
+};
 use switchyard_core::{InstanceId, Timestamp};
 use switchyard_store::keys::SealedKey;
 use switchyard_store::zitadel::{ExecutionRejection, KeyRotation, StoredTarget};
@@ -53,15 +55,30 @@ fn open(state: &AppState, stored: StoredTarget) -> Result<TargetView, ApiError> 
     let signing_key = state
         .master_key
         .open_str(&stored.signing_key.sealed)
-        .map_err(|e| ApiError::internal(anyhow::Error::new(e).context("opening a target signing key")))?;
-    Ok(TargetView { stored, signing_key })
+        .map_err(|e| {
+            ApiError::internal(anyhow::Error::new(e).context("opening a target signing key"))
+        })?;
+    Ok(TargetView {
+        stored,
+        signing_key,
+    })
 }
 
-pub async fn create_target(state: &AppState, instance: &InstanceId, config: TargetConfig) -> Result<TargetView, ApiError> {
+pub async fn create_target(
+    state: &AppState,
+    instance: &InstanceId,
+    config: TargetConfig,
+) -> Result<TargetView, ApiError> {
     let now = state.clock.now();
     let (plain, sealed) = new_key(state, now);
-    let stored = state.store.create_target(instance, &zitadel_id(), &config, &sealed, now).await?;
-    Ok(TargetView { stored, signing_key: plain })
+    let stored = state
+        .store
+        .create_target(instance, &zitadel_id(), &config, &sealed, now)
+        .await?;
+    Ok(TargetView {
+        stored,
+        signing_key: plain,
+    })
 }
 
 /// Updates the target; the new key is returned when `expiration` asked for a rotation.
@@ -76,7 +93,13 @@ pub async fn update_target(
     let now = state.clock.now();
     let rotation = expiration.map(|exp| {
         let (plain, key) = new_key(state, now);
-        (plain, KeyRotation { key, grace_ms: exp.grace_millis() })
+        (
+            plain,
+            KeyRotation {
+                key,
+                grace_ms: exp.grace_millis(),
+            },
+        )
     });
     let stored = state
         .store
@@ -86,16 +109,31 @@ pub async fn update_target(
     Ok((stored, rotation.map(|(plain, _)| plain)))
 }
 
-pub async fn get_target(state: &AppState, instance: &InstanceId, id: &str) -> Result<TargetView, ApiError> {
+pub async fn get_target(
+    state: &AppState,
+    instance: &InstanceId,
+    id: &str,
+) -> Result<TargetView, ApiError> {
     require_id(id)?;
-    let stored = state.store.get_target(instance, id).await.map_err(map_missing(id))?;
+    let stored = state
+        .store
+        .get_target(instance, id)
+        .await
+        .map_err(map_missing(id))?;
     open(state, stored)
 }
 
 /// Deletes the target; `Ok(false)` when it did not exist.
-pub async fn delete_target(state: &AppState, instance: &InstanceId, id: &str) -> Result<bool, ApiError> {
+pub async fn delete_target(
+    state: &AppState,
+    instance: &InstanceId,
+    id: &str,
+) -> Result<bool, ApiError> {
     require_id(id)?;
-    Ok(state.store.delete_target(instance, id, state.clock.now()).await?)
+    Ok(state
+        .store
+        .delete_target(instance, id, state.clock.now())
+        .await?)
 }
 
 /// Opens the current key of each listed target.
@@ -112,17 +150,31 @@ pub async fn set_execution(
     entries: &[ExecutionEntry],
 ) -> Result<Timestamp, ApiError> {
     let catalog = &state.zitadel_catalog;
-    catalog.check(condition).map_err(|e| ApiError::from(e.within("condition")))?;
+    catalog
+        .check(condition)
+        .map_err(|e| ApiError::from(e.within("condition")))?;
     for (i, e) in entries.iter().enumerate() {
         if let ExecutionEntry::Include(c) = e {
-            catalog.check(c).map_err(|e| ApiError::from(e.within(&format!("targets[{i}].include"))))?;
+            catalog
+                .check(c)
+                .map_err(|e| ApiError::from(e.within(&format!("targets[{i}].include"))))?;
         }
     }
     let now = state.clock.now();
-    match state.store.set_execution(instance, condition, entries, now).await? {
+    match state
+        .store
+        .set_execution(instance, condition, entries, now)
+        .await?
+    {
         Ok(()) => Ok(now),
-        Err(r @ ExecutionRejection::UnknownTarget(_)) => Err(ApiError::new(Code::NotFound, r.to_string())),
-        Err(r @ ExecutionRejection::Include(_)) => Err(ApiError::invalid(format!("invalid include: {r}"))),
-        Err(r @ ExecutionRejection::StillIncluded(..)) => Err(ApiError::new(Code::FailedPrecondition, r.to_string())),
+        Err(r @ ExecutionRejection::UnknownTarget(_)) => {
+            Err(ApiError::new(Code::NotFound, r.to_string()))
+        }
+        Err(r @ ExecutionRejection::Include(_)) => {
+            Err(ApiError::invalid(format!("invalid include: {r}")))
+        }
+        Err(r @ ExecutionRejection::StillIncluded(..)) => {
+            Err(ApiError::new(Code::FailedPrecondition, r.to_string()))
+        }
     }
 }

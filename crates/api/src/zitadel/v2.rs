@@ -191,7 +191,11 @@ pub struct ServicesResponse {
     pub services: Vec<String>,
 }
 
-pub async fn create_target(state: &AppState, instance: &InstanceId, req: &TargetFields) -> Result<CreateTargetResponse, ApiError> {
+pub async fn create_target(
+    state: &AppState,
+    instance: &InstanceId,
+    req: &TargetFields,
+) -> Result<CreateTargetResponse, ApiError> {
     let view = service::create_target(state, instance, req.to_config()?).await?;
     Ok(CreateTargetResponse {
         id: view.stored.id.clone(),
@@ -209,7 +213,9 @@ pub async fn update_target(
 ) -> Result<UpdateTargetResponse, ApiError> {
     let id = match (path_id, req.id.as_deref()) {
         (Some(p), Some(b)) if p != b => {
-            return Err(ApiError::invalid(format!("invalid id: the body's id '{b}' differs from the path's '{p}'")))
+            return Err(ApiError::invalid(format!(
+                "invalid id: the body's id '{b}' differs from the path's '{p}'"
+            )))
         }
         (Some(p), _) => p,
         (None, Some(b)) => b,
@@ -218,70 +224,141 @@ pub async fn update_target(
     let patch = req.fields().to_patch()?;
     let exp = key_expiration(&req.expiration_signing_key)?;
     let (stored, key) = service::update_target(state, instance, id, patch, exp).await?;
-    Ok(UpdateTargetResponse { change_date: stored.changed_at.rfc3339(), signing_key: key })
+    Ok(UpdateTargetResponse {
+        change_date: stored.changed_at.rfc3339(),
+        signing_key: key,
+    })
 }
 
-pub async fn get_target(state: &AppState, instance: &InstanceId, id: &str) -> Result<GetTargetResponse, ApiError> {
+pub async fn get_target(
+    state: &AppState,
+    instance: &InstanceId,
+    id: &str,
+) -> Result<GetTargetResponse, ApiError> {
     let view = service::get_target(state, instance, id).await?;
-    Ok(GetTargetResponse { target: TargetJson::from_view(view) })
+    Ok(GetTargetResponse {
+        target: TargetJson::from_view(view),
+    })
 }
 
 /// Idempotent, as upstream: deleting a missing target succeeds.
-pub async fn delete_target(state: &AppState, instance: &InstanceId, id: &str) -> Result<DeleteTargetResponse, ApiError> {
+pub async fn delete_target(
+    state: &AppState,
+    instance: &InstanceId,
+    id: &str,
+) -> Result<DeleteTargetResponse, ApiError> {
     service::delete_target(state, instance, id).await?;
-    Ok(DeleteTargetResponse { deletion_date: state.clock.now().rfc3339() })
+    Ok(DeleteTargetResponse {
+        deletion_date: state.clock.now().rfc3339(),
+    })
 }
 
-pub async fn list_targets(state: &AppState, instance: &InstanceId, req: &ListTargetsRequest) -> Result<ListTargetsResponse, ApiError> {
+pub async fn list_targets(
+    state: &AppState,
+    instance: &InstanceId,
+    req: &ListTargetsRequest,
+) -> Result<ListTargetsResponse, ApiError> {
     let query = TargetQuery {
-        filters: req.filters.iter().enumerate().map(|(i, f)| f.to_store(i)).collect::<Result<_, _>>()?,
-        sort: req.sorting_column.as_deref().map(TargetSort::parse).transpose()?.unwrap_or_default(),
+        filters: req
+            .filters
+            .iter()
+            .enumerate()
+            .map(|(i, f)| f.to_store(i))
+            .collect::<Result<_, _>>()?,
+        sort: req
+            .sorting_column
+            .as_deref()
+            .map(TargetSort::parse)
+            .transpose()?
+            .unwrap_or_default(),
         page: req.pagination.to_page()?,
     };
     let listing = state.store.list_targets(instance, &query).await?;
-    let targets = service::open_all(state, listing.items)?.into_iter().map(TargetJson::from_view).collect();
+    let targets = service::open_all(state, listing.items)?
+        .into_iter()
+        .map(TargetJson::from_view)
+        .collect();
     Ok(ListTargetsResponse {
-        pagination: PaginationResponse { total_result: listing.total.to_string(), applied_limit: query.page.limit.to_string() },
+        pagination: PaginationResponse {
+            total_result: listing.total.to_string(),
+            applied_limit: query.page.limit.to_string(),
+        },
         targets,
     })
 }
 
-pub async fn set_execution(state: &AppState, instance: &InstanceId, req: &SetExecutionRequest) -> Result<SetExecutionResponse, ApiError> {
+pub async fn set_execution(
+    state: &AppState,
+    instance: &InstanceId,
+    req: &SetExecutionRequest,
+) -> Result<SetExecutionResponse, ApiError> {
     let condition: Condition = req
         .condition
         .as_ref()
         .ok_or_else(|| ApiError::invalid("invalid condition: is required"))?
         .to_core("condition")?;
-    let entries: Vec<ExecutionEntry> = req.targets.iter().map(|t| ExecutionEntry::Target(t.clone())).collect();
+    let entries: Vec<ExecutionEntry> = req
+        .targets
+        .iter()
+        .map(|t| ExecutionEntry::Target(t.clone()))
+        .collect();
     let at = service::set_execution(state, instance, &condition, &entries).await?;
-    Ok(SetExecutionResponse { set_date: at.rfc3339() })
+    Ok(SetExecutionResponse {
+        set_date: at.rfc3339(),
+    })
 }
 
-pub async fn list_executions(state: &AppState, instance: &InstanceId, req: &ListExecutionsRequest) -> Result<ListExecutionsResponse, ApiError> {
+pub async fn list_executions(
+    state: &AppState,
+    instance: &InstanceId,
+    req: &ListExecutionsRequest,
+) -> Result<ListExecutionsResponse, ApiError> {
     let mut filters = Vec::new();
     for (i, f) in req.filters.iter().enumerate() {
         filters.extend(f.to_store(i)?);
     }
     let query = ExecutionQuery {
         filters,
-        sort: req.sorting_column.as_deref().map(ExecutionSort::parse).transpose()?.unwrap_or_default(),
+        sort: req
+            .sorting_column
+            .as_deref()
+            .map(ExecutionSort::parse)
+            .transpose()?
+            .unwrap_or_default(),
         page: req.pagination.to_page()?,
     };
     let listing = state.store.list_executions(instance, &query).await?;
     Ok(ListExecutionsResponse {
-        pagination: PaginationResponse { total_result: listing.total.to_string(), applied_limit: query.page.limit.to_string() },
-        executions: listing.items.iter().map(ExecutionJson::from_store).collect(),
+        pagination: PaginationResponse {
+            total_result: listing.total.to_string(),
+            applied_limit: query.page.limit.to_string(),
+        },
+        executions: listing
+            .items
+            .iter()
+            .map(ExecutionJson::from_store)
+            .collect(),
     })
 }
 
 pub fn functions(state: &AppState) -> FunctionsResponse {
-    FunctionsResponse { functions: state.zitadel_catalog.functions().map(String::from).collect() }
+    FunctionsResponse {
+        functions: state
+            .zitadel_catalog
+            .functions()
+            .map(String::from)
+            .collect(),
+    }
 }
 
 pub fn methods(state: &AppState) -> MethodsResponse {
-    MethodsResponse { methods: state.zitadel_catalog.methods().map(String::from).collect() }
+    MethodsResponse {
+        methods: state.zitadel_catalog.methods().map(String::from).collect(),
+    }
 }
 
 pub fn services(state: &AppState) -> ServicesResponse {
-    ServicesResponse { services: state.zitadel_catalog.services().map(String::from).collect() }
+    ServicesResponse {
+        services: state.zitadel_catalog.services().map(String::from).collect(),
+    }
 }

@@ -5,7 +5,10 @@
 use super::body::OptionalBody;
 use super::service::{self, TargetView};
 use super::v2::{FunctionsResponse, MethodsResponse, ServicesResponse};
-use super::wire::{key_expiration, ConditionJson, ExecutionSearchFilterJson, TargetFields, TargetSearchFilterJson, TypeFields, UpdateFields};
+use super::wire::{
+    key_expiration, ConditionJson, ExecutionSearchFilterJson, TargetFields, TargetSearchFilterJson,
+    TypeFields, UpdateFields,
+};
 use crate::dialect::ZitadelRest;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Query};
@@ -61,7 +64,10 @@ impl Details {
             id: id.to_string(),
             created: created.rfc3339(),
             changed: changed.rfc3339(),
-            owner: Owner { owner_type: "OWNER_TYPE_INSTANCE", id: instance.to_string() },
+            owner: Owner {
+                owner_type: "OWNER_TYPE_INSTANCE",
+                id: instance.to_string(),
+            },
         }
     }
 }
@@ -163,7 +169,11 @@ impl SearchParams {
 }
 
 fn list_details(total: u64, page: &Page, now: Timestamp) -> ListDetails {
-    ListDetails { applied_limit: page.limit.to_string(), total_result: total.to_string(), timestamp: now.rfc3339() }
+    ListDetails {
+        applied_limit: page.limit.to_string(),
+        total_result: total.to_string(),
+        timestamp: now.rfc3339(),
+    }
 }
 
 /// One execution entry: `{target: id}` or `{include: condition}`.
@@ -207,8 +217,14 @@ impl ExecutionJson {
             .entries
             .iter()
             .map(|x| match x {
-                ExecutionEntry::Target(id) => EntryJson { target: Some(id.clone()), include: None },
-                ExecutionEntry::Include(c) => EntryJson { target: None, include: Some(ConditionJson::from_core(c)) },
+                ExecutionEntry::Target(id) => EntryJson {
+                    target: Some(id.clone()),
+                    include: None,
+                },
+                ExecutionEntry::Include(c) => EntryJson {
+                    target: None,
+                    include: Some(ConditionJson::from_core(c)),
+                },
             })
             .collect();
         Self {
@@ -229,19 +245,35 @@ pub struct SearchExecutionsResponse {
 /// Creates a target.
 #[utoipa::path(post, path = "/resources/v3alpha/actions/targets", tag = TAG,
     request_body = TargetFields, responses((status = 201, body = TargetWriteResponse)))]
-async fn create_target(State(state): State<AppState>, tenant: Tenant<ZitadelRest>, body: Body<TargetFields, ZitadelRest>) -> Created<TargetWriteResponse> {
+async fn create_target(
+    State(state): State<AppState>,
+    tenant: Tenant<ZitadelRest>,
+    body: Body<TargetFields, ZitadelRest>,
+) -> Created<TargetWriteResponse> {
     let view = service::create_target(&state, &tenant.instance, body.0.to_config()?).await?;
     let s = &view.stored;
     let details = Details::new(&s.id, s.created_at, s.changed_at, &tenant.instance);
-    Ok((StatusCode::CREATED, Json(TargetWriteResponse { details, signing_key: Some(view.signing_key) })))
+    Ok((
+        StatusCode::CREATED,
+        Json(TargetWriteResponse {
+            details,
+            signing_key: Some(view.signing_key),
+        }),
+    ))
 }
 
 /// Returns a target with its current signing key.
 #[utoipa::path(get, path = "/resources/v3alpha/actions/targets/{id}", tag = TAG, params(("id" = String, Path)),
     responses((status = 200, body = GetTargetResponse)))]
-async fn get_target(State(state): State<AppState>, tenant: Tenant<ZitadelRest>, Path(id): Path<String>) -> R<GetTargetResponse> {
+async fn get_target(
+    State(state): State<AppState>,
+    tenant: Tenant<ZitadelRest>,
+    Path(id): Path<String>,
+) -> R<GetTargetResponse> {
     let view = service::get_target(&state, &tenant.instance, &id).await?;
-    Ok(Json(GetTargetResponse { target: GetTargetJson::from_view(view, &tenant.instance) }))
+    Ok(Json(GetTargetResponse {
+        target: GetTargetJson::from_view(view, &tenant.instance),
+    }))
 }
 
 /// Patches a target: absent fields stay; another type object switches the type;
@@ -262,19 +294,28 @@ async fn patch_target(
     let exp = key_expiration(&req.expiration_signing_key)?;
     let (s, key) = service::update_target(&state, &tenant.instance, &id, patch, exp).await?;
     let details = Details::new(&s.id, s.created_at, s.changed_at, &tenant.instance);
-    Ok(Json(TargetWriteResponse { details, signing_key: key }))
+    Ok(Json(TargetWriteResponse {
+        details,
+        signing_key: key,
+    }))
 }
 
 /// Deletes a target and removes it from executions; 404 when it does not exist.
 #[utoipa::path(delete, path = "/resources/v3alpha/actions/targets/{id}", tag = TAG, params(("id" = String, Path)),
     responses((status = 200, body = DetailsResponse)))]
-async fn delete_target(State(state): State<AppState>, tenant: Tenant<ZitadelRest>, Path(id): Path<String>) -> R<DetailsResponse> {
+async fn delete_target(
+    State(state): State<AppState>,
+    tenant: Tenant<ZitadelRest>,
+    Path(id): Path<String>,
+) -> R<DetailsResponse> {
     let existing = service::get_target(&state, &tenant.instance, &id).await?;
     if !service::delete_target(&state, &tenant.instance, &id).await? {
         return Err(ApiError::not_found(format!("target '{id}' not found")).into());
     }
     let now = state.clock.now();
-    Ok(Json(DetailsResponse { details: Details::new(&id, existing.stored.created_at, now, &tenant.instance) }))
+    Ok(Json(DetailsResponse {
+        details: Details::new(&id, existing.stored.created_at, now, &tenant.instance),
+    }))
 }
 
 /// Searches targets: the body is the filter list; paging and sorting are query parameters.
@@ -289,8 +330,19 @@ async fn search_targets(
     body: OptionalBody<Vec<TargetSearchFilterJson>, ZitadelRest>,
 ) -> R<SearchTargetsResponse> {
     let query = TargetQuery {
-        filters: body.0.iter().enumerate().map(|(i, f)| f.to_store(i)).collect::<Result<_, _>>()?,
-        sort: params.0.sorting_column.as_deref().map(TargetSort::parse).transpose()?.unwrap_or_default(),
+        filters: body
+            .0
+            .iter()
+            .enumerate()
+            .map(|(i, f)| f.to_store(i))
+            .collect::<Result<_, _>>()?,
+        sort: params
+            .0
+            .sorting_column
+            .as_deref()
+            .map(TargetSort::parse)
+            .transpose()?
+            .unwrap_or_default(),
         page: params.0.page()?,
     };
     let listing = state.store.list_targets(&tenant.instance, &query).await?;
@@ -298,13 +350,20 @@ async fn search_targets(
         .into_iter()
         .map(|v| GetTargetJson::from_view(v, &tenant.instance))
         .collect();
-    Ok(Json(SearchTargetsResponse { details: list_details(listing.total, &query.page, state.clock.now()), result }))
+    Ok(Json(SearchTargetsResponse {
+        details: list_details(listing.total, &query.page, state.clock.now()),
+        result,
+    }))
 }
 
 /// Sets the ordered targets (and includes) of a condition; an empty list removes it.
 #[utoipa::path(put, path = "/resources/v3alpha/actions/executions", tag = TAG,
     request_body = SetExecutionRequest, responses((status = 201, body = DetailsResponse)))]
-async fn set_execution(State(state): State<AppState>, tenant: Tenant<ZitadelRest>, body: Body<SetExecutionRequest, ZitadelRest>) -> Created<DetailsResponse> {
+async fn set_execution(
+    State(state): State<AppState>,
+    tenant: Tenant<ZitadelRest>,
+    body: Body<SetExecutionRequest, ZitadelRest>,
+) -> Created<DetailsResponse> {
     let req = body.0;
     let condition = req
         .condition
@@ -316,13 +375,27 @@ async fn set_execution(State(state): State<AppState>, tenant: Tenant<ZitadelRest
         let at = format!("execution.targets[{i}]");
         entries.push(match (&e.target, &e.include) {
             (Some(id), None) if !id.trim().is_empty() => ExecutionEntry::Target(id.clone()),
-            (Some(_), None) => return Err(ApiError::invalid(format!("invalid {at}.target: must not be empty")).into()),
+            (Some(_), None) => {
+                return Err(
+                    ApiError::invalid(format!("invalid {at}.target: must not be empty")).into(),
+                )
+            }
             (None, Some(c)) => ExecutionEntry::Include(c.to_core(&format!("{at}.include"))?),
-            _ => return Err(ApiError::invalid(format!("invalid {at}: exactly one of target or include must be set")).into()),
+            _ => {
+                return Err(ApiError::invalid(format!(
+                    "invalid {at}: exactly one of target or include must be set"
+                ))
+                .into())
+            }
         });
     }
     let at = service::set_execution(&state, &tenant.instance, &condition, &entries).await?;
-    Ok((StatusCode::CREATED, Json(DetailsResponse { details: Details::new(&condition.key(), at, at, &tenant.instance) })))
+    Ok((
+        StatusCode::CREATED,
+        Json(DetailsResponse {
+            details: Details::new(&condition.key(), at, at, &tenant.instance),
+        }),
+    ))
 }
 
 /// Searches executions: the body is the filter list.
@@ -342,28 +415,53 @@ async fn search_executions(
     }
     let query = ExecutionQuery {
         filters,
-        sort: params.0.sorting_column.as_deref().map(ExecutionSort::parse).transpose()?.unwrap_or_default(),
+        sort: params
+            .0
+            .sorting_column
+            .as_deref()
+            .map(ExecutionSort::parse)
+            .transpose()?
+            .unwrap_or_default(),
         page: params.0.page()?,
     };
-    let listing = state.store.list_executions(&tenant.instance, &query).await?;
-    let result = listing.items.iter().map(|e| ExecutionJson::from_store(e, &tenant.instance)).collect();
-    Ok(Json(SearchExecutionsResponse { details: list_details(listing.total, &query.page, state.clock.now()), result }))
+    let listing = state
+        .store
+        .list_executions(&tenant.instance, &query)
+        .await?;
+    let result = listing
+        .items
+        .iter()
+        .map(|e| ExecutionJson::from_store(e, &tenant.instance))
+        .collect();
+    Ok(Json(SearchExecutionsResponse {
+        details: list_details(listing.total, &query.page, state.clock.now()),
+        result,
+    }))
 }
 
 /// Function names for `function` conditions.
 #[utoipa::path(get, path = "/resources/v3alpha/actions/executions/functions", tag = TAG, responses((status = 200, body = FunctionsResponse)))]
-async fn functions(State(state): State<AppState>, _tenant: Tenant<ZitadelRest>) -> R<FunctionsResponse> {
+async fn functions(
+    State(state): State<AppState>,
+    _tenant: Tenant<ZitadelRest>,
+) -> R<FunctionsResponse> {
     Ok(Json(super::v2::functions(&state)))
 }
 
 /// Methods for `request`/`response` conditions.
 #[utoipa::path(get, path = "/resources/v3alpha/actions/executions/methods", tag = TAG, responses((status = 200, body = MethodsResponse)))]
-async fn methods(State(state): State<AppState>, _tenant: Tenant<ZitadelRest>) -> R<MethodsResponse> {
+async fn methods(
+    State(state): State<AppState>,
+    _tenant: Tenant<ZitadelRest>,
+) -> R<MethodsResponse> {
     Ok(Json(super::v2::methods(&state)))
 }
 
 /// Services for `request`/`response` conditions.
 #[utoipa::path(get, path = "/resources/v3alpha/actions/executions/services", tag = TAG, responses((status = 200, body = ServicesResponse)))]
-async fn services(State(state): State<AppState>, _tenant: Tenant<ZitadelRest>) -> R<ServicesResponse> {
+async fn services(
+    State(state): State<AppState>,
+    _tenant: Tenant<ZitadelRest>,
+) -> R<ServicesResponse> {
     Ok(Json(super::v2::services(&state)))
 }

@@ -39,14 +39,26 @@ pub struct TypeFields {
 
 impl TypeFields {
     pub fn from_core(t: TargetType) -> Self {
-        let flags = |i| Some(RestFlags { interrupt_on_error: Some(i) });
+        let flags = |i| {
+            Some(RestFlags {
+                interrupt_on_error: Some(i),
+            })
+        };
         match t {
-            TargetType::Webhook { interrupt_on_error } => Self { rest_webhook: flags(interrupt_on_error), ..Self::default() },
-            TargetType::Call { interrupt_on_error } => Self { rest_call: flags(interrupt_on_error), ..Self::default() },
-            TargetType::Async => Self { rest_async: Some(Empty {}), ..Self::default() },
+            TargetType::Webhook { interrupt_on_error } => Self {
+                rest_webhook: flags(interrupt_on_error),
+                ..Self::default()
+            },
+            TargetType::Call { interrupt_on_error } => Self {
+                rest_call: flags(interrupt_on_error),
+                ..Self::default()
+            },
+            TargetType::Async => Self {
+                rest_async: Some(Empty {}),
+                ..Self::default()
+            },
         }
     }
-
 }
 
 /// The settable fields of a target, all optional on the wire (create requires some).
@@ -92,7 +104,8 @@ impl UpdateFields {
 }
 
 fn required<'a>(field: &str, v: &'a Option<String>) -> Result<&'a str, ValidationError> {
-    v.as_deref().ok_or_else(|| ValidationError::new(field, "is required"))
+    v.as_deref()
+        .ok_or_else(|| ValidationError::new(field, "is required"))
 }
 
 impl TargetFields {
@@ -113,8 +126,19 @@ impl TargetFields {
             Some(p) => p.apply(None),
             None => TargetType::from_oneof(None, None, false)?,
         };
-        let payload_type = self.payload_type.as_deref().map(PayloadType::parse).transpose()?.unwrap_or_default();
-        Ok(TargetConfig { name, endpoint, timeout, target_type, payload_type })
+        let payload_type = self
+            .payload_type
+            .as_deref()
+            .map(PayloadType::parse)
+            .transpose()?
+            .unwrap_or_default();
+        Ok(TargetConfig {
+            name,
+            endpoint,
+            timeout,
+            target_type,
+            payload_type,
+        })
     }
 
     /// An update: absent fields stay unchanged.
@@ -122,9 +146,17 @@ impl TargetFields {
         Ok(TargetPatch {
             name: self.name.as_deref().map(TargetName::parse).transpose()?,
             endpoint: self.endpoint.as_deref().map(Endpoint::parse).transpose()?,
-            timeout: self.timeout.as_deref().map(TargetTimeout::parse).transpose()?,
+            timeout: self
+                .timeout
+                .as_deref()
+                .map(TargetTimeout::parse)
+                .transpose()?,
             target_type: self.type_patch()?,
-            payload_type: self.payload_type.as_deref().map(PayloadType::parse).transpose()?,
+            payload_type: self
+                .payload_type
+                .as_deref()
+                .map(PayloadType::parse)
+                .transpose()?,
         })
     }
 }
@@ -183,9 +215,17 @@ pub struct ConditionJson {
 impl ConditionJson {
     /// The core condition; errors are reported under `field` (e.g. `condition`).
     pub fn to_core(&self, field: &str) -> Result<Condition, ValidationError> {
-        let set = [self.request.is_some(), self.response.is_some(), self.function.is_some(), self.event.is_some()];
+        let set = [
+            self.request.is_some(),
+            self.response.is_some(),
+            self.function.is_some(),
+            self.event.is_some(),
+        ];
         if set.iter().filter(|b| **b).count() != 1 {
-            return Err(ValidationError::new(field, "exactly one of request, response, function or event must be set"));
+            return Err(ValidationError::new(
+                field,
+                "exactly one of request, response, function or event must be set",
+            ));
         }
         let method = |m: &MethodJson, kind: &str| {
             MethodSelector::from_oneof(m.method.as_deref(), m.service.as_deref(), m.all)
@@ -198,9 +238,14 @@ impl ConditionJson {
             return method(m, "response").map(Condition::Response);
         }
         if let Some(f) = &self.function {
-            return Condition::function(&f.name).map_err(|e| e.within(&format!("{field}.function")));
+            return Condition::function(&f.name)
+                .map_err(|e| e.within(&format!("{field}.function")));
         }
-        let e = self.event.as_ref().unwrap_or(&EventJson { event: None, group: None, all: None });
+        let e = self.event.as_ref().unwrap_or(&EventJson {
+            event: None,
+            group: None,
+            all: None,
+        });
         EventSelector::from_oneof(e.event.as_deref(), e.group.as_deref(), e.all)
             .map(Condition::Event)
             .map_err(|err| err.within(&format!("{field}.event")))
@@ -208,19 +253,46 @@ impl ConditionJson {
 
     pub fn from_core(c: &Condition) -> Self {
         let method = |s: &MethodSelector| match s {
-            MethodSelector::Method(m) => MethodJson { method: Some(m.clone()), ..Default::default() },
-            MethodSelector::Service(v) => MethodJson { service: Some(v.clone()), ..Default::default() },
-            MethodSelector::All => MethodJson { all: Some(true), ..Default::default() },
+            MethodSelector::Method(m) => MethodJson {
+                method: Some(m.clone()),
+                ..Default::default()
+            },
+            MethodSelector::Service(v) => MethodJson {
+                service: Some(v.clone()),
+                ..Default::default()
+            },
+            MethodSelector::All => MethodJson {
+                all: Some(true),
+                ..Default::default()
+            },
         };
         match c {
-            Condition::Request(s) => Self { request: Some(method(s)), ..Default::default() },
-            Condition::Response(s) => Self { response: Some(method(s)), ..Default::default() },
-            Condition::Function(n) => Self { function: Some(FunctionJson { name: n.clone() }), ..Default::default() },
+            Condition::Request(s) => Self {
+                request: Some(method(s)),
+                ..Default::default()
+            },
+            Condition::Response(s) => Self {
+                response: Some(method(s)),
+                ..Default::default()
+            },
+            Condition::Function(n) => Self {
+                function: Some(FunctionJson { name: n.clone() }),
+                ..Default::default()
+            },
             Condition::Event(e) => Self {
                 event: Some(match e {
-                    EventSelector::Event(v) => EventJson { event: Some(v.clone()), ..Default::default() },
-                    EventSelector::Group(v) => EventJson { group: Some(v.clone()), ..Default::default() },
-                    EventSelector::All => EventJson { all: Some(true), ..Default::default() },
+                    EventSelector::Event(v) => EventJson {
+                        event: Some(v.clone()),
+                        ..Default::default()
+                    },
+                    EventSelector::Group(v) => EventJson {
+                        group: Some(v.clone()),
+                        ..Default::default()
+                    },
+                    EventSelector::All => EventJson {
+                        all: Some(true),
+                        ..Default::default()
+                    },
                 }),
                 ..Default::default()
             },
@@ -392,7 +464,12 @@ impl ExecutionSearchFilterJson {
         if let Some(t) = &self.target_filter {
             return Ok(Some(ExecutionFilter::Target(t.target_id.clone())));
         }
-        let inc = self.include_filter.as_ref().map(|f| f.include.clone()).unwrap_or_default();
-        inc.to_core(&format!("{at}.includeFilter.include")).map(|c| Some(ExecutionFilter::Include(c)))
+        let inc = self
+            .include_filter
+            .as_ref()
+            .map(|f| f.include.clone())
+            .unwrap_or_default();
+        inc.to_core(&format!("{at}.includeFilter.include"))
+            .map(|c| Some(ExecutionFilter::Include(c)))
     }
 }

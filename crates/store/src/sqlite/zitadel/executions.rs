@@ -2,7 +2,9 @@
 //! checks it with the core rules (targets exist, includes exist, no cycles, depth <= 3) before
 //! writing, all inside the caller's transaction.
 
-use crate::zitadel::{ExecutionFilter, ExecutionQuery, ExecutionRejection, Listing, StoredExecution};
+use crate::zitadel::{
+    ExecutionFilter, ExecutionQuery, ExecutionRejection, Listing, StoredExecution,
+};
 use crate::{StoreError, StoreResult};
 use sqlx::SqliteConnection;
 use switchyard_core::zitadel::execution::{check_graph, ExecutionGraph};
@@ -28,26 +30,40 @@ fn decode(key: &str, entries: &str, created: i64, changed: i64) -> StoreResult<S
         .iter()
         .map(|s| match s.split_once(':') {
             Some(("t", id)) => Ok(ExecutionEntry::Target(id.to_string())),
-            Some(("i", k)) => Condition::from_key(k).map(ExecutionEntry::Include).ok_or_else(bad),
+            Some(("i", k)) => Condition::from_key(k)
+                .map(ExecutionEntry::Include)
+                .ok_or_else(bad),
             _ => Err(bad()),
         })
         .collect::<StoreResult<_>>()?;
-    Ok(StoredExecution { condition, entries, created_at: Timestamp(created), changed_at: Timestamp(changed) })
+    Ok(StoredExecution {
+        condition,
+        entries,
+        created_at: Timestamp(created),
+        changed_at: Timestamp(changed),
+    })
 }
 
-pub(super) async fn fetch_all(conn: &mut SqliteConnection, instance: &InstanceId) -> StoreResult<Vec<StoredExecution>> {
+pub(super) async fn fetch_all(
+    conn: &mut SqliteConnection,
+    instance: &InstanceId,
+) -> StoreResult<Vec<StoredExecution>> {
     let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
         "SELECT condition_key, entries, created_at, changed_at FROM zitadel_executions WHERE instance_id = ?",
     )
     .bind(instance.as_str())
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter().map(|(k, e, c, ch)| decode(k, e, *c, *ch)).collect()
+    rows.iter()
+        .map(|(k, e, c, ch)| decode(k, e, *c, *ch))
+        .collect()
 }
 
 /// The executions as a graph for the core rules.
 pub(super) fn graph(all: &[StoredExecution]) -> ExecutionGraph {
-    all.iter().map(|e| (e.condition.key(), e.entries.clone())).collect()
+    all.iter()
+        .map(|e| (e.condition.key(), e.entries.clone()))
+        .collect()
 }
 
 async fn write(
@@ -82,7 +98,10 @@ pub(super) async fn set(
     let mut graph = graph(&fetch_all(conn, instance).await?);
     if entries.is_empty() {
         let includer = graph.iter().find(|(k, es)| {
-            **k != key && es.iter().any(|e| matches!(e, ExecutionEntry::Include(c) if c.key() == key))
+            **k != key
+                && es
+                    .iter()
+                    .any(|e| matches!(e, ExecutionEntry::Include(c) if c.key() == key))
         });
         if let Some((by, _)) = includer {
             return Ok(Err(ExecutionRejection::StillIncluded(key, by.clone())));
@@ -96,12 +115,13 @@ pub(super) async fn set(
     }
     for e in entries {
         if let ExecutionEntry::Target(id) = e {
-            let exists: Option<i64> =
-                sqlx::query_scalar("SELECT 1 FROM zitadel_targets WHERE instance_id = ? AND id = ?")
-                    .bind(instance.as_str())
-                    .bind(id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
+            let exists: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM zitadel_targets WHERE instance_id = ? AND id = ?",
+            )
+            .bind(instance.as_str())
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
             if exists.is_none() {
                 return Ok(Err(ExecutionRejection::UnknownTarget(id.clone())));
             }
@@ -138,19 +158,24 @@ pub(super) async fn remove_target(
 }
 
 /// Filters, sorts and pages; `total` counts every match.
-pub(super) fn select(all: Vec<StoredExecution>, query: &ExecutionQuery) -> Listing<StoredExecution> {
+pub(super) fn select(
+    all: Vec<StoredExecution>,
+    query: &ExecutionQuery,
+) -> Listing<StoredExecution> {
     let mut hits: Vec<StoredExecution> = all
         .into_iter()
         .filter(|x| {
             query.filters.iter().all(|f| match f {
                 ExecutionFilter::Conditions(cs) => cs.contains(&x.condition),
                 ExecutionFilter::Type(t) => x.condition.execution_type() == *t,
-                ExecutionFilter::Target(id) => {
-                    x.entries.iter().any(|e| matches!(e, ExecutionEntry::Target(t) if t == id))
-                }
-                ExecutionFilter::Include(c) => {
-                    x.entries.iter().any(|e| matches!(e, ExecutionEntry::Include(i) if i == c))
-                }
+                ExecutionFilter::Target(id) => x
+                    .entries
+                    .iter()
+                    .any(|e| matches!(e, ExecutionEntry::Target(t) if t == id)),
+                ExecutionFilter::Include(c) => x
+                    .entries
+                    .iter()
+                    .any(|e| matches!(e, ExecutionEntry::Include(i) if i == c)),
             })
         })
         .collect();
@@ -168,5 +193,8 @@ pub(super) fn select(all: Vec<StoredExecution>, query: &ExecutionQuery) -> Listi
         }
     });
     let total = hits.len() as u64;
-    Listing { items: query.page.slice(hits), total }
+    Listing {
+        items: query.page.slice(hits),
+        total,
+    }
 }

@@ -49,7 +49,16 @@ impl ZitadelStore for SqliteStore {
         let next = current.config.apply(patch);
         targets::update(&mut tx, instance, id, &next, now).await?;
         if let Some(r) = rotation {
-            super::keys::rotate(&mut tx, instance, KeyOwner::Target, id, &r.key, now, r.grace_ms).await?;
+            super::keys::rotate(
+                &mut tx,
+                instance,
+                KeyOwner::Target,
+                id,
+                &r.key,
+                now,
+                r.grace_ms,
+            )
+            .await?;
         }
         // A target the delivery engine switched off (410 Gone) is back on once its owner changes it.
         super::queue::enable_route(&mut tx, instance, RouteKind::Target, id).await?;
@@ -63,7 +72,12 @@ impl ZitadelStore for SqliteStore {
         targets::fetch(&mut conn, instance, id).await
     }
 
-    async fn delete_target(&self, instance: &InstanceId, id: &str, now: Timestamp) -> StoreResult<bool> {
+    async fn delete_target(
+        &self,
+        instance: &InstanceId,
+        id: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
         let mut tx = self.write.begin().await?;
         if !targets::delete(&mut tx, instance, id).await? {
             return Ok(false);
@@ -75,7 +89,11 @@ impl ZitadelStore for SqliteStore {
         Ok(true)
     }
 
-    async fn list_targets(&self, instance: &InstanceId, query: &TargetQuery) -> StoreResult<Listing<StoredTarget>> {
+    async fn list_targets(
+        &self,
+        instance: &InstanceId,
+        query: &TargetQuery,
+    ) -> StoreResult<Listing<StoredTarget>> {
         let mut conn = self.read.acquire().await?;
         let all = targets::fetch_all(&mut conn, instance).await?;
         Ok(targets::select(all, query))
@@ -116,15 +134,19 @@ impl ZitadelStore for SqliteStore {
         let Some((matched, ids)) = execution::resolve(&graph, condition) else {
             return Ok(None);
         };
-        let mut by_id: std::collections::HashMap<String, StoredTarget> = targets::fetch_all(&mut conn, instance)
-            .await?
-            .into_iter()
-            .map(|t| (t.id.clone(), t))
-            .collect();
+        let mut by_id: std::collections::HashMap<String, StoredTarget> =
+            targets::fetch_all(&mut conn, instance)
+                .await?
+                .into_iter()
+                .map(|t| (t.id.clone(), t))
+                .collect();
         let targets = ids
             .into_iter()
             .filter_map(|id| by_id.remove(&id))
-            .map(|t| ResolvedTarget { id: t.id, config: t.config })
+            .map(|t| ResolvedTarget {
+                id: t.id,
+                config: t.config,
+            })
             .collect();
         Ok(Some(ResolvedExecution { matched, targets }))
     }

@@ -2,9 +2,9 @@
 //! core rules: that keeps case-insensitive matching Unicode-correct (SQLite's `lower()` only
 //! folds ASCII) and the per-instance target count is small.
 
+use crate::error::is_unique_violation;
 use crate::keys::SealedKey;
 use crate::zitadel::{Listing, StoredTarget, TargetFilter, TargetQuery};
-use crate::error::is_unique_violation;
 use crate::{StoreError, StoreResult};
 use sqlx::SqliteConnection;
 use std::cmp::Ordering;
@@ -14,24 +14,54 @@ use switchyard_core::zitadel::{
 };
 use switchyard_core::{InstanceId, Timestamp};
 
-const SELECT: &str = "SELECT t.id, t.name, t.endpoint, t.timeout_nanos, t.target_type, t.interrupt_on_error,
+const SELECT: &str =
+    "SELECT t.id, t.name, t.endpoint, t.timeout_nanos, t.target_type, t.interrupt_on_error,
         t.payload_type, t.created_at, t.changed_at, k.key_id, k.sealed, k.created_at
      FROM zitadel_targets t
      JOIN signing_keys k ON k.instance_id = t.instance_id AND k.owner_kind = 'target'
         AND k.owner_id = t.id AND k.expires_at IS NULL
      WHERE t.instance_id = ?";
 
-type Row = (String, String, String, i64, String, bool, String, i64, i64, String, String, i64);
+type Row = (
+    String,
+    String,
+    String,
+    i64,
+    String,
+    bool,
+    String,
+    i64,
+    i64,
+    String,
+    String,
+    i64,
+);
 
 fn decode(row: Row) -> StoreResult<StoredTarget> {
-    let (id, name, endpoint, nanos, kind, interrupt, payload, created, changed, key_id, sealed, key_created) = row;
-    let bad = |what: String| StoreError::Internal(anyhow::anyhow!("stored target {id} is invalid: {what}"));
+    let (
+        id,
+        name,
+        endpoint,
+        nanos,
+        kind,
+        interrupt,
+        payload,
+        created,
+        changed,
+        key_id,
+        sealed,
+        key_created,
+    ) = row;
+    let bad = |what: String| {
+        StoreError::Internal(anyhow::anyhow!("stored target {id} is invalid: {what}"))
+    };
     let config = TargetConfig {
         name: TargetName::parse(&name).map_err(|e| bad(e.to_string()))?,
         endpoint: Endpoint::parse(&endpoint).map_err(|e| bad(e.to_string()))?,
         timeout: TargetTimeout::new(Duration::from_nanos(u64::try_from(nanos).unwrap_or(0)))
             .map_err(|e| bad(e.to_string()))?,
-        target_type: TargetType::from_stored(&kind, interrupt).ok_or_else(|| bad(format!("type '{kind}'")))?,
+        target_type: TargetType::from_stored(&kind, interrupt)
+            .ok_or_else(|| bad(format!("type '{kind}'")))?,
         payload_type: PayloadType::parse(&payload).map_err(|e| bad(e.to_string()))?,
     };
     Ok(StoredTarget {
@@ -39,13 +69,21 @@ fn decode(row: Row) -> StoreResult<StoredTarget> {
         config,
         created_at: Timestamp(created),
         changed_at: Timestamp(changed),
-        signing_key: SealedKey { key_id, sealed, created_at: Timestamp(key_created), expires_at: None },
+        signing_key: SealedKey {
+            key_id,
+            sealed,
+            created_at: Timestamp(key_created),
+            expires_at: None,
+        },
     })
 }
 
 fn name_taken(e: sqlx::Error, config: &TargetConfig) -> StoreError {
     if is_unique_violation(&e) {
-        StoreError::AlreadyExists(format!("a target named '{}' already exists", config.name.as_str()))
+        StoreError::AlreadyExists(format!(
+            "a target named '{}' already exists",
+            config.name.as_str()
+        ))
     } else {
         e.into()
     }
@@ -108,7 +146,11 @@ pub(super) async fn update(
     Ok(())
 }
 
-pub(super) async fn fetch(conn: &mut SqliteConnection, instance: &InstanceId, id: &str) -> StoreResult<StoredTarget> {
+pub(super) async fn fetch(
+    conn: &mut SqliteConnection,
+    instance: &InstanceId,
+    id: &str,
+) -> StoreResult<StoredTarget> {
     let row: Option<Row> = sqlx::query_as(&format!("{SELECT} AND t.id = ?"))
         .bind(instance.as_str())
         .bind(id)
@@ -117,12 +159,22 @@ pub(super) async fn fetch(conn: &mut SqliteConnection, instance: &InstanceId, id
     decode(row.ok_or(StoreError::NotFound)?)
 }
 
-pub(super) async fn fetch_all(conn: &mut SqliteConnection, instance: &InstanceId) -> StoreResult<Vec<StoredTarget>> {
-    let rows: Vec<Row> = sqlx::query_as(SELECT).bind(instance.as_str()).fetch_all(&mut *conn).await?;
+pub(super) async fn fetch_all(
+    conn: &mut SqliteConnection,
+    instance: &InstanceId,
+) -> StoreResult<Vec<StoredTarget>> {
+    let rows: Vec<Row> = sqlx::query_as(SELECT)
+        .bind(instance.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
     rows.into_iter().map(decode).collect()
 }
 
-pub(super) async fn delete(conn: &mut SqliteConnection, instance: &InstanceId, id: &str) -> StoreResult<bool> {
+pub(super) async fn delete(
+    conn: &mut SqliteConnection,
+    instance: &InstanceId,
+    id: &str,
+) -> StoreResult<bool> {
     let done = sqlx::query("DELETE FROM zitadel_targets WHERE instance_id = ? AND id = ?")
         .bind(instance.as_str())
         .bind(id)
@@ -141,7 +193,10 @@ fn compare(sort: TargetSort, a: &StoredTarget, b: &StoredTarget) -> Ordering {
         TargetSort::TargetType => x.target_type.as_str().cmp(y.target_type.as_str()),
         TargetSort::Url => x.endpoint.as_str().cmp(y.endpoint.as_str()),
         TargetSort::Timeout => x.timeout.cmp(&y.timeout),
-        TargetSort::InterruptOnError => x.target_type.interrupt_on_error().cmp(&y.target_type.interrupt_on_error()),
+        TargetSort::InterruptOnError => x
+            .target_type
+            .interrupt_on_error()
+            .cmp(&y.target_type.interrupt_on_error()),
     };
     primary.then_with(|| a.id.cmp(&b.id))
 }
@@ -153,7 +208,7 @@ pub(super) fn select(all: Vec<StoredTarget>, query: &TargetQuery) -> Listing<Sto
         .filter(|t| {
             query.filters.iter().all(|f| match f {
                 TargetFilter::Name(m) => m.matches(t.config.name.as_str()),
-                TargetFilter::Ids(ids) => ids.iter().any(|id| *id == t.id),
+                TargetFilter::Ids(ids) => ids.contains(&t.id),
             })
         })
         .collect();
@@ -166,5 +221,8 @@ pub(super) fn select(all: Vec<StoredTarget>, query: &TargetQuery) -> Listing<Sto
         }
     });
     let total = hits.len() as u64;
-    Listing { items: query.page.slice(hits), total }
+    Listing {
+        items: query.page.slice(hits),
+        total,
+    }
 }

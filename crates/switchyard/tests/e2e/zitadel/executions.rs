@@ -11,7 +11,8 @@ use switchyard_core::{InstanceId, Timestamp};
 use switchyard_store::{SqliteStore, ZitadelStore};
 
 async fn put_v3(s: &TestServer, body: Value) -> (reqwest::StatusCode, Value) {
-    s.call(Method::PUT, &format!("{V3}/executions"), Some(body)).await
+    s.call(Method::PUT, &format!("{V3}/executions"), Some(body))
+        .await
 }
 
 #[tokio::test]
@@ -26,14 +27,20 @@ async fn set_and_list_on_all_surfaces() {
     assert_eq!(st, 200, "{set}");
     assert!(set["setDate"].is_string());
     let (st, _) = s
-        .call(Method::PUT, "/v2/actions/executions", Some(json!({"condition": {"event": {"group": "user.human"}}, "targets": [b]})))
+        .call(
+            Method::PUT,
+            "/v2/actions/executions",
+            Some(json!({"condition": {"event": {"group": "user.human"}}, "targets": [b]})),
+        )
         .await;
     assert_eq!(st, 200);
     let (st, created) = put_v3(&s, json!({"condition": {"function": {"name": "preuserinfo"}}, "execution": {"targets": [{"target": a}, {"include": {"event": {"group": "user.human"}}}]}})).await;
     assert_eq!(st, 201, "{created}");
     assert_eq!(created["details"]["owner"]["type"], "OWNER_TYPE_INSTANCE");
 
-    let (st, list) = s.post(&format!("{CONNECT}/ListExecutions"), json!({})).await;
+    let (st, list) = s
+        .post(&format!("{CONNECT}/ListExecutions"), json!({}))
+        .await;
     assert_eq!(st, 200, "{list}");
     assert_eq!(list["pagination"]["totalResult"], "3");
 
@@ -42,9 +49,17 @@ async fn set_and_list_on_all_surfaces() {
         .await;
     assert_eq!(list["executions"].as_array().unwrap().len(), 1);
     assert_eq!(list["executions"][0]["targets"], json!([a, b]));
-    assert_eq!(list["executions"][0]["condition"], json!({"request": {"method": "/zitadel.user.v2.UserService/AddHumanUser"}}));
+    assert_eq!(
+        list["executions"][0]["condition"],
+        json!({"request": {"method": "/zitadel.user.v2.UserService/AddHumanUser"}})
+    );
 
-    let (_, list) = s.post("/v2/actions/executions/search", json!({"filters": [{"targetFilter": {"targetId": b}}]})).await;
+    let (_, list) = s
+        .post(
+            "/v2/actions/executions/search",
+            json!({"filters": [{"targetFilter": {"targetId": b}}]}),
+        )
+        .await;
     assert_eq!(list["pagination"]["totalResult"], "2");
 
     let (_, list) = s
@@ -52,23 +67,45 @@ async fn set_and_list_on_all_surfaces() {
         .await;
     assert_eq!(list["executions"][0]["targets"], json!([a]));
 
-    let (st, res) = s.post(&format!("{V3}/executions/_search"), json!([{"includeFilter": {"include": {"event": {"group": "user.human"}}}}])).await;
+    let (st, res) = s
+        .post(
+            &format!("{V3}/executions/_search"),
+            json!([{"includeFilter": {"include": {"event": {"group": "user.human"}}}}]),
+        )
+        .await;
     assert_eq!(st, 200, "{res}");
     assert_eq!(res["details"]["totalResult"], "1");
-    assert_eq!(res["result"][0]["execution"]["targets"][1], json!({"include": {"event": {"group": "user.human"}}}));
-    assert_eq!(res["result"][0]["condition"], json!({"function": {"name": "preuserinfo"}}));
+    assert_eq!(
+        res["result"][0]["execution"]["targets"][1],
+        json!({"include": {"event": {"group": "user.human"}}})
+    );
+    assert_eq!(
+        res["result"][0]["condition"],
+        json!({"function": {"name": "preuserinfo"}})
+    );
 
     // Empty list removes the execution.
     let (st, _) = s
         .post(&format!("{CONNECT}/SetExecution"), json!({"condition": {"request": {"method": "/zitadel.user.v2.UserService/AddHumanUser"}}, "targets": []}))
         .await;
     assert_eq!(st, 200);
-    let (_, list) = s.post(&format!("{CONNECT}/ListExecutions"), json!({})).await;
+    let (_, list) = s
+        .post(&format!("{CONNECT}/ListExecutions"), json!({}))
+        .await;
     assert_eq!(list["pagination"]["totalResult"], "2");
     // An included execution cannot be removed while included.
-    let (st, err) = s.call(Method::PUT, "/v2/actions/executions", Some(json!({"condition": {"event": {"group": "user.human"}}, "targets": []}))).await;
+    let (st, err) = s
+        .call(
+            Method::PUT,
+            "/v2/actions/executions",
+            Some(json!({"condition": {"event": {"group": "user.human"}}, "targets": []})),
+        )
+        .await;
     assert_eq!(st, 400, "{err}");
-    assert!(err["message"].as_str().unwrap().contains("included by"), "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("included by"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -82,69 +119,181 @@ async fn includes_reject_cycles_depth_and_missing() {
     let f1 = json!({"function": {"name": "preuserinfo"}});
     let f2 = json!({"function": {"name": "preaccesstoken"}});
 
-    let (st, err) = put_v3(&s, json!({"condition": ev_all, "execution": {"targets": [inc(req_all.clone())]}})).await;
+    let (st, err) = put_v3(
+        &s,
+        json!({"condition": ev_all, "execution": {"targets": [inc(req_all.clone())]}}),
+    )
+    .await;
     assert_eq!(st, 400, "{err}");
-    assert!(err["message"].as_str().unwrap().contains("has no execution"), "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("has no execution"),
+        "{err}"
+    );
 
     // Chain f2 <- f1 <- resp <- req : depth 3 is fine.
-    assert_eq!(put_v3(&s, json!({"condition": f2, "execution": {"targets": [{"target": t}]}})).await.0, 201);
-    assert_eq!(put_v3(&s, json!({"condition": f1, "execution": {"targets": [inc(f2.clone())]}})).await.0, 201);
-    assert_eq!(put_v3(&s, json!({"condition": resp_all, "execution": {"targets": [inc(f1.clone())]}})).await.0, 201);
-    assert_eq!(put_v3(&s, json!({"condition": req_all, "execution": {"targets": [inc(resp_all.clone())]}})).await.0, 201);
+    assert_eq!(
+        put_v3(
+            &s,
+            json!({"condition": f2, "execution": {"targets": [{"target": t}]}})
+        )
+        .await
+        .0,
+        201
+    );
+    assert_eq!(
+        put_v3(
+            &s,
+            json!({"condition": f1, "execution": {"targets": [inc(f2.clone())]}})
+        )
+        .await
+        .0,
+        201
+    );
+    assert_eq!(
+        put_v3(
+            &s,
+            json!({"condition": resp_all, "execution": {"targets": [inc(f1.clone())]}})
+        )
+        .await
+        .0,
+        201
+    );
+    assert_eq!(
+        put_v3(
+            &s,
+            json!({"condition": req_all, "execution": {"targets": [inc(resp_all.clone())]}})
+        )
+        .await
+        .0,
+        201
+    );
     // A fourth level is too deep.
-    let (st, err) = put_v3(&s, json!({"condition": ev_all, "execution": {"targets": [inc(req_all.clone())]}})).await;
+    let (st, err) = put_v3(
+        &s,
+        json!({"condition": ev_all, "execution": {"targets": [inc(req_all.clone())]}}),
+    )
+    .await;
     assert_eq!(st, 400);
-    assert!(err["message"].as_str().unwrap().contains("deeper than 3"), "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("deeper than 3"),
+        "{err}"
+    );
     // A cycle.
-    let (st, err) = put_v3(&s, json!({"condition": f2, "execution": {"targets": [inc(req_all.clone())]}})).await;
+    let (st, err) = put_v3(
+        &s,
+        json!({"condition": f2, "execution": {"targets": [inc(req_all.clone())]}}),
+    )
+    .await;
     assert_eq!(st, 400);
     assert!(err["message"].as_str().unwrap().contains("cycle"), "{err}");
-    let (st, err) = put_v3(&s, json!({"condition": f2, "execution": {"targets": [inc(f2.clone())]}})).await;
+    let (st, err) = put_v3(
+        &s,
+        json!({"condition": f2, "execution": {"targets": [inc(f2.clone())]}}),
+    )
+    .await;
     assert_eq!(st, 400);
-    assert!(err["message"].as_str().unwrap().contains("includes itself"), "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("includes itself"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn unknown_targets_and_catalog_names_are_rejected() {
     let s = TestServer::start().await;
-    let (st, err) = s.post(&format!("{CONNECT}/SetExecution"), json!({"condition": {"event": {"all": true}}, "targets": ["nope"]})).await;
+    let (st, err) = s
+        .post(
+            &format!("{CONNECT}/SetExecution"),
+            json!({"condition": {"event": {"all": true}}, "targets": ["nope"]}),
+        )
+        .await;
     assert_eq!(st, 404, "{err}");
     assert!(err["message"].as_str().unwrap().contains("'nope'"));
     let t = make_target(&s, "t").await;
     for (cond, field) in [
-        (json!({"request": {"method": "/acme.Shop/Buy"}}), "condition.request.method"),
-        (json!({"response": {"service": "acme.Shop"}}), "condition.response.service"),
-        (json!({"function": {"name": "nope"}}), "condition.function.name"),
-        (json!({"event": {"event": "nope.happened"}}), "condition.event.event"),
+        (
+            json!({"request": {"method": "/acme.Shop/Buy"}}),
+            "condition.request.method",
+        ),
+        (
+            json!({"response": {"service": "acme.Shop"}}),
+            "condition.response.service",
+        ),
+        (
+            json!({"function": {"name": "nope"}}),
+            "condition.function.name",
+        ),
+        (
+            json!({"event": {"event": "nope.happened"}}),
+            "condition.event.event",
+        ),
         (json!({"event": {"group": "nope"}}), "condition.event.group"),
         (json!({"request": {"all": false}}), "condition.request.all"),
-        (json!({"request": {"method": "/a.B/C", "all": true}}), "condition.request"),
-        (json!({"request": {"all": true}, "event": {"all": true}}), "condition"),
+        (
+            json!({"request": {"method": "/a.B/C", "all": true}}),
+            "condition.request",
+        ),
+        (
+            json!({"request": {"all": true}, "event": {"all": true}}),
+            "condition",
+        ),
         (json!({}), "condition"),
     ] {
-        let (st, err) = s.post(&format!("{CONNECT}/SetExecution"), json!({"condition": cond, "targets": [t]})).await;
+        let (st, err) = s
+            .post(
+                &format!("{CONNECT}/SetExecution"),
+                json!({"condition": cond, "targets": [t]}),
+            )
+            .await;
         assert_eq!(st, 400, "{cond}: {err}");
         assert_eq!(err["code"], "invalid_argument");
-        assert!(err["message"].as_str().unwrap().contains(field), "{cond}: {err}");
+        assert!(
+            err["message"].as_str().unwrap().contains(field),
+            "{cond}: {err}"
+        );
     }
     let (st, err) = put_v3(&s, json!({"condition": {"event": {"all": true}}, "execution": {"targets": [{"target": t, "include": {"event": {"all": true}}}]}})).await;
     assert_eq!(st, 400);
-    assert!(err["message"].as_str().unwrap().contains("execution.targets[0]"), "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("execution.targets[0]"),
+        "{err}"
+    );
 
     for path in ["functions", "methods", "services"] {
         let (st, v3) = s.get(&format!("{V3}/executions/{path}")).await;
         assert_eq!(st, 200);
         let (_, v2) = s.get(&format!("/v2/actions/executions/{path}")).await;
         let name = format!("ListExecution{}{}", path[..1].to_uppercase(), &path[1..]);
-        let (st, c) = s.raw(Method::POST, &format!("{CONNECT}/{name}"), "application/json", "").await;
+        let (st, c) = s
+            .raw(
+                Method::POST,
+                &format!("{CONNECT}/{name}"),
+                "application/json",
+                "",
+            )
+            .await;
         assert_eq!(st, 200, "{name}");
         assert_eq!(v3, v2);
         assert_eq!(v2, c);
     }
     let (_, f) = s.get(&format!("{V3}/executions/functions")).await;
-    assert!(f["functions"].as_array().unwrap().contains(&json!("preuserinfo")));
-    let (_, m) = s.post(&format!("{CONNECT}/ListExecutionMethods"), json!({})).await;
-    assert!(m["methods"].as_array().unwrap().contains(&json!("/zitadel.user.v2.UserService/AddHumanUser")));
+    assert!(f["functions"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("preuserinfo")));
+    let (_, m) = s
+        .post(&format!("{CONNECT}/ListExecutionMethods"), json!({}))
+        .await;
+    assert!(m["methods"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("/zitadel.user.v2.UserService/AddHumanUser")));
 }
 
 #[tokio::test]
@@ -153,28 +302,66 @@ async fn deleting_a_target_removes_it_from_executions_and_resolution_follows() {
     let a = make_target(&s, "a").await;
     let b = make_target(&s, "b").await;
     let c = make_target(&s, "c").await;
-    put_v3(&s, json!({"condition": {"event": {"all": true}}, "execution": {"targets": [{"target": c}]}})).await;
+    put_v3(
+        &s,
+        json!({"condition": {"event": {"all": true}}, "execution": {"targets": [{"target": c}]}}),
+    )
+    .await;
     put_v3(&s, json!({"condition": {"event": {"group": "user"}}, "execution": {"targets": [{"target": a}, {"include": {"event": {"all": true}}}, {"target": b}]}})).await;
 
-    let store = SqliteStore::open(&s.data_dir.join("switchyard.db")).await.unwrap();
+    let store = SqliteStore::open(&s.data_dir.join("switchyard.db"))
+        .await
+        .unwrap();
     let inst = InstanceId::default_instance();
     let ev = |e: &str| Condition::Event(EventSelector::Event(e.into()));
-    let resolved = store.resolve_execution(&inst, &ev("user.human.added")).await.unwrap().unwrap();
+    let resolved = store
+        .resolve_execution(&inst, &ev("user.human.added"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(resolved.matched.key(), "event:group:user");
     let ids: Vec<_> = resolved.targets.iter().map(|t| t.id.clone()).collect();
     assert_eq!(ids, vec![a.clone(), c.clone(), b.clone()]);
-    assert_eq!(resolved.targets[0].config.endpoint.as_str(), "https://example.com/hook");
-    let other = store.resolve_execution(&inst, &ev("org.added")).await.unwrap().unwrap();
+    assert_eq!(
+        resolved.targets[0].config.endpoint.as_str(),
+        "https://example.com/hook"
+    );
+    let other = store
+        .resolve_execution(&inst, &ev("org.added"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(other.targets.len(), 1);
-    assert!(store.resolve_execution(&inst, &Condition::Request(MethodSelector::All)).await.unwrap().is_none());
-    assert!(store.resolve_execution(&InstanceId::parse("other").unwrap(), &ev("org.added")).await.unwrap().is_none());
+    assert!(store
+        .resolve_execution(&inst, &Condition::Request(MethodSelector::All))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .resolve_execution(&InstanceId::parse("other").unwrap(), &ev("org.added"))
+        .await
+        .unwrap()
+        .is_none());
 
-    let (st, _) = s.post(&format!("{CONNECT}/DeleteTarget"), json!({"id": a})).await;
+    let (st, _) = s
+        .post(&format!("{CONNECT}/DeleteTarget"), json!({"id": a}))
+        .await;
     assert_eq!(st, 200);
     let (_, list) = s.post(&format!("{CONNECT}/ListExecutions"), json!({"filters": [{"executionTypeFilter": {"executionType": "EXECUTION_TYPE_EVENT"}}], "sortingColumn": "EXECUTION_FIELD_NAME_ID", "pagination": {"asc": true}})).await;
     assert_eq!(list["executions"][1]["targets"], json!([b]), "{list}");
-    let resolved = store.resolve_execution(&inst, &ev("user.human.added")).await.unwrap().unwrap();
-    assert_eq!(resolved.targets.iter().map(|t| t.id.clone()).collect::<Vec<_>>(), vec![c, b]);
+    let resolved = store
+        .resolve_execution(&inst, &ev("user.human.added"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        resolved
+            .targets
+            .iter()
+            .map(|t| t.id.clone())
+            .collect::<Vec<_>>(),
+        vec![c, b]
+    );
     store.close().await;
 }
 
@@ -182,23 +369,71 @@ async fn deleting_a_target_removes_it_from_executions_and_resolution_follows() {
 async fn key_rotation_grace_keeps_the_previous_key_valid() {
     let s = TestServer::start().await;
     let id = make_target(&s, "k").await;
-    let store = SqliteStore::open(&s.data_dir.join("switchyard.db")).await.unwrap();
+    let store = SqliteStore::open(&s.data_dir.join("switchyard.db"))
+        .await
+        .unwrap();
     let inst = InstanceId::default_instance();
-    let now = || Timestamp(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64);
-    assert_eq!(store.target_signing_keys(&inst, &id, now()).await.unwrap().len(), 1);
+    let now = || {
+        Timestamp(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64,
+        )
+    };
+    assert_eq!(
+        store
+            .target_signing_keys(&inst, &id, now())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
-    let (st, upd) = s.post(&format!("{CONNECT}/UpdateTarget"), json!({"id": id, "expirationSigningKey": "86400s"})).await;
+    let (st, upd) = s
+        .post(
+            &format!("{CONNECT}/UpdateTarget"),
+            json!({"id": id, "expirationSigningKey": "86400s"}),
+        )
+        .await;
     assert_eq!(st, 200, "{upd}");
     let keys = store.target_signing_keys(&inst, &id, now()).await.unwrap();
-    assert_eq!(keys.len(), 2, "previous key stays valid during the grace period");
+    assert_eq!(
+        keys.len(),
+        2,
+        "previous key stays valid during the grace period"
+    );
     assert!(keys[0].expires_at.is_none(), "current key first");
     let grace_end = keys[1].expires_at.unwrap();
     assert!(grace_end.millis() > now().millis() + 86_000_000);
-    assert_eq!(store.target_signing_keys(&inst, &id, grace_end).await.unwrap().len(), 1);
-    assert!(keys.iter().all(|k| !k.sealed.contains(upd["signingKey"].as_str().unwrap())), "keys are sealed");
+    assert_eq!(
+        store
+            .target_signing_keys(&inst, &id, grace_end)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        keys.iter()
+            .all(|k| !k.sealed.contains(upd["signingKey"].as_str().unwrap())),
+        "keys are sealed"
+    );
 
-    let (st, _) = s.post(&format!("{CONNECT}/UpdateTarget"), json!({"id": id, "expirationSigningKey": "0s"})).await;
+    let (st, _) = s
+        .post(
+            &format!("{CONNECT}/UpdateTarget"),
+            json!({"id": id, "expirationSigningKey": "0s"}),
+        )
+        .await;
     assert_eq!(st, 200);
-    assert_eq!(store.target_signing_keys(&inst, &id, now()).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .target_signing_keys(&inst, &id, now())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     store.close().await;
 }

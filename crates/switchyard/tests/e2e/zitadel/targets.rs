@@ -7,7 +7,8 @@ use reqwest::Method;
 use serde_json::json;
 
 fn is_rfc3339_utc(v: &serde_json::Value) -> bool {
-    v.as_str().is_some_and(|s| s.ends_with('Z') && s.contains('T'))
+    v.as_str()
+        .is_some_and(|s| s.ends_with('Z') && s.contains('T'))
 }
 
 #[tokio::test]
@@ -16,7 +17,10 @@ async fn v3alpha_target_lifecycle() {
     let (st, created) = s.post(&format!("{V3}/targets"), target_body("t1")).await;
     assert_eq!(st, 201, "{created}");
     let id = created["details"]["id"].as_str().unwrap().to_string();
-    assert_eq!(created["details"]["owner"], json!({"type": "OWNER_TYPE_INSTANCE", "id": "default"}));
+    assert_eq!(
+        created["details"]["owner"],
+        json!({"type": "OWNER_TYPE_INSTANCE", "id": "default"})
+    );
     assert!(is_rfc3339_utc(&created["details"]["created"]));
     let key = created["signingKey"].as_str().unwrap().to_string();
     assert_eq!(key.len(), 32);
@@ -24,13 +28,20 @@ async fn v3alpha_target_lifecycle() {
     let (st, got) = s.get(&format!("{V3}/targets/{id}")).await;
     assert_eq!(st, 200, "{got}");
     assert_eq!(got["target"]["config"]["name"], "t1");
-    assert_eq!(got["target"]["config"]["restCall"], json!({"interruptOnError": false}));
+    assert_eq!(
+        got["target"]["config"]["restCall"],
+        json!({"interruptOnError": false})
+    );
     assert_eq!(got["target"]["config"]["timeout"], "10s");
     assert_eq!(got["target"]["signingKey"], key);
 
     // Patch: switch type, keep everything else; no rotation → no signingKey in the answer.
     let (st, patched) = s
-        .call(Method::PATCH, &format!("{V3}/targets/{id}"), Some(json!({"restWebhook": {"interruptOnError": true}, "timeout": "1.5s"})))
+        .call(
+            Method::PATCH,
+            &format!("{V3}/targets/{id}"),
+            Some(json!({"restWebhook": {"interruptOnError": true}, "timeout": "1.5s"})),
+        )
         .await;
     assert_eq!(st, 200, "{patched}");
     assert!(patched.get("signingKey").is_none(), "{patched}");
@@ -42,25 +53,43 @@ async fn v3alpha_target_lifecycle() {
     assert_eq!(cfg["name"], "t1");
 
     // interruptOnError alone changes independently of the type.
-    s.call(Method::PATCH, &format!("{V3}/targets/{id}"), Some(json!({"restWebhook": {"interruptOnError": false}}))).await;
+    s.call(
+        Method::PATCH,
+        &format!("{V3}/targets/{id}"),
+        Some(json!({"restWebhook": {"interruptOnError": false}})),
+    )
+    .await;
     let (_, got) = s.get(&format!("{V3}/targets/{id}")).await;
-    assert_eq!(got["target"]["config"]["restWebhook"], json!({"interruptOnError": false}));
+    assert_eq!(
+        got["target"]["config"]["restWebhook"],
+        json!({"interruptOnError": false})
+    );
 
     // Immediate rotation: new key returned and current.
-    let (st, rotated) = s.call(Method::PATCH, &format!("{V3}/targets/{id}"), Some(json!({"expirationSigningKey": "0s"}))).await;
+    let (st, rotated) = s
+        .call(
+            Method::PATCH,
+            &format!("{V3}/targets/{id}"),
+            Some(json!({"expirationSigningKey": "0s"})),
+        )
+        .await;
     assert_eq!(st, 200, "{rotated}");
     let new_key = rotated["signingKey"].as_str().unwrap();
     assert_ne!(new_key, key);
     let (_, got) = s.get(&format!("{V3}/targets/{id}")).await;
     assert_eq!(got["target"]["signingKey"], new_key);
 
-    let (st, del) = s.call(Method::DELETE, &format!("{V3}/targets/{id}"), None).await;
+    let (st, del) = s
+        .call(Method::DELETE, &format!("{V3}/targets/{id}"), None)
+        .await;
     assert_eq!(st, 200, "{del}");
     assert_eq!(del["details"]["id"], id.as_str());
     let (st, err) = s.get(&format!("{V3}/targets/{id}")).await;
     assert_eq!(st, 404);
     assert_eq!(err["code"], 5);
-    let (st, _) = s.call(Method::DELETE, &format!("{V3}/targets/{id}"), None).await;
+    let (st, _) = s
+        .call(Method::DELETE, &format!("{V3}/targets/{id}"), None)
+        .await;
     assert_eq!(st, 404);
 }
 
@@ -73,7 +102,12 @@ async fn v2_rest_target_lifecycle() {
     assert!(is_rfc3339_utc(&created["creationDate"]));
     assert!(created["signingKey"].is_string());
 
-    let (st, upd) = s.post(&format!("/v2/actions/targets/{id}"), json!({"name": "rest2", "restAsync": {}})).await;
+    let (st, upd) = s
+        .post(
+            &format!("/v2/actions/targets/{id}"),
+            json!({"name": "rest2", "restAsync": {}}),
+        )
+        .await;
     assert_eq!(st, 200, "{upd}");
     assert!(is_rfc3339_utc(&upd["changeDate"]));
     assert!(upd.get("signingKey").is_none());
@@ -84,15 +118,24 @@ async fn v2_rest_target_lifecycle() {
     assert_eq!(got["target"]["restAsync"], json!({}));
     assert_eq!(got["target"]["payloadType"], "PAYLOAD_TYPE_JSON");
 
-    let (st, list) = s.post("/v2/actions/targets/search", json!({"filters": [{"inTargetIdsFilter": {"targetIds": [id]}}]})).await;
+    let (st, list) = s
+        .post(
+            "/v2/actions/targets/search",
+            json!({"filters": [{"inTargetIdsFilter": {"targetIds": [id]}}]}),
+        )
+        .await;
     assert_eq!(st, 200, "{list}");
     assert_eq!(list["pagination"]["totalResult"], "1");
 
-    let (st, del) = s.call(Method::DELETE, &format!("/v2/actions/targets/{id}"), None).await;
+    let (st, del) = s
+        .call(Method::DELETE, &format!("/v2/actions/targets/{id}"), None)
+        .await;
     assert_eq!(st, 200);
     assert!(is_rfc3339_utc(&del["deletionDate"]));
     // Idempotent.
-    let (st, _) = s.call(Method::DELETE, &format!("/v2/actions/targets/{id}"), None).await;
+    let (st, _) = s
+        .call(Method::DELETE, &format!("/v2/actions/targets/{id}"), None)
+        .await;
     assert_eq!(st, 200);
     let (st, err) = s.get(&format!("/v2/actions/targets/{id}")).await;
     assert_eq!(st, 404);
@@ -104,25 +147,39 @@ async fn v2_rest_target_lifecycle() {
 async fn connect_target_lifecycle_and_grace_rotation() {
     let s = TestServer::start().await;
     let id = make_target(&s, "c1").await;
-    let (st, got) = s.post(&format!("{CONNECT}/GetTarget"), json!({"id": id})).await;
+    let (st, got) = s
+        .post(&format!("{CONNECT}/GetTarget"), json!({"id": id}))
+        .await;
     assert_eq!(st, 200);
     let old_key = got["target"]["signingKey"].as_str().unwrap().to_string();
-    assert_eq!(got["target"]["restWebhook"], json!({"interruptOnError": true}));
+    assert_eq!(
+        got["target"]["restWebhook"],
+        json!({"interruptOnError": true})
+    );
 
     let (st, upd) = s
-        .post(&format!("{CONNECT}/UpdateTarget"), json!({"id": id, "expirationSigningKey": "3600s", "payloadType": "PAYLOAD_TYPE_JWT"}))
+        .post(
+            &format!("{CONNECT}/UpdateTarget"),
+            json!({"id": id, "expirationSigningKey": "3600s", "payloadType": "PAYLOAD_TYPE_JWT"}),
+        )
         .await;
     assert_eq!(st, 200, "{upd}");
     let new_key = upd["signingKey"].as_str().unwrap().to_string();
     assert_ne!(new_key, old_key);
-    let (_, got) = s.post(&format!("{CONNECT}/GetTarget"), json!({"id": id})).await;
+    let (_, got) = s
+        .post(&format!("{CONNECT}/GetTarget"), json!({"id": id}))
+        .await;
     assert_eq!(got["target"]["signingKey"], new_key.as_str());
     assert_eq!(got["target"]["payloadType"], "PAYLOAD_TYPE_JWT");
 
-    let (st, del) = s.post(&format!("{CONNECT}/DeleteTarget"), json!({"id": id})).await;
+    let (st, del) = s
+        .post(&format!("{CONNECT}/DeleteTarget"), json!({"id": id}))
+        .await;
     assert_eq!(st, 200);
     assert!(del["deletionDate"].is_string());
-    let (st, err) = s.post(&format!("{CONNECT}/GetTarget"), json!({"id": id})).await;
+    let (st, err) = s
+        .post(&format!("{CONNECT}/GetTarget"), json!({"id": id}))
+        .await;
     assert_eq!(st, 404);
     assert_eq!(err["code"], "not_found");
 }
@@ -134,9 +191,19 @@ async fn search_filters_sorts_and_pages() {
         make_target(&s, n).await;
     }
     let names = |v: &serde_json::Value, key: &str| -> Vec<String> {
-        v[key].as_array().unwrap().iter().map(|t| {
-            t.get("name").or_else(|| t["config"].get("name")).unwrap().as_str().unwrap().to_string()
-        }).collect()
+        v[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                t.get("name")
+                    .or_else(|| t["config"].get("name"))
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
     };
     let (st, list) = s
         .post(&format!("{CONNECT}/ListTargets"), json!({"filters": [{"targetNameFilter": {"targetName": "alpha", "method": "TEXT_FILTER_METHOD_STARTS_WITH_IGNORE_CASE"}}], "sortingColumn": "TARGET_FIELD_NAME_NAME", "pagination": {"asc": true}}))
@@ -150,7 +217,10 @@ async fn search_filters_sorts_and_pages() {
         .await;
     assert_eq!(list["pagination"]["totalResult"], "2");
     let (_, list) = s
-        .post(&format!("{CONNECT}/ListTargets"), json!({"filters": [{"targetNameFilter": {"targetName": "gamma"}}]}))
+        .post(
+            &format!("{CONNECT}/ListTargets"),
+            json!({"filters": [{"targetNameFilter": {"targetName": "gamma"}}]}),
+        )
         .await;
     assert_eq!(names(&list, "targets"), vec!["gamma"]);
 
@@ -158,7 +228,10 @@ async fn search_filters_sorts_and_pages() {
     let (_, page) = s
         .post(&format!("{CONNECT}/ListTargets"), json!({"pagination": {"offset": "1", "limit": 2, "asc": true}, "sortingColumn": "TARGET_FIELD_NAME_NAME"}))
         .await;
-    assert_eq!(page["pagination"], json!({"totalResult": "4", "appliedLimit": "2"}));
+    assert_eq!(
+        page["pagination"],
+        json!({"totalResult": "4", "appliedLimit": "2"})
+    );
     assert_eq!(names(&page, "targets"), vec!["Beta-hook", "alpha-hook"]);
 
     // v3alpha: filters in the body, paging in the query.
@@ -170,34 +243,67 @@ async fn search_filters_sorts_and_pages() {
     assert_eq!(res["details"]["appliedLimit"], "1");
     assert_eq!(names(&res, "result"), vec!["Beta-hook"]);
 
-    let (st, err) = s.post(&format!("{CONNECT}/ListTargets"), json!({"pagination": {"limit": 5000}})).await;
+    let (st, err) = s
+        .post(
+            &format!("{CONNECT}/ListTargets"),
+            json!({"pagination": {"limit": 5000}}),
+        )
+        .await;
     assert_eq!(st, 400);
-    assert!(err["message"].as_str().unwrap().contains("pagination.limit"), "{err}");
-    let (st, _) = s.post(&format!("{V3}/targets/_search?query.limit=5000"), json!([])).await;
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("pagination.limit"),
+        "{err}"
+    );
+    let (st, _) = s
+        .post(&format!("{V3}/targets/_search?query.limit=5000"), json!([]))
+        .await;
     assert_eq!(st, 400);
 }
 
 #[tokio::test]
 async fn instances_are_isolated() {
     let s = TestServer::start().await;
-    let (st, created) = s.post(&format!("{V3}/targets?instance.id=a"), target_body("same")).await;
+    let (st, created) = s
+        .post(&format!("{V3}/targets?instance.id=a"), target_body("same"))
+        .await;
     assert_eq!(st, 201);
     let id = created["details"]["id"].as_str().unwrap().to_string();
     assert_eq!(created["details"]["owner"]["id"], "a");
     // The same name is free in another instance.
-    let (st, _) = s.post(&format!("{V3}/targets?instance.id=b"), target_body("same")).await;
+    let (st, _) = s
+        .post(&format!("{V3}/targets?instance.id=b"), target_body("same"))
+        .await;
     assert_eq!(st, 201);
     let (st, _) = s.get(&format!("{V3}/targets/{id}?instance.id=b")).await;
     assert_eq!(st, 404);
-    let (st, _) = s.post(&format!("{CONNECT}/GetTarget?instance.id=b"), json!({"id": id})).await;
+    let (st, _) = s
+        .post(
+            &format!("{CONNECT}/GetTarget?instance.id=b"),
+            json!({"id": id}),
+        )
+        .await;
     assert_eq!(st, 404);
-    let (_, list) = s.post(&format!("{CONNECT}/ListTargets?instance.id=b"), json!({})).await;
+    let (_, list) = s
+        .post(&format!("{CONNECT}/ListTargets?instance.id=b"), json!({}))
+        .await;
     assert_eq!(list["pagination"]["totalResult"], "1");
     assert_ne!(list["targets"][0]["id"], id.as_str());
-    let (st, _) = s.post(&format!("/v2/actions/targets/{id}?instance.id=b"), json!({"name": "x"})).await;
+    let (st, _) = s
+        .post(
+            &format!("/v2/actions/targets/{id}?instance.id=b"),
+            json!({"name": "x"}),
+        )
+        .await;
     assert_eq!(st, 404);
     let (st, err) = s
-        .call(Method::PUT, "/v2/actions/executions?instance.id=b", Some(json!({"condition": {"event": {"all": true}}, "targets": [id]})))
+        .call(
+            Method::PUT,
+            "/v2/actions/executions?instance.id=b",
+            Some(json!({"condition": {"event": {"all": true}}, "targets": [id]})),
+        )
         .await;
     assert_eq!(st, 404, "{err}");
     let (_, got) = s.get(&format!("{V3}/targets/{id}?instance.id=a")).await;

@@ -26,10 +26,25 @@ async fn target_fields_are_validated_on_every_surface() {
         (with("name", json!("x".repeat(1001))), "name", "1000"),
         (without("name"), "name", "required"),
         (with("endpoint", json!("")), "endpoint", "empty"),
-        (with("endpoint", json!("not a url")), "endpoint", "whitespace"),
-        (with("endpoint", json!("ftp://example.com")), "endpoint", "http"),
+        (
+            with("endpoint", json!("not a url")),
+            "endpoint",
+            "whitespace",
+        ),
+        (
+            with("endpoint", json!("ftp://example.com")),
+            "endpoint",
+            "http",
+        ),
         (with("endpoint", json!("https://")), "endpoint", "host"),
-        (with("endpoint", json!(format!("https://e.com/{}", "a".repeat(1000)))), "endpoint", "1000"),
+        (
+            with(
+                "endpoint",
+                json!(format!("https://e.com/{}", "a".repeat(1000))),
+            ),
+            "endpoint",
+            "1000",
+        ),
         (without("endpoint"), "endpoint", "required"),
         (with("timeout", json!("0s")), "timeout", "greater than 0"),
         (with("timeout", json!("271s")), "timeout", "270s"),
@@ -37,7 +52,11 @@ async fn target_fields_are_validated_on_every_surface() {
         (without("timeout"), "timeout", "required"),
         (without("restCall"), "restWebhook", "exactly one"),
         (with("restAsync", json!({})), "restWebhook", "only one"),
-        (with("payloadType", json!("PAYLOAD_TYPE_XML")), "payloadType", "PAYLOAD_TYPE_JSON"),
+        (
+            with("payloadType", json!("PAYLOAD_TYPE_XML")),
+            "payloadType",
+            "PAYLOAD_TYPE_JSON",
+        ),
     ];
     for (body, field, rule) in cases {
         for (path, code) in [
@@ -49,7 +68,10 @@ async fn target_fields_are_validated_on_every_surface() {
             assert_eq!(st, 400, "{path} {field}: {err}");
             assert_eq!(err["code"], code, "{path}: {err}");
             let msg = err["message"].as_str().unwrap();
-            assert!(msg.contains(field) && msg.contains(rule), "{path} {field}/{rule}: {msg}");
+            assert!(
+                msg.contains(field) && msg.contains(rule),
+                "{path} {field}/{rule}: {msg}"
+            );
         }
     }
 }
@@ -59,42 +81,77 @@ async fn updates_are_validated_and_names_stay_unique() {
     let s = TestServer::start().await;
     let a = make_target(&s, "first").await;
     make_target(&s, "second").await;
-    let (st, err) = s.post(&format!("{CONNECT}/CreateTarget"), target_body("first")).await;
+    let (st, err) = s
+        .post(&format!("{CONNECT}/CreateTarget"), target_body("first"))
+        .await;
     assert_eq!(st, 409);
     assert_eq!(err["code"], "already_exists");
     assert!(err["message"].as_str().unwrap().contains("'first'"));
     let (st, err) = s.post(&format!("{V3}/targets"), target_body("first")).await;
     assert_eq!(st, 409);
     assert_eq!(err["code"], 6);
-    let (st, _) = s.post(&format!("{CONNECT}/UpdateTarget"), json!({"id": a, "name": "second"})).await;
+    let (st, _) = s
+        .post(
+            &format!("{CONNECT}/UpdateTarget"),
+            json!({"id": a, "name": "second"}),
+        )
+        .await;
     assert_eq!(st, 409);
 
     for (patch, field) in [
         (json!({"timeout": "300s"}), "timeout"),
         (json!({"endpoint": "mailto:x@y"}), "endpoint"),
         (json!({"name": ""}), "name"),
-        (json!({"expirationSigningKey": "700000s"}), "expirationSigningKey"),
-        (json!({"expirationSigningKey": "soon"}), "expirationSigningKey"),
+        (
+            json!({"expirationSigningKey": "700000s"}),
+            "expirationSigningKey",
+        ),
+        (
+            json!({"expirationSigningKey": "soon"}),
+            "expirationSigningKey",
+        ),
         (json!({"restCall": {}, "restWebhook": {}}), "restWebhook"),
     ] {
-        let (st, err) = s.call(Method::PATCH, &format!("{V3}/targets/{a}"), Some(patch.clone())).await;
+        let (st, err) = s
+            .call(
+                Method::PATCH,
+                &format!("{V3}/targets/{a}"),
+                Some(patch.clone()),
+            )
+            .await;
         assert_eq!(st, 400, "{patch}: {err}");
-        assert!(err["message"].as_str().unwrap().contains(field), "{patch}: {err}");
+        assert!(
+            err["message"].as_str().unwrap().contains(field),
+            "{patch}: {err}"
+        );
         let mut c = patch.clone();
         c["id"] = json!(a);
         let (st, _) = s.post(&format!("{CONNECT}/UpdateTarget"), c).await;
         assert_eq!(st, 400, "{patch}");
     }
-    let (st, err) = s.post(&format!("{CONNECT}/UpdateTarget"), json!({"id": "missing", "name": "z"})).await;
+    let (st, err) = s
+        .post(
+            &format!("{CONNECT}/UpdateTarget"),
+            json!({"id": "missing", "name": "z"}),
+        )
+        .await;
     assert_eq!(st, 404);
     assert_eq!(err["code"], "not_found");
-    let (st, _) = s.call(Method::PATCH, &format!("{V3}/targets/missing"), Some(json!({"name": "z"}))).await;
+    let (st, _) = s
+        .call(
+            Method::PATCH,
+            &format!("{V3}/targets/missing"),
+            Some(json!({"name": "z"})),
+        )
+        .await;
     assert_eq!(st, 404);
     let (st, err) = s.post(&format!("{CONNECT}/GetTarget"), json!({})).await;
     assert_eq!(st, 400);
     assert!(err["message"].as_str().unwrap().contains("id"));
     // Nothing changed by the rejected updates.
-    let (_, got) = s.post(&format!("{CONNECT}/GetTarget"), json!({"id": a})).await;
+    let (_, got) = s
+        .post(&format!("{CONNECT}/GetTarget"), json!({"id": a}))
+        .await;
     assert_eq!(got["target"]["name"], "first");
     assert_eq!(got["target"]["timeout"], "10s");
 }
@@ -111,9 +168,14 @@ async fn malformed_requests_get_clear_errors() {
         let (st, err) = s.raw(Method::POST, &path, "text/plain", &body).await;
         assert_eq!(st, 415, "{path}");
         assert_eq!(err["code"], code);
-        let (st, err) = s.raw(Method::POST, &path, "application/json", "{\"name\": ").await;
+        let (st, err) = s
+            .raw(Method::POST, &path, "application/json", "{\"name\": ")
+            .await;
         assert_eq!(st, 400, "{path}");
-        assert!(err["message"].as_str().unwrap().contains("malformed JSON"), "{err}");
+        assert!(
+            err["message"].as_str().unwrap().contains("malformed JSON"),
+            "{err}"
+        );
         let mut unknown = target_body("x");
         unknown["colour"] = json!("red");
         let (st, err) = s.post(&path, unknown).await;
@@ -123,23 +185,53 @@ async fn malformed_requests_get_clear_errors() {
         nested["restCall"] = json!({"interruptOnError": true, "retries": 3});
         let (st, err) = s.post(&path, nested).await;
         assert_eq!(st, 400);
-        assert!(err["message"].as_str().unwrap().contains("retries"), "{err}");
+        assert!(
+            err["message"].as_str().unwrap().contains("retries"),
+            "{err}"
+        );
     }
-    let (st, err) = s.raw(Method::PUT, &format!("{V3}/executions"), "text/xml", "<x/>").await;
+    let (st, err) = s
+        .raw(Method::PUT, &format!("{V3}/executions"), "text/xml", "<x/>")
+        .await;
     assert_eq!(st, 415, "{err}");
-    let (st, err) = s.post(&format!("{CONNECT}/ListTargets"), json!({"sortingColumn": "NAME"})).await;
+    let (st, err) = s
+        .post(
+            &format!("{CONNECT}/ListTargets"),
+            json!({"sortingColumn": "NAME"}),
+        )
+        .await;
     assert_eq!(st, 400);
     assert!(err["message"].as_str().unwrap().contains("sortingColumn"));
     let (st, err) = s
-        .post(&format!("{CONNECT}/ListTargets"), json!({"filters": [{"targetNameFilter": {"targetName": "x", "method": "LIKE"}}]}))
+        .post(
+            &format!("{CONNECT}/ListTargets"),
+            json!({"filters": [{"targetNameFilter": {"targetName": "x", "method": "LIKE"}}]}),
+        )
         .await;
     assert_eq!(st, 400);
-    assert!(err["message"].as_str().unwrap().contains("filters[0].targetNameFilter.method"), "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("filters[0].targetNameFilter.method"),
+        "{err}"
+    );
     let (st, err) = s
-        .post(&format!("{CONNECT}/ListExecutions"), json!({"filters": [{"executionTypeFilter": {"executionType": "EXECUTION_TYPE_X"}}]}))
+        .post(
+            &format!("{CONNECT}/ListExecutions"),
+            json!({"filters": [{"executionTypeFilter": {"executionType": "EXECUTION_TYPE_X"}}]}),
+        )
         .await;
     assert_eq!(st, 400);
-    assert!(err["message"].as_str().unwrap().contains("executionType"), "{err}");
-    let (st, _) = s.post(&format!("{CONNECT}/ListExecutions"), json!({"filters": [{}]})).await;
+    assert!(
+        err["message"].as_str().unwrap().contains("executionType"),
+        "{err}"
+    );
+    let (st, _) = s
+        .post(
+            &format!("{CONNECT}/ListExecutions"),
+            json!({"filters": [{}]}),
+        )
+        .await;
     assert_eq!(st, 400);
 }
