@@ -41,7 +41,7 @@ impl MasterKey {
     pub fn generate() -> Self {
         let mut key = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut key);
-        let id = hex::encode(&random_bytes(4));
+        let id = hex::encode(random_bytes(4));
         Self::from_parts(id, &key)
     }
 

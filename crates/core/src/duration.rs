@@ -33,9 +33,9 @@ pub fn format_proto(d: Duration) -> String {
     let nanos = d.subsec_nanos();
     if nanos == 0 {
         format!("{}s", d.as_secs())
-    } else if nanos % 1_000_000 == 0 {
+    } else if nanos.is_multiple_of(1_000_000) {
         format!("{}.{:03}s", d.as_secs(), nanos / 1_000_000)
-    } else if nanos % 1_000 == 0 {
+    } else if nanos.is_multiple_of(1_000) {
         format!("{}.{:06}s", d.as_secs(), nanos / 1_000)
     } else {
         format!("{}.{:09}s", d.as_secs(), nanos)
@@ -119,7 +119,7 @@ pub fn format_iso8601(d: Duration) -> String {
             out.push_str(&format!("{m}M"));
         }
         if rem > 0 {
-            if rem % 1000 == 0 {
+            if rem.is_multiple_of(1000) {
                 out.push_str(&format!("{}S", rem / 1000));
             } else {
                 out.push_str(&format!("{}.{:03}S", rem / 1000, rem % 1000));

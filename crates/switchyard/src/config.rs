@@ -98,9 +98,18 @@ impl Config {
             }
             fig = fig.merge(Toml::file(path));
         }
+        // Only variables that name a configuration key are configuration; others with the same
+        // prefix (SWITCHYARD_BIN for test scripts, SWITCHYARD_CONFIG) are left alone.
+        let known: Vec<String> = match serde_json::to_value(Config::default()) {
+            Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
         fig = fig.merge(
             Env::prefixed("SWITCHYARD_")
-                .ignore(&["CONFIG"])
+                .filter(move |key| {
+                    let top = key.as_str().split("__").next().unwrap_or("");
+                    known.iter().any(|k| k.eq_ignore_ascii_case(top))
+                })
                 .split("__"),
         );
         fig.extract().context("invalid configuration")
@@ -155,6 +164,21 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unrelated_environment_variables_are_ignored() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SWITCHYARD_BIN", "/usr/bin/true");
+            jail.set_env("SWITCHYARD_LISTEN", "127.0.0.1:9999");
+            jail.set_env("SWITCHYARD_DELIVERY__CONCURRENCY", "7");
+            jail.set_env("SWITCHYARD_RETRY_SCHEDULE", "1s,2s");
+            let c = Config::load(None).expect("loads");
+            assert_eq!(c.listen, "127.0.0.1:9999");
+            assert_eq!(c.delivery.concurrency, 7);
+            assert_eq!(c.retry_schedule, "1s,2s");
+            Ok(())
+        });
+    }
 
     #[test]
     fn example_file_matches_the_defaults() {
