@@ -266,7 +266,9 @@ impl SubscriptionDoc {
                 }
             }
             (HttpAuth::BearerToken { token }, "BEARER_TOKEN") => {
-                let cfg = http.bearer_token_auth_config.get_or_insert_with(Default::default);
+                let cfg = http
+                    .bearer_token_auth_config
+                    .get_or_insert_with(Default::default);
                 if cfg.bearer_token.is_none() {
                     cfg.bearer_token = Some(token.expose().to_string());
                 }
@@ -311,7 +313,9 @@ fn parse_url(url: &str) -> Result<String, ValidationError> {
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host_port = authority.rsplit('@').next().unwrap_or("");
     let (host, port) = if let Some(v6) = host_port.strip_prefix('[') {
-        let (h, after) = v6.split_once(']').ok_or_else(|| bad("has an unterminated IPv6 host"))?;
+        let (h, after) = v6
+            .split_once(']')
+            .ok_or_else(|| bad("has an unterminated IPv6 host"))?;
         (h, after.strip_prefix(':'))
     } else {
         match host_port.split_once(':') {
@@ -319,7 +323,11 @@ fn parse_url(url: &str) -> Result<String, ValidationError> {
             None => (host_port, None),
         }
     };
-    if host.is_empty() || !host.chars().all(|c| c.is_ascii_alphanumeric() || ".-_:".contains(c)) {
+    if host.is_empty()
+        || !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_:".contains(c))
+    {
         return Err(bad("must name a host"));
     }
     if let Some(p) = port {
@@ -347,11 +355,18 @@ fn parse_http(doc: &HttpConfigDoc) -> Result<HttpConfig, ValidationError> {
         "NO_AUTH" => HttpAuth::NoAuth,
         "BASIC_AUTH" => {
             let cfg = doc.basic_auth_config.as_ref().ok_or_else(|| {
-                ValidationError::new("httpConfig.basicAuthConfig", "is required when httpAuthenticationType is BASIC_AUTH")
+                ValidationError::new(
+                    "httpConfig.basicAuthConfig",
+                    "is required when httpAuthenticationType is BASIC_AUTH",
+                )
             })?;
             HttpAuth::BasicAuth {
-                user_name: required(&cfg.user_name, "httpConfig.basicAuthConfig.userName")?.to_string(),
-                password: Secret::new(required(&cfg.password, "httpConfig.basicAuthConfig.password")?),
+                user_name: required(&cfg.user_name, "httpConfig.basicAuthConfig.userName")?
+                    .to_string(),
+                password: Secret::new(required(
+                    &cfg.password,
+                    "httpConfig.basicAuthConfig.password",
+                )?),
             }
         }
         "BEARER_TOKEN" => {
@@ -362,7 +377,10 @@ fn parse_http(doc: &HttpConfigDoc) -> Result<HttpConfig, ValidationError> {
                 )
             })?;
             HttpAuth::BearerToken {
-                token: Secret::new(required(&cfg.bearer_token, "httpConfig.bearerTokenAuthConfig.bearerToken")?),
+                token: Secret::new(required(
+                    &cfg.bearer_token,
+                    "httpConfig.bearerTokenAuthConfig.bearerToken",
+                )?),
             }
         }
         other => {
@@ -403,12 +421,23 @@ fn parse_event_bridge(doc: &EventBridgeDoc) -> Result<EventBridgeConfig, Validat
 impl Subscription {
     /// Applies every rule to `doc`. `id` and `trigger_id` come from the server (path, stored
     /// row); the trigger's existence is the caller's check.
-    pub fn from_doc(id: &str, trigger_id: &str, doc: &SubscriptionDoc) -> Result<Self, ValidationError> {
+    pub fn from_doc(
+        id: &str,
+        trigger_id: &str,
+        doc: &SubscriptionDoc,
+    ) -> Result<Self, ValidationError> {
         let name = required(&doc.name, "name")?;
         if name.chars().count() > MAX_NAME {
-            return Err(ValidationError::new("name", format!("must be at most {MAX_NAME} characters")));
+            return Err(ValidationError::new(
+                "name",
+                format!("must be at most {MAX_NAME} characters"),
+            ));
         }
-        if doc.description.as_ref().is_some_and(|d| d.chars().count() > MAX_DESCRIPTION) {
+        if doc
+            .description
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION)
+        {
             return Err(ValidationError::new(
                 "description",
                 format!("must be at most {MAX_DESCRIPTION} characters"),
@@ -421,15 +450,16 @@ impl Subscription {
             ));
         }
         let target = match required(&doc.kind, "type")? {
-            "HTTP" => SubscriptionTarget::Http(parse_http(
-                doc.http_config
-                    .as_ref()
-                    .ok_or_else(|| ValidationError::new("httpConfig", "is required when type is HTTP"))?,
-            )?),
+            "HTTP" => SubscriptionTarget::Http(parse_http(doc.http_config.as_ref().ok_or_else(
+                || ValidationError::new("httpConfig", "is required when type is HTTP"),
+            )?)?),
             "EVENTBRIDGE" => SubscriptionTarget::EventBridge(parse_event_bridge(
-                doc.event_bridge_config
-                    .as_ref()
-                    .ok_or_else(|| ValidationError::new("eventBridgeConfig", "is required when type is EVENTBRIDGE"))?,
+                doc.event_bridge_config.as_ref().ok_or_else(|| {
+                    ValidationError::new(
+                        "eventBridgeConfig",
+                        "is required when type is EVENTBRIDGE",
+                    )
+                })?,
             )?),
             t @ ("INLINE" | "SCRIPT" | "WORKFLOW") => {
                 return Err(ValidationError::new(
@@ -437,7 +467,12 @@ impl Subscription {
                     format!("'{t}' subscriptions are not supported; use HTTP or EVENTBRIDGE"),
                 ))
             }
-            other => return Err(ValidationError::new("type", format!("'{other}' must be HTTP or EVENTBRIDGE"))),
+            other => {
+                return Err(ValidationError::new(
+                    "type",
+                    format!("'{other}' must be HTTP or EVENTBRIDGE"),
+                ))
+            }
         };
         let response_deadline = match doc.response_deadline.as_deref() {
             None => ResponseDeadline::default(),
@@ -466,7 +501,10 @@ impl Subscription {
             SubscriptionTarget::Http(h) => {
                 let (basic, bearer) = match &h.auth {
                     HttpAuth::NoAuth => (None, None),
-                    HttpAuth::BasicAuth { user_name, password } => (
+                    HttpAuth::BasicAuth {
+                        user_name,
+                        password,
+                    } => (
                         Some(BasicAuthDoc {
                             user_name: Some(user_name.clone()),
                             password: Some(password.expose().to_string()),
@@ -513,7 +551,10 @@ impl Subscription {
     }
 
     /// Transforms every secret (seal before storing, open after loading).
-    pub fn map_secrets<E>(mut self, mut f: impl FnMut(&str) -> Result<String, E>) -> Result<Self, E> {
+    pub fn map_secrets<E>(
+        mut self,
+        mut f: impl FnMut(&str) -> Result<String, E>,
+    ) -> Result<Self, E> {
         if let SubscriptionTarget::Http(h) = &mut self.target {
             match &mut h.auth {
                 HttpAuth::NoAuth => {}
@@ -589,7 +630,9 @@ mod tests {
         .unwrap();
         assert!(s.enabled);
         assert_eq!(s.response_deadline.iso8601(), "PT1H");
-        let SubscriptionTarget::Http(h) = &s.target else { panic!() };
+        let SubscriptionTarget::Http(h) = &s.target else {
+            panic!()
+        };
         assert_eq!(h.dispatch_mode, DispatchMode::Sync);
         assert_eq!(h.auth, HttpAuth::NoAuth);
         let w = s.to_wire("Identity Created");
@@ -602,30 +645,90 @@ mod tests {
         let http = json!({"url": "https://x.example"});
         for (v, field) in [
             (json!({"type": "HTTP", "httpConfig": http}), "name"),
-            (json!({"name": " ", "type": "HTTP", "httpConfig": http}), "name"),
+            (
+                json!({"name": " ", "type": "HTTP", "httpConfig": http}),
+                "name",
+            ),
             (json!({"name": "n"}), "type"),
             (json!({"name": "n", "type": "FTP"}), "type"),
             (json!({"name": "n", "type": "INLINE"}), "type"),
             (json!({"name": "n", "type": "HTTP"}), "httpConfig"),
-            (json!({"name": "n", "type": "EVENTBRIDGE"}), "eventBridgeConfig"),
-            (json!({"name": "n", "type": "HTTP", "httpConfig": {"url": "ftp://x"}}), "httpConfig.url"),
-            (json!({"name": "n", "type": "HTTP", "httpConfig": {"url": "/relative"}}), "httpConfig.url"),
-            (json!({"name": "n", "type": "HTTP", "httpConfig": {"url": "https://"}}), "httpConfig.url"),
-            (json!({"name": "n", "type": "HTTP", "httpConfig": {"url": "https://x:99999"}}), "httpConfig.url"),
-            (json!({"name": "n", "type": "HTTP", "httpConfig": {"url": "https://x", "httpDispatchMode": "LATER"}}), "httpConfig.httpDispatchMode"),
-            (json!({"name": "n", "type": "HTTP", "httpConfig": {"url": "https://x", "httpAuthenticationType": "OAUTH"}}), "httpConfig.httpAuthenticationType"),
-            (json!({"name": "n", "type": "HTTP", "httpConfig": {"url": "https://x", "httpAuthenticationType": "BASIC_AUTH"}}), "httpConfig.basicAuthConfig"),
-            (json!({"name": "n", "type": "HTTP", "httpConfig": {"url": "https://x", "httpAuthenticationType": "BASIC_AUTH", "basicAuthConfig": {"userName": "u"}}}), "httpConfig.basicAuthConfig.password"),
-            (json!({"name": "n", "type": "HTTP", "httpConfig": {"url": "https://x", "httpAuthenticationType": "BASIC_AUTH", "basicAuthConfig": {"password": "p"}}}), "httpConfig.basicAuthConfig.userName"),
-            (json!({"name": "n", "type": "HTTP", "httpConfig": {"url": "https://x", "httpAuthenticationType": "BEARER_TOKEN", "bearerTokenAuthConfig": {"bearerToken": null}}}), "httpConfig.bearerTokenAuthConfig.bearerToken"),
-            (json!({"name": "n", "type": "EVENTBRIDGE", "eventBridgeConfig": {"awsAccount": "12345678901", "awsRegion": "us-east-1"}}), "eventBridgeConfig.awsAccount"),
-            (json!({"name": "n", "type": "EVENTBRIDGE", "eventBridgeConfig": {"awsAccount": "123456789012", "awsRegion": "mars-1"}}), "eventBridgeConfig.awsRegion"),
-            (json!({"name": "n", "type": "HTTP", "httpConfig": http, "responseDeadline": "PT0S"}), "responseDeadline"),
-            (json!({"name": "n", "type": "HTTP", "httpConfig": http, "responseDeadline": "P8D"}), "responseDeadline"),
-            (json!({"name": "n", "type": "HTTP", "httpConfig": http, "responseDeadline": "1h"}), "responseDeadline"),
-            (json!({"name": "n", "type": "HTTP", "httpConfig": http, "filter": "$[?("}), "filter"),
-            (json!({"name": "n", "type": "HTTP", "httpConfig": http, "workflowConfig": {}}), "workflowConfig"),
-            (json!({"name": "x".repeat(256), "type": "HTTP", "httpConfig": http}), "name"),
+            (
+                json!({"name": "n", "type": "EVENTBRIDGE"}),
+                "eventBridgeConfig",
+            ),
+            (
+                json!({"name": "n", "type": "HTTP", "httpConfig": {"url": "ftp://x"}}),
+                "httpConfig.url",
+            ),
+            (
+                json!({"name": "n", "type": "HTTP", "httpConfig": {"url": "/relative"}}),
+                "httpConfig.url",
+            ),
+            (
+                json!({"name": "n", "type": "HTTP", "httpConfig": {"url": "https://"}}),
+                "httpConfig.url",
+            ),
+            (
+                json!({"name": "n", "type": "HTTP", "httpConfig": {"url": "https://x:99999"}}),
+                "httpConfig.url",
+            ),
+            (
+                json!({"name": "n", "type": "HTTP", "httpConfig": {"url": "https://x", "httpDispatchMode": "LATER"}}),
+                "httpConfig.httpDispatchMode",
+            ),
+            (
+                json!({"name": "n", "type": "HTTP", "httpConfig": {"url": "https://x", "httpAuthenticationType": "OAUTH"}}),
+                "httpConfig.httpAuthenticationType",
+            ),
+            (
+                json!({"name": "n", "type": "HTTP", "httpConfig": {"url": "https://x", "httpAuthenticationType": "BASIC_AUTH"}}),
+                "httpConfig.basicAuthConfig",
+            ),
+            (
+                json!({"name": "n", "type": "HTTP", "httpConfig": {"url": "https://x", "httpAuthenticationType": "BASIC_AUTH", "basicAuthConfig": {"userName": "u"}}}),
+                "httpConfig.basicAuthConfig.password",
+            ),
+            (
+                json!({"name": "n", "type": "HTTP", "httpConfig": {"url": "https://x", "httpAuthenticationType": "BASIC_AUTH", "basicAuthConfig": {"password": "p"}}}),
+                "httpConfig.basicAuthConfig.userName",
+            ),
+            (
+                json!({"name": "n", "type": "HTTP", "httpConfig": {"url": "https://x", "httpAuthenticationType": "BEARER_TOKEN", "bearerTokenAuthConfig": {"bearerToken": null}}}),
+                "httpConfig.bearerTokenAuthConfig.bearerToken",
+            ),
+            (
+                json!({"name": "n", "type": "EVENTBRIDGE", "eventBridgeConfig": {"awsAccount": "12345678901", "awsRegion": "us-east-1"}}),
+                "eventBridgeConfig.awsAccount",
+            ),
+            (
+                json!({"name": "n", "type": "EVENTBRIDGE", "eventBridgeConfig": {"awsAccount": "123456789012", "awsRegion": "mars-1"}}),
+                "eventBridgeConfig.awsRegion",
+            ),
+            (
+                json!({"name": "n", "type": "HTTP", "httpConfig": http, "responseDeadline": "PT0S"}),
+                "responseDeadline",
+            ),
+            (
+                json!({"name": "n", "type": "HTTP", "httpConfig": http, "responseDeadline": "P8D"}),
+                "responseDeadline",
+            ),
+            (
+                json!({"name": "n", "type": "HTTP", "httpConfig": http, "responseDeadline": "1h"}),
+                "responseDeadline",
+            ),
+            (
+                json!({"name": "n", "type": "HTTP", "httpConfig": http, "filter": "$[?("}),
+                "filter",
+            ),
+            (
+                json!({"name": "n", "type": "HTTP", "httpConfig": http, "workflowConfig": {}}),
+                "workflowConfig",
+            ),
+            (
+                json!({"name": "x".repeat(256), "type": "HTTP", "httpConfig": http}),
+                "name",
+            ),
         ] {
             assert_eq!(err(v.clone()).field, field, "{v}");
         }
@@ -635,7 +738,9 @@ mod tests {
     fn signing_secrets_are_whsec_base64_of_32_bytes() {
         use base64::Engine;
         let s = new_signing_secret();
-        let raw = base64::engine::general_purpose::STANDARD.decode(s.strip_prefix("whsec_").unwrap()).unwrap();
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(s.strip_prefix("whsec_").unwrap())
+            .unwrap();
         assert_eq!(raw.len(), 32);
         assert_ne!(s, new_signing_secret());
     }
@@ -649,33 +754,67 @@ mod tests {
 
     #[test]
     fn secrets_are_null_on_the_wire_and_inherited() {
-        let d = doc(json!({"name": "n", "type": "HTTP", "httpConfig": {"url": "https://x", "httpAuthenticationType": "BASIC_AUTH", "basicAuthConfig": {"userName": "u", "password": "hunter2"}}}));
+        let d = doc(
+            json!({"name": "n", "type": "HTTP", "httpConfig": {"url": "https://x", "httpAuthenticationType": "BASIC_AUTH", "basicAuthConfig": {"userName": "u", "password": "hunter2"}}}),
+        );
         let s = Subscription::from_doc("s", "t", &d).unwrap();
         let w = s.to_wire("T").to_string();
         assert!(!w.contains("hunter2"));
         assert!(w.contains("\"password\":null"));
-        let mut put = doc(json!({"name": "m", "type": "HTTP", "httpConfig": {"url": "https://x", "httpAuthenticationType": "BASIC_AUTH", "basicAuthConfig": {"userName": "v", "password": null}}}));
+        let mut put = doc(
+            json!({"name": "m", "type": "HTTP", "httpConfig": {"url": "https://x", "httpAuthenticationType": "BASIC_AUTH", "basicAuthConfig": {"userName": "v", "password": null}}}),
+        );
         put.inherit_secrets(&s);
         let s2 = Subscription::from_doc("s", "t", &put).unwrap();
-        let SubscriptionTarget::Http(h) = &s2.target else { panic!() };
-        assert_eq!(h.auth, HttpAuth::BasicAuth { user_name: "v".into(), password: Secret::new("hunter2") });
+        let SubscriptionTarget::Http(h) = &s2.target else {
+            panic!()
+        };
+        assert_eq!(
+            h.auth,
+            HttpAuth::BasicAuth {
+                user_name: "v".into(),
+                password: Secret::new("hunter2")
+            }
+        );
         // A different auth type does not inherit: the bearer token is missing.
-        let mut put = doc(json!({"name": "m", "type": "HTTP", "httpConfig": {"url": "https://x", "httpAuthenticationType": "BEARER_TOKEN"}}));
+        let mut put = doc(
+            json!({"name": "m", "type": "HTTP", "httpConfig": {"url": "https://x", "httpAuthenticationType": "BEARER_TOKEN"}}),
+        );
         put.inherit_secrets(&s);
-        assert_eq!(Subscription::from_doc("s", "t", &put).unwrap_err().field, "httpConfig.bearerTokenAuthConfig");
+        assert_eq!(
+            Subscription::from_doc("s", "t", &put).unwrap_err().field,
+            "httpConfig.bearerTokenAuthConfig"
+        );
     }
 
     #[test]
     fn doc_round_trip_and_secret_mapping() {
-        let d = doc(json!({"name": "n", "description": "d", "type": "HTTP", "enabled": false, "filter": "$.a", "responseDeadline": "PT5M", "httpConfig": {"url": "https://x", "httpDispatchMode": "ASYNC", "httpAuthenticationType": "BEARER_TOKEN", "bearerTokenAuthConfig": {"bearerToken": "tok"}}}));
+        let d = doc(
+            json!({"name": "n", "description": "d", "type": "HTTP", "enabled": false, "filter": "$.a", "responseDeadline": "PT5M", "httpConfig": {"url": "https://x", "httpDispatchMode": "ASYNC", "httpAuthenticationType": "BEARER_TOKEN", "bearerTokenAuthConfig": {"bearerToken": "tok"}}}),
+        );
         let s = Subscription::from_doc("s", "t", &d).unwrap();
         assert_eq!(Subscription::from_doc("s", "t", &s.to_doc()).unwrap(), s);
-        let sealed = s.clone().map_secrets(|x| Ok::<_, ()>(format!("sealed({x})"))).unwrap();
-        let SubscriptionTarget::Http(h) = &sealed.target else { panic!() };
-        assert_eq!(h.auth, HttpAuth::BearerToken { token: Secret::new("sealed(tok)") });
-        let eb = doc(json!({"name": "n", "type": "EVENTBRIDGE", "eventBridgeConfig": {"awsAccount": "123456789012", "awsRegion": "us-west-1"}}));
+        let sealed = s
+            .clone()
+            .map_secrets(|x| Ok::<_, ()>(format!("sealed({x})")))
+            .unwrap();
+        let SubscriptionTarget::Http(h) = &sealed.target else {
+            panic!()
+        };
+        assert_eq!(
+            h.auth,
+            HttpAuth::BearerToken {
+                token: Secret::new("sealed(tok)")
+            }
+        );
+        let eb = doc(
+            json!({"name": "n", "type": "EVENTBRIDGE", "eventBridgeConfig": {"awsAccount": "123456789012", "awsRegion": "us-west-1"}}),
+        );
         let s = Subscription::from_doc("s", "t", &eb).unwrap();
-        assert_eq!(s.to_wire("T")["eventBridgeConfig"]["awsRegion"], "us-west-1");
+        assert_eq!(
+            s.to_wire("T")["eventBridgeConfig"]["awsRegion"],
+            "us-west-1"
+        );
         assert!(s.to_wire("T")["httpConfig"].is_null());
     }
 }

@@ -9,7 +9,9 @@ use crate::keys::{KeyOwner, SealedKey};
 use crate::{SailPointStore, StoreError, StoreResult};
 use anyhow::Context;
 use async_trait::async_trait;
-use switchyard_core::sailpoint::{Subscription, SubscriptionDoc, TriggerCatalog, TriggerDefinition};
+use switchyard_core::sailpoint::{
+    Subscription, SubscriptionDoc, TriggerCatalog, TriggerDefinition,
+};
 use switchyard_core::{InstanceId, Timestamp};
 
 type Row = (String, String, String);
@@ -17,12 +19,15 @@ type Row = (String, String, String);
 fn decode(row: Row) -> StoreResult<Subscription> {
     let (id, trigger_id, doc) = row;
     let doc: SubscriptionDoc = serde_json::from_str(&doc)?;
-    Subscription::from_doc(&id, &trigger_id, &doc)
-        .map_err(|e| StoreError::Internal(anyhow::anyhow!("stored subscription {id} is invalid: {e}")))
+    Subscription::from_doc(&id, &trigger_id, &doc).map_err(|e| {
+        StoreError::Internal(anyhow::anyhow!("stored subscription {id} is invalid: {e}"))
+    })
 }
 
 fn encode(sub: &Subscription) -> StoreResult<String> {
-    serde_json::to_string(&sub.to_doc()).context("encoding subscription").map_err(StoreError::Internal)
+    serde_json::to_string(&sub.to_doc())
+        .context("encoding subscription")
+        .map_err(StoreError::Internal)
 }
 
 #[async_trait]
@@ -38,14 +43,18 @@ impl SailPointStore for SqliteStore {
         let doc = encode(sub)?;
         let mut tx = self.write.begin().await?;
         if !TriggerCatalog::is_builtin(&sub.trigger_id) {
-            let exists: Option<i64> =
-                sqlx::query_scalar("SELECT 1 FROM sailpoint_triggers WHERE instance_id = ? AND id = ?")
-                    .bind(instance.as_str())
-                    .bind(&sub.trigger_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let exists: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM sailpoint_triggers WHERE instance_id = ? AND id = ?",
+            )
+            .bind(instance.as_str())
+            .bind(&sub.trigger_id)
+            .fetch_optional(&mut *tx)
+            .await?;
             if exists.is_none() {
-                return Err(StoreError::Conflict(format!("trigger '{}' does not exist", sub.trigger_id)));
+                return Err(StoreError::Conflict(format!(
+                    "trigger '{}' does not exist",
+                    sub.trigger_id
+                )));
             }
         }
         let count: i64 = sqlx::query_scalar(
@@ -83,7 +92,16 @@ impl SailPointStore for SqliteStore {
                 e.into()
             }
         })?;
-        keys::rotate(&mut tx, instance, KeyOwner::Subscription, &sub.id, signing_key, now, 0).await?;
+        keys::rotate(
+            &mut tx,
+            instance,
+            KeyOwner::Subscription,
+            &sub.id,
+            signing_key,
+            now,
+            0,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -109,7 +127,11 @@ impl SailPointStore for SqliteStore {
         rows.into_iter().map(decode).collect()
     }
 
-    async fn trigger_subscriptions(&self, instance: &InstanceId, trigger_id: &str) -> StoreResult<Vec<Subscription>> {
+    async fn trigger_subscriptions(
+        &self,
+        instance: &InstanceId,
+        trigger_id: &str,
+    ) -> StoreResult<Vec<Subscription>> {
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT id, trigger_id, doc FROM sailpoint_subscriptions WHERE instance_id = ? AND trigger_id = ?
              ORDER BY created_at, id",
@@ -121,7 +143,12 @@ impl SailPointStore for SqliteStore {
         rows.into_iter().map(decode).collect()
     }
 
-    async fn update_subscription(&self, instance: &InstanceId, sub: &Subscription, now: Timestamp) -> StoreResult<()> {
+    async fn update_subscription(
+        &self,
+        instance: &InstanceId,
+        sub: &Subscription,
+        now: Timestamp,
+    ) -> StoreResult<()> {
         let doc = encode(sub)?;
         let done = sqlx::query(
             "UPDATE sailpoint_subscriptions SET name = ?, kind = ?, enabled = ?, doc = ?, updated_at = ?
@@ -145,11 +172,12 @@ impl SailPointStore for SqliteStore {
 
     async fn delete_subscription(&self, instance: &InstanceId, id: &str) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
-        let done = sqlx::query("DELETE FROM sailpoint_subscriptions WHERE instance_id = ? AND id = ?")
-            .bind(instance.as_str())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        let done =
+            sqlx::query("DELETE FROM sailpoint_subscriptions WHERE instance_id = ? AND id = ?")
+                .bind(instance.as_str())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -158,14 +186,20 @@ impl SailPointStore for SqliteStore {
         Ok(())
     }
 
-    async fn subscription_keys(&self, instance: &InstanceId, id: &str, now: Timestamp) -> StoreResult<Vec<SealedKey>> {
+    async fn subscription_keys(
+        &self,
+        instance: &InstanceId,
+        id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Vec<SealedKey>> {
         let mut conn = self.read.acquire().await?;
-        let exists: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM sailpoint_subscriptions WHERE instance_id = ? AND id = ?")
-                .bind(instance.as_str())
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?;
+        let exists: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM sailpoint_subscriptions WHERE instance_id = ? AND id = ?",
+        )
+        .bind(instance.as_str())
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
         if exists.is_none() {
             return Err(StoreError::NotFound);
         }
@@ -181,21 +215,36 @@ impl SailPointStore for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
-        let exists: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM sailpoint_subscriptions WHERE instance_id = ? AND id = ?")
-                .bind(instance.as_str())
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let exists: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM sailpoint_subscriptions WHERE instance_id = ? AND id = ?",
+        )
+        .bind(instance.as_str())
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
         if exists.is_none() {
             return Err(StoreError::NotFound);
         }
-        keys::rotate(&mut tx, instance, KeyOwner::Subscription, id, key, now, grace_ms).await?;
+        keys::rotate(
+            &mut tx,
+            instance,
+            KeyOwner::Subscription,
+            id,
+            key,
+            now,
+            grace_ms,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn create_trigger(&self, instance: &InstanceId, def: &TriggerDefinition, now: Timestamp) -> StoreResult<()> {
+    async fn create_trigger(
+        &self,
+        instance: &InstanceId,
+        def: &TriggerDefinition,
+        now: Timestamp,
+    ) -> StoreResult<()> {
         let text = serde_json::to_string(def)?;
         sqlx::query("INSERT INTO sailpoint_triggers (instance_id, id, definition, created_at) VALUES (?, ?, ?, ?)")
             .bind(instance.as_str())
@@ -221,7 +270,9 @@ impl SailPointStore for SqliteStore {
         .bind(instance.as_str())
         .fetch_all(&self.read)
         .await?;
-        rows.iter().map(|r| serde_json::from_str(r).map_err(StoreError::from)).collect()
+        rows.iter()
+            .map(|r| serde_json::from_str(r).map_err(StoreError::from))
+            .collect()
     }
 
     async fn delete_trigger(&self, instance: &InstanceId, id: &str) -> StoreResult<()> {
