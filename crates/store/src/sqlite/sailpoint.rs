@@ -301,3 +301,110 @@ impl SailPointStore for SqliteStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchyard_core::sailpoint::SubscriptionDoc;
+
+    async fn store() -> (SqliteStore, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("sy-sp-{}", switchyard_core::ids::hex_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        (
+            SqliteStore::open(&dir.join("db.sqlite")).await.unwrap(),
+            dir,
+        )
+    }
+
+    fn sub(id: &str, trigger: &str) -> Subscription {
+        let doc: SubscriptionDoc = serde_json::from_value(serde_json::json!({
+            "name": id, "type": "HTTP",
+            "httpConfig": {"url": "https://x.example", "httpAuthenticationType": "BEARER_TOKEN",
+                           "bearerTokenAuthConfig": {"bearerToken": "v1:k:sealed"}}
+        }))
+        .unwrap();
+        Subscription::from_doc(id, trigger, &doc).unwrap()
+    }
+
+    fn key(id: &str, at: i64) -> SealedKey {
+        SealedKey {
+            key_id: id.into(),
+            sealed: format!("v1:k:{id}"),
+            created_at: Timestamp(at),
+            expires_at: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn subscriptions_keys_limits_and_cleanup() {
+        let (s, dir) = store().await;
+        let i = InstanceId::parse("t1").unwrap();
+        let t = "idn:identity-created";
+        s.create_subscription(&i, &sub("a", t), 2, &key("k1", 1), Timestamp(1))
+            .await
+            .unwrap();
+        s.create_subscription(&i, &sub("b", t), 2, &key("k2", 2), Timestamp(2))
+            .await
+            .unwrap();
+        let e = s
+            .create_subscription(&i, &sub("c", t), 2, &key("k3", 3), Timestamp(3))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Conflict(_)));
+        let e = s
+            .create_subscription(&i, &sub("d", "acme:none"), 2, &key("k4", 3), Timestamp(3))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Conflict(m) if m.contains("acme:none")));
+
+        let by_trigger = s.trigger_subscriptions(&i, t).await.unwrap();
+        assert_eq!(
+            by_trigger.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert_eq!(s.subscription(&i, "a").await.unwrap(), sub("a", t));
+        let other = InstanceId::parse("t2").unwrap();
+        assert!(s.trigger_subscriptions(&other, t).await.unwrap().is_empty());
+        assert!(matches!(
+            s.subscription(&other, "a").await,
+            Err(StoreError::NotFound)
+        ));
+
+        let keys = s.subscription_keys(&i, "a", Timestamp(5)).await.unwrap();
+        assert_eq!(
+            keys.iter().map(|k| k.key_id.as_str()).collect::<Vec<_>>(),
+            ["k1"]
+        );
+        s.rotate_subscription_key(&i, "a", &key("k5", 10), 1000, Timestamp(10))
+            .await
+            .unwrap();
+        let keys = s.subscription_keys(&i, "a", Timestamp(11)).await.unwrap();
+        assert_eq!(
+            keys.iter().map(|k| k.key_id.as_str()).collect::<Vec<_>>(),
+            ["k5", "k1"]
+        );
+        let keys = s.subscription_keys(&i, "a", Timestamp(2000)).await.unwrap();
+        assert_eq!(
+            keys.iter().map(|k| k.key_id.as_str()).collect::<Vec<_>>(),
+            ["k5"]
+        );
+
+        s.delete_subscription(&i, "a").await.unwrap();
+        assert!(matches!(
+            s.subscription_keys(&i, "a", Timestamp(11)).await,
+            Err(StoreError::NotFound)
+        ));
+        let left: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys WHERE owner_id = 'a'")
+                .fetch_one(&s.read)
+                .await
+                .unwrap();
+        assert_eq!(left, 0);
+        assert!(matches!(
+            s.delete_subscription(&i, "a").await,
+            Err(StoreError::NotFound)
+        ));
+        s.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -113,3 +113,35 @@ async fn bad_collection_parameters_are_400() {
         assert_sp_error(st, &v, 400, &[needle]);
     }
 }
+
+#[tokio::test]
+async fn openapi_documents_every_sailpoint_route() {
+    let s = TestServer::start().await;
+    let (_, doc) = s.get("/openapi.json").await;
+    let paths = &doc["paths"];
+    for (path, methods) in [
+        ("/triggers/v1", &["get"][..]),
+        ("/beta/triggers", &["get"]),
+        ("/trigger-subscriptions/v1", &["get", "post"]),
+        (
+            "/trigger-subscriptions/v1/{id}",
+            &["get", "put", "patch", "delete"],
+        ),
+        ("/trigger-subscriptions/v1/validate-filter", &["post"]),
+        ("/beta/trigger-subscriptions", &["get", "post"]),
+        (
+            "/beta/trigger-subscriptions/{id}",
+            &["get", "put", "patch", "delete"],
+        ),
+        ("/beta/trigger-subscriptions/validate-filter", &["post"]),
+        ("/v1/triggers", &["get", "post"]),
+        ("/v1/triggers/{id}", &["get", "delete"]),
+    ] {
+        for m in methods {
+            assert!(
+                paths[path][m].is_object(),
+                "{m} {path} missing from /openapi.json"
+            );
+        }
+    }
+}
