@@ -4,13 +4,16 @@
 //! in [`Secret`]s, which the API seals with the master key before storage and which never appear
 //! in a response.
 
-use super::aws;
+mod config;
+mod doc;
+
+pub use config::{DispatchMode, EventBridgeConfig, HttpAuth, HttpConfig, ResponseDeadline, Secret};
+pub use doc::{BasicAuthDoc, BearerTokenDoc, EventBridgeDoc, HttpConfigDoc, SubscriptionDoc};
+
 use super::jsonpath::JsonPathFilter;
-use crate::duration::{format_iso8601, parse_iso8601};
 use crate::ValidationError;
-use serde::{Deserialize, Serialize};
+use config::{parse_event_bridge, parse_http, required};
 use serde_json::{json, Value};
-use std::time::Duration;
 
 /// Longest accepted subscription name and description (the SDK sets none; these keep rows sane).
 pub const MAX_NAME: usize = 255;
@@ -23,96 +26,6 @@ pub fn new_signing_secret() -> String {
         "whsec_{}",
         base64::engine::general_purpose::STANDARD.encode(crate::crypto::random_bytes(32))
     )
-}
-
-/// A write-only secret. Plaintext while a request is handled, sealed (`v1:…`) at rest; which one
-/// is the caller's contract. Never printed.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-/// How a request-response subscriber answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DispatchMode {
-    Sync,
-    Async,
-    Dynamic,
-}
-
-impl DispatchMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sync => "SYNC",
-            Self::Async => "ASYNC",
-            Self::Dynamic => "DYNAMIC",
-        }
-    }
-}
-
-/// How Switchyard authenticates to an HTTP subscriber.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HttpAuth {
-    NoAuth,
-    BasicAuth { user_name: String, password: Secret },
-    BearerToken { token: Secret },
-}
-
-impl HttpAuth {
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Self::NoAuth => "NO_AUTH",
-            Self::BasicAuth { .. } => "BASIC_AUTH",
-            Self::BearerToken { .. } => "BEARER_TOKEN",
-        }
-    }
-}
-
-/// Delivery to an HTTP endpoint.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpConfig {
-    url: String,
-    pub dispatch_mode: DispatchMode,
-    pub auth: HttpAuth,
-}
-
-impl HttpConfig {
-    /// The subscriber's absolute http(s) URL.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-}
-
-/// Delivery to an AWS EventBridge partner event source.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventBridgeConfig {
-    aws_account: String,
-    aws_region: String,
-}
-
-impl EventBridgeConfig {
-    pub fn aws_account(&self) -> &str {
-        &self.aws_account
-    }
-
-    pub fn aws_region(&self) -> &str {
-        &self.aws_region
-    }
 }
 
 /// Where a subscription delivers.
@@ -131,153 +44,6 @@ impl SubscriptionTarget {
     }
 }
 
-/// How long a request-response invocation may take: PT1S to P7D, default PT1H.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ResponseDeadline(Duration);
-
-impl ResponseDeadline {
-    pub const MIN: Duration = Duration::from_secs(1);
-    pub const MAX: Duration = Duration::from_secs(7 * 86_400);
-
-    pub fn parse(s: &str) -> Result<Self, ValidationError> {
-        let d = parse_iso8601(s).map_err(|e| ValidationError::new("responseDeadline", e))?;
-        if d < Self::MIN || d > Self::MAX {
-            return Err(ValidationError::new(
-                "responseDeadline",
-                format!("'{s}' must be from PT1S to P7D"),
-            ));
-        }
-        Ok(Self(d))
-    }
-
-    pub fn duration(self) -> Duration {
-        self.0
-    }
-
-    pub fn iso8601(self) -> String {
-        format_iso8601(self.0)
-    }
-}
-
-impl Default for ResponseDeadline {
-    fn default() -> Self {
-        Self(Duration::from_secs(3600))
-    }
-}
-
-/// `basicAuthConfig` on the wire.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct BasicAuthDoc {
-    #[serde(default)]
-    pub user_name: Option<String>,
-    #[serde(default)]
-    pub password: Option<String>,
-}
-
-/// `bearerTokenAuthConfig` on the wire.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct BearerTokenDoc {
-    #[serde(default)]
-    pub bearer_token: Option<String>,
-}
-
-/// `httpConfig` on the wire.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct HttpConfigDoc {
-    #[serde(default)]
-    pub url: Option<String>,
-    #[serde(default)]
-    pub http_dispatch_mode: Option<String>,
-    #[serde(default)]
-    pub http_authentication_type: Option<String>,
-    #[serde(default)]
-    pub basic_auth_config: Option<BasicAuthDoc>,
-    #[serde(default)]
-    pub bearer_token_auth_config: Option<BearerTokenDoc>,
-}
-
-/// `eventBridgeConfig` on the wire.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct EventBridgeDoc {
-    #[serde(default)]
-    pub aws_account: Option<String>,
-    #[serde(default)]
-    pub aws_region: Option<String>,
-}
-
-/// A subscription as a client sends it (POST, PUT) and as a JSON Patch sees it. `id`, `triggerId`
-/// and `triggerName` are accepted so a client can send back what it read; the API checks them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SubscriptionDoc {
-    #[serde(default, skip_serializing)]
-    pub id: Option<String>,
-    #[serde(default, skip_serializing)]
-    pub trigger_id: Option<String>,
-    #[serde(default, skip_serializing)]
-    pub trigger_name: Option<String>,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub description: Option<String>,
-    #[serde(default, rename = "type")]
-    pub kind: Option<String>,
-    #[serde(default)]
-    pub response_deadline: Option<String>,
-    #[serde(default)]
-    pub http_config: Option<HttpConfigDoc>,
-    #[serde(default)]
-    pub event_bridge_config: Option<EventBridgeDoc>,
-    #[serde(default)]
-    pub enabled: Option<bool>,
-    #[serde(default)]
-    pub filter: Option<String>,
-    #[serde(default)]
-    pub workflow_config: Option<Value>,
-}
-
-impl SubscriptionDoc {
-    fn auth_type(&self) -> &str {
-        self.http_config
-            .as_ref()
-            .and_then(|h| h.http_authentication_type.as_deref())
-            .unwrap_or("NO_AUTH")
-    }
-
-    /// Fills secrets the document leaves out from `previous` when the authentication type is
-    /// unchanged, so a PUT or PATCH that does not mention a secret keeps it.
-    pub fn inherit_secrets(&mut self, previous: &Subscription) {
-        let SubscriptionTarget::Http(prev) = &previous.target else {
-            return;
-        };
-        let auth = self.auth_type().to_string();
-        let Some(http) = self.http_config.as_mut() else {
-            return;
-        };
-        match (&prev.auth, auth.as_str()) {
-            (HttpAuth::BasicAuth { password, .. }, "BASIC_AUTH") => {
-                let cfg = http.basic_auth_config.get_or_insert_with(Default::default);
-                if cfg.password.is_none() {
-                    cfg.password = Some(password.expose().to_string());
-                }
-            }
-            (HttpAuth::BearerToken { token }, "BEARER_TOKEN") => {
-                let cfg = http
-                    .bearer_token_auth_config
-                    .get_or_insert_with(Default::default);
-                if cfg.bearer_token.is_none() {
-                    cfg.bearer_token = Some(token.expose().to_string());
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
 /// A valid subscription.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Subscription {
@@ -289,133 +55,6 @@ pub struct Subscription {
     pub response_deadline: ResponseDeadline,
     pub enabled: bool,
     pub filter: Option<JsonPathFilter>,
-}
-
-fn required<'a>(v: &'a Option<String>, field: &str) -> Result<&'a str, ValidationError> {
-    match v.as_deref().map(str::trim) {
-        Some(s) if !s.is_empty() => Ok(v.as_deref().unwrap_or(s)),
-        Some(_) => Err(ValidationError::new(field, "must not be empty")),
-        None => Err(ValidationError::new(field, "is required")),
-    }
-}
-
-/// Accepts absolute `http://` and `https://` URLs with a host.
-fn parse_url(url: &str) -> Result<String, ValidationError> {
-    let bad = |why: &str| ValidationError::new("httpConfig.url", format!("'{url}' {why}"));
-    let lower = url.to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.strip_prefix("http://"))
-        .ok_or_else(|| bad("must be an absolute http:// or https:// URL"))?;
-    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(bad("must not contain whitespace"));
-    }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host_port = authority.rsplit('@').next().unwrap_or("");
-    let (host, port) = if let Some(v6) = host_port.strip_prefix('[') {
-        let (h, after) = v6
-            .split_once(']')
-            .ok_or_else(|| bad("has an unterminated IPv6 host"))?;
-        (h, after.strip_prefix(':'))
-    } else {
-        match host_port.split_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (host_port, None),
-        }
-    };
-    if host.is_empty()
-        || !host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".-_:".contains(c))
-    {
-        return Err(bad("must name a host"));
-    }
-    if let Some(p) = port {
-        if p.parse::<u16>().map_or(true, |p| p == 0) {
-            return Err(bad("has an invalid port"));
-        }
-    }
-    Ok(url.to_string())
-}
-
-fn parse_http(doc: &HttpConfigDoc) -> Result<HttpConfig, ValidationError> {
-    let url = parse_url(required(&doc.url, "httpConfig.url")?)?;
-    let dispatch_mode = match doc.http_dispatch_mode.as_deref().unwrap_or("SYNC") {
-        "SYNC" => DispatchMode::Sync,
-        "ASYNC" => DispatchMode::Async,
-        "DYNAMIC" => DispatchMode::Dynamic,
-        other => {
-            return Err(ValidationError::new(
-                "httpConfig.httpDispatchMode",
-                format!("'{other}' must be one of SYNC, ASYNC, DYNAMIC"),
-            ))
-        }
-    };
-    let auth = match doc.http_authentication_type.as_deref().unwrap_or("NO_AUTH") {
-        "NO_AUTH" => HttpAuth::NoAuth,
-        "BASIC_AUTH" => {
-            let cfg = doc.basic_auth_config.as_ref().ok_or_else(|| {
-                ValidationError::new(
-                    "httpConfig.basicAuthConfig",
-                    "is required when httpAuthenticationType is BASIC_AUTH",
-                )
-            })?;
-            HttpAuth::BasicAuth {
-                user_name: required(&cfg.user_name, "httpConfig.basicAuthConfig.userName")?
-                    .to_string(),
-                password: Secret::new(required(
-                    &cfg.password,
-                    "httpConfig.basicAuthConfig.password",
-                )?),
-            }
-        }
-        "BEARER_TOKEN" => {
-            let cfg = doc.bearer_token_auth_config.as_ref().ok_or_else(|| {
-                ValidationError::new(
-                    "httpConfig.bearerTokenAuthConfig",
-                    "is required when httpAuthenticationType is BEARER_TOKEN",
-                )
-            })?;
-            HttpAuth::BearerToken {
-                token: Secret::new(required(
-                    &cfg.bearer_token,
-                    "httpConfig.bearerTokenAuthConfig.bearerToken",
-                )?),
-            }
-        }
-        other => {
-            return Err(ValidationError::new(
-                "httpConfig.httpAuthenticationType",
-                format!("'{other}' must be one of NO_AUTH, BASIC_AUTH, BEARER_TOKEN"),
-            ))
-        }
-    };
-    Ok(HttpConfig {
-        url,
-        dispatch_mode,
-        auth,
-    })
-}
-
-fn parse_event_bridge(doc: &EventBridgeDoc) -> Result<EventBridgeConfig, ValidationError> {
-    let account = required(&doc.aws_account, "eventBridgeConfig.awsAccount")?;
-    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ValidationError::new(
-            "eventBridgeConfig.awsAccount",
-            format!("'{account}' must be a 12-digit AWS account number"),
-        ));
-    }
-    let region = required(&doc.aws_region, "eventBridgeConfig.awsRegion")?;
-    if !aws::is_region(region) {
-        return Err(ValidationError::new(
-            "eventBridgeConfig.awsRegion",
-            format!("'{region}' is not an AWS region name (e.g. us-east-1)"),
-        ));
-    }
-    Ok(EventBridgeConfig {
-        aws_account: account.to_string(),
-        aws_region: region.to_string(),
-    })
 }
 
 impl Subscription {
@@ -520,7 +159,7 @@ impl Subscription {
                 };
                 (
                     Some(HttpConfigDoc {
-                        url: Some(h.url.clone()),
+                        url: Some(h.url().to_string()),
                         http_dispatch_mode: Some(h.dispatch_mode.as_str().into()),
                         http_authentication_type: Some(h.auth.type_name().into()),
                         basic_auth_config: basic,
@@ -532,8 +171,8 @@ impl Subscription {
             SubscriptionTarget::EventBridge(e) => (
                 None,
                 Some(EventBridgeDoc {
-                    aws_account: Some(e.aws_account.clone()),
-                    aws_region: Some(e.aws_region.clone()),
+                    aws_account: Some(e.aws_account().to_string()),
+                    aws_region: Some(e.aws_region().to_string()),
                 }),
             ),
         };
@@ -558,8 +197,10 @@ impl Subscription {
         if let SubscriptionTarget::Http(h) = &mut self.target {
             match &mut h.auth {
                 HttpAuth::NoAuth => {}
-                HttpAuth::BasicAuth { password, .. } => *password = Secret(f(&password.0)?),
-                HttpAuth::BearerToken { token } => *token = Secret(f(&token.0)?),
+                HttpAuth::BasicAuth { password, .. } => {
+                    *password = Secret::new(f(password.expose())?)
+                }
+                HttpAuth::BearerToken { token } => *token = Secret::new(f(token.expose())?),
             }
         }
         Ok(self)
@@ -570,7 +211,7 @@ impl Subscription {
         let (http, eb) = match &self.target {
             SubscriptionTarget::Http(h) => {
                 let mut cfg = json!({
-                    "url": h.url,
+                    "url": h.url(),
                     "httpDispatchMode": h.dispatch_mode.as_str(),
                     "httpAuthenticationType": h.auth.type_name(),
                     "basicAuthConfig": null,
@@ -589,7 +230,7 @@ impl Subscription {
             }
             SubscriptionTarget::EventBridge(e) => (
                 Value::Null,
-                json!({"awsAccount": e.aws_account, "awsRegion": e.aws_region}),
+                json!({"awsAccount": e.aws_account(), "awsRegion": e.aws_region()}),
             ),
         };
         json!({
