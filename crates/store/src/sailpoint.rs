@@ -30,17 +30,31 @@ pub trait SailPointStore {
 
     /// Every subscription of one trigger in the instance (enabled or not), oldest first: what the
     /// delivery engine fans an event out to.
-    async fn trigger_subscriptions(&self, instance: &InstanceId, trigger_id: &str) -> StoreResult<Vec<Subscription>>;
+    async fn trigger_subscriptions(
+        &self,
+        instance: &InstanceId,
+        trigger_id: &str,
+    ) -> StoreResult<Vec<Subscription>>;
 
     /// Replaces a subscription (same id and trigger); `NotFound` if absent.
-    async fn update_subscription(&self, instance: &InstanceId, sub: &Subscription, now: Timestamp) -> StoreResult<()>;
+    async fn update_subscription(
+        &self,
+        instance: &InstanceId,
+        sub: &Subscription,
+        now: Timestamp,
+    ) -> StoreResult<()>;
 
     /// Deletes a subscription and its signing keys; `NotFound` if absent.
     async fn delete_subscription(&self, instance: &InstanceId, id: &str) -> StoreResult<()>;
 
     /// The subscription's signing keys valid at `now`, current first; `NotFound` if the
     /// subscription does not exist.
-    async fn subscription_keys(&self, instance: &InstanceId, id: &str, now: Timestamp) -> StoreResult<Vec<SealedKey>>;
+    async fn subscription_keys(
+        &self,
+        instance: &InstanceId,
+        id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Vec<SealedKey>>;
 
     /// Makes `key` the subscription's current signing key; older keys stay valid for `grace_ms`.
     async fn rotate_subscription_key(
@@ -53,7 +67,12 @@ pub trait SailPointStore {
     ) -> StoreResult<()>;
 
     /// Registers a custom trigger; `AlreadyExists` if the id is taken in the instance.
-    async fn create_trigger(&self, instance: &InstanceId, def: &TriggerDefinition, now: Timestamp) -> StoreResult<()>;
+    async fn create_trigger(
+        &self,
+        instance: &InstanceId,
+        def: &TriggerDefinition,
+        now: Timestamp,
+    ) -> StoreResult<()>;
 
     /// The instance's custom triggers, oldest first.
     async fn custom_triggers(&self, instance: &InstanceId) -> StoreResult<Vec<TriggerDefinition>>;

@@ -30,10 +30,18 @@ fn native(t: &Trigger) -> Value {
         (status = 400, description = "Invalid definition", body = serde_json::Value),
         (status = 409, description = "Id already taken", body = serde_json::Value),
     ))]
-pub async fn create(tenant: Tenant<Native>, State(state): State<AppState>, body: Body<TriggerDefinition, Native>) -> ApiResult<(StatusCode, Json<Value>), Native> {
+pub async fn create(
+    tenant: Tenant<Native>,
+    State(state): State<AppState>,
+    body: Body<TriggerDefinition, Native>,
+) -> ApiResult<(StatusCode, Json<Value>), Native> {
     let def = body.0;
     if TriggerCatalog::is_builtin(&def.id) {
-        return Err(ApiError::new(Code::AlreadyExists, format!("id: '{}' is a built-in trigger", def.id)).into());
+        return Err(ApiError::new(
+            Code::AlreadyExists,
+            format!("id: '{}' is a built-in trigger", def.id),
+        )
+        .into());
     }
     let trigger = Trigger::custom(def)?;
     state
@@ -46,7 +54,10 @@ pub async fn create(tenant: Tenant<Native>, State(state): State<AppState>, body:
 /// List the instance's custom triggers.
 #[utoipa::path(get, path = "/v1/triggers", tag = "Custom triggers",
     responses((status = 200, description = "{triggers: [...]}", body = serde_json::Value)))]
-pub async fn list(tenant: Tenant<Native>, State(state): State<AppState>) -> ApiResult<Json<Value>, Native> {
+pub async fn list(
+    tenant: Tenant<Native>,
+    State(state): State<AppState>,
+) -> ApiResult<Json<Value>, Native> {
     let cat = catalog(&state, &tenant.instance).await?;
     let triggers: Vec<Value> = cat.all().filter(|t| !t.is_builtin()).map(native).collect();
     Ok(Json(json!({ "triggers": triggers })))
@@ -56,9 +67,15 @@ pub async fn list(tenant: Tenant<Native>, State(state): State<AppState>) -> ApiR
 #[utoipa::path(get, path = "/v1/triggers/{id}", tag = "Custom triggers",
     params(("id" = String, Path, description = "Trigger id")),
     responses((status = 200, description = "Trigger", body = serde_json::Value), (status = 404, description = "Not found", body = serde_json::Value)))]
-pub async fn get_one(tenant: Tenant<Native>, State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>, Native> {
+pub async fn get_one(
+    tenant: Tenant<Native>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>, Native> {
     let cat = catalog(&state, &tenant.instance).await?;
-    let t = cat.get(&id).ok_or_else(|| ApiError::not_found(format!("trigger '{id}' not found")))?;
+    let t = cat
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found(format!("trigger '{id}' not found")))?;
     Ok(Json(native(t)))
 }
 
@@ -71,14 +88,28 @@ pub async fn get_one(tenant: Tenant<Native>, State(state): State<AppState>, Path
         (status = 404, description = "Not found", body = serde_json::Value),
         (status = 409, description = "Still subscribed", body = serde_json::Value),
     ))]
-pub async fn delete(tenant: Tenant<Native>, State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode, Native> {
+pub async fn delete(
+    tenant: Tenant<Native>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode, Native> {
     if TriggerCatalog::is_builtin(&id) {
-        return Err(ValidationError::new("id", format!("'{id}' is a built-in trigger and cannot be deleted")).into());
+        return Err(ValidationError::new(
+            "id",
+            format!("'{id}' is a built-in trigger and cannot be deleted"),
+        )
+        .into());
     }
-    state.store.delete_trigger(&tenant.instance, &id).await.map_err(|e| match e {
-        switchyard_store::StoreError::NotFound => ApiError::not_found(format!("trigger '{id}' not found")),
-        switchyard_store::StoreError::Conflict(m) => ApiError::new(Code::Aborted, m),
-        other => other.into(),
-    })?;
+    state
+        .store
+        .delete_trigger(&tenant.instance, &id)
+        .await
+        .map_err(|e| match e {
+            switchyard_store::StoreError::NotFound => {
+                ApiError::not_found(format!("trigger '{id}' not found"))
+            }
+            switchyard_store::StoreError::Conflict(m) => ApiError::new(Code::Aborted, m),
+            other => other.into(),
+        })?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,9 +8,9 @@ mod patch;
 mod subscriptions;
 mod triggers;
 
+use crate::dialect::Dialect;
 use crate::error::ApiError;
 use crate::extract::Query;
-use crate::dialect::Dialect;
 use crate::state::AppState;
 use axum::http::{HeaderMap, HeaderValue};
 use serde::Deserialize;
@@ -26,8 +26,16 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(triggers::list_triggers))
         .routes(routes!(triggers::list_triggers_beta))
         .routes(routes!(subscriptions::create, subscriptions::list))
-        .routes(routes!(subscriptions::create_beta, subscriptions::list_beta))
-        .routes(routes!(subscriptions::get_one, subscriptions::put, patch::patch, subscriptions::delete))
+        .routes(routes!(
+            subscriptions::create_beta,
+            subscriptions::list_beta
+        ))
+        .routes(routes!(
+            subscriptions::get_one,
+            subscriptions::put,
+            patch::patch,
+            subscriptions::delete
+        ))
         .routes(routes!(
             subscriptions::get_one_beta,
             subscriptions::put_beta,
@@ -42,7 +50,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The triggers visible to `instance`: built-ins plus its custom triggers.
 async fn catalog(state: &AppState, instance: &InstanceId) -> Result<TriggerCatalog, ApiError> {
-    Ok(TriggerCatalog::with_custom(state.store.custom_triggers(instance).await?))
+    Ok(TriggerCatalog::with_custom(
+        state.store.custom_triggers(instance).await?,
+    ))
 }
 
 /// SailPoint's standard collection parameters. Other query parameters (the instance selector)
@@ -79,7 +89,11 @@ impl Listing {
             Some(s) => parse_sorters(s, sort_fields)?,
             None => Vec::new(),
         };
-        Ok(Self { page, filters, sorters })
+        Ok(Self {
+            page,
+            filters,
+            sorters,
+        })
     }
 
     /// The page of `items` and, with `count=true`, the `X-Total-Count` header.

@@ -13,14 +13,21 @@ use axum::Json;
 use serde_json::Value;
 use switchyard_core::sailpoint::patch;
 
-async fn patch_impl(tenant: Tenant<SailPoint>, state: AppState, id: String, req: Request) -> ApiResult<Json<Value>, SailPoint> {
+async fn patch_impl(
+    tenant: Tenant<SailPoint>,
+    state: AppState,
+    id: String,
+    req: Request,
+) -> ApiResult<Json<Value>, SailPoint> {
     require_content_type(req.headers(), &["application/json-patch+json"])?;
     let bytes = read_body(req, &()).await?;
     let body: Value = parse_json(&bytes)?;
     let ops = patch::parse(body)?;
     let previous = load_open(&state, &tenant.instance, &id).await?;
     let doc = patch::apply(&previous, &ops)?;
-    Ok(Json(replace(&state, &tenant.instance, &previous, doc).await?))
+    Ok(Json(
+        replace(&state, &tenant.instance, &previous, doc).await?,
+    ))
 }
 
 /// Patch a subscription. Patchable: name, description, enabled, type, filter, responseDeadline,
@@ -34,7 +41,12 @@ async fn patch_impl(tenant: Tenant<SailPoint>, state: AppState, id: String, req:
         (status = 404, description = "Not found", body = serde_json::Value),
         (status = 415, description = "Wrong content type", body = serde_json::Value),
     ))]
-pub async fn patch(tenant: Tenant<SailPoint>, State(state): State<AppState>, Path(id): Path<String>, req: Request) -> ApiResult<Json<Value>, SailPoint> {
+pub async fn patch(
+    tenant: Tenant<SailPoint>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> ApiResult<Json<Value>, SailPoint> {
     patch_impl(tenant, state, id, req).await
 }
 
@@ -43,6 +55,11 @@ pub async fn patch(tenant: Tenant<SailPoint>, State(state): State<AppState>, Pat
     params(("id" = String, Path, description = "Subscription id")),
     request_body(content = Vec<serde_json::Value>, content_type = "application/json-patch+json", description = "RFC 6902 operations"),
     responses((status = 200, description = "Updated subscription", body = serde_json::Value), (status = 400, description = "Invalid patch", body = serde_json::Value), (status = 415, description = "Wrong content type", body = serde_json::Value)))]
-pub async fn patch_beta(tenant: Tenant<SailPoint>, State(state): State<AppState>, Path(id): Path<String>, req: Request) -> ApiResult<Json<Value>, SailPoint> {
+pub async fn patch_beta(
+    tenant: Tenant<SailPoint>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> ApiResult<Json<Value>, SailPoint> {
     patch_impl(tenant, state, id, req).await
 }

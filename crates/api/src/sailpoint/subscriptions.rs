@@ -34,7 +34,11 @@ pub(super) fn seal(state: &AppState, sub: Subscription) -> Subscription {
 }
 
 /// Loads a subscription with its secrets opened (for PUT/PATCH merging).
-pub(super) async fn load_open(state: &AppState, instance: &InstanceId, id: &str) -> Result<Subscription, ApiError> {
+pub(super) async fn load_open(
+    state: &AppState,
+    instance: &InstanceId,
+    id: &str,
+) -> Result<Subscription, ApiError> {
     let stored = state
         .store
         .subscription(instance, id)
@@ -42,19 +46,26 @@ pub(super) async fn load_open(state: &AppState, instance: &InstanceId, id: &str)
         .map_err(|e| not_found_or(e, id))?;
     stored
         .map_secrets(|s| state.master_key.open_str(s))
-        .map_err(|e| ApiError::internal(anyhow::Error::new(e).context("opening subscription secrets")))
+        .map_err(|e| {
+            ApiError::internal(anyhow::Error::new(e).context("opening subscription secrets"))
+        })
 }
 
 fn not_found_or(e: switchyard_store::StoreError, id: &str) -> ApiError {
     match e {
-        switchyard_store::StoreError::NotFound => ApiError::not_found(format!("subscription '{id}' not found")),
+        switchyard_store::StoreError::NotFound => {
+            ApiError::not_found(format!("subscription '{id}' not found"))
+        }
         other => other.into(),
     }
 }
 
 /// The response shape, with the trigger's name resolved.
 pub(super) fn wire(cat: &TriggerCatalog, sub: &Subscription) -> Value {
-    let name = cat.get(&sub.trigger_id).map(|t| t.name()).unwrap_or(&sub.trigger_id);
+    let name = cat
+        .get(&sub.trigger_id)
+        .map(|t| t.name())
+        .unwrap_or(&sub.trigger_id);
     sub.to_wire(name)
 }
 
@@ -67,12 +78,20 @@ pub(super) async fn replace(
 ) -> Result<Value, ApiError> {
     if let Some(id) = doc.id.as_deref() {
         if id != previous.id {
-            return Err(ValidationError::new("id", format!("'{id}' does not match the subscription id in the path")).into());
+            return Err(ValidationError::new(
+                "id",
+                format!("'{id}' does not match the subscription id in the path"),
+            )
+            .into());
         }
     }
     if let Some(t) = doc.trigger_id.as_deref() {
         if t != previous.trigger_id {
-            return Err(ValidationError::new("triggerId", "cannot be changed; create a new subscription instead").into());
+            return Err(ValidationError::new(
+                "triggerId",
+                "cannot be changed; create a new subscription instead",
+            )
+            .into());
         }
     }
     doc.inherit_secrets(previous);
@@ -87,7 +106,11 @@ pub(super) async fn replace(
     Ok(wire(&cat, &sub))
 }
 
-async fn create_impl(tenant: Tenant<SailPoint>, state: AppState, doc: SubscriptionDoc) -> ApiResult<(StatusCode, Json<Value>), SailPoint> {
+async fn create_impl(
+    tenant: Tenant<SailPoint>,
+    state: AppState,
+    doc: SubscriptionDoc,
+) -> ApiResult<(StatusCode, Json<Value>), SailPoint> {
     if doc.id.is_some() {
         return Err(ValidationError::new("id", "is assigned by the server; remove it").into());
     }
@@ -96,9 +119,12 @@ async fn create_impl(tenant: Tenant<SailPoint>, state: AppState, doc: Subscripti
         _ => return Err(ValidationError::new("triggerId", "is required").into()),
     };
     let cat = catalog(&state, &tenant.instance).await?;
-    let trigger = cat
-        .get(&trigger_id)
-        .ok_or_else(|| ValidationError::new("triggerId", format!("'{trigger_id}' is not a known trigger")))?;
+    let trigger = cat.get(&trigger_id).ok_or_else(|| {
+        ValidationError::new(
+            "triggerId",
+            format!("'{trigger_id}' is not a known trigger"),
+        )
+    })?;
     let id = uuid::Uuid::new_v4().to_string();
     let sub = Subscription::from_doc(&id, &trigger_id, &doc)?;
     let now = state.clock.now();
@@ -123,14 +149,21 @@ async fn create_impl(tenant: Tenant<SailPoint>, state: AppState, doc: Subscripti
     Ok((StatusCode::CREATED, Json(wire(&cat, &sub))))
 }
 
-async fn list_impl(tenant: Tenant<SailPoint>, state: AppState, q: Query<ListParams, SailPoint>) -> ApiResult<(HeaderMap, Json<Vec<Value>>), SailPoint> {
+async fn list_impl(
+    tenant: Tenant<SailPoint>,
+    state: AppState,
+    q: Query<ListParams, SailPoint>,
+) -> ApiResult<(HeaderMap, Json<Vec<Value>>), SailPoint> {
     let listing = Listing::parse(q, FILTERS, SORTERS)?;
     let cat = catalog(&state, &tenant.instance).await?;
     let subs = state.store.subscriptions(&tenant.instance).await?;
     let rows: Vec<(Subscription, String)> = subs
         .into_iter()
         .map(|s| {
-            let name = cat.get(&s.trigger_id).map(|t| t.name().to_string()).unwrap_or_else(|| s.trigger_id.clone());
+            let name = cat
+                .get(&s.trigger_id)
+                .map(|t| t.name().to_string())
+                .unwrap_or_else(|| s.trigger_id.clone());
             (s, name)
         })
         .collect();
@@ -143,25 +176,54 @@ async fn list_impl(tenant: Tenant<SailPoint>, state: AppState, q: Query<ListPara
             _ => None,
         }
     }
-    let mut rows: Vec<&(Subscription, String)> = rows.iter().filter(|r| listing.filters.matches(|f| field(r, f))).collect();
+    let mut rows: Vec<&(Subscription, String)> = rows
+        .iter()
+        .filter(|r| listing.filters.matches(|f| field(r, f)))
+        .collect();
     rows.sort_by(|a, b| compare(*a, *b, &listing.sorters, |r, f| field(r, f)));
     let (headers, page) = listing.finish(rows);
-    Ok((headers, Json(page.into_iter().map(|(s, name)| s.to_wire(name)).collect())))
+    Ok((
+        headers,
+        Json(page.into_iter().map(|(s, name)| s.to_wire(name)).collect()),
+    ))
 }
 
-async fn get_impl(tenant: Tenant<SailPoint>, state: AppState, id: String) -> ApiResult<Json<Value>, SailPoint> {
-    let sub = state.store.subscription(&tenant.instance, &id).await.map_err(|e| not_found_or(e, &id))?;
+async fn get_impl(
+    tenant: Tenant<SailPoint>,
+    state: AppState,
+    id: String,
+) -> ApiResult<Json<Value>, SailPoint> {
+    let sub = state
+        .store
+        .subscription(&tenant.instance, &id)
+        .await
+        .map_err(|e| not_found_or(e, &id))?;
     let cat = catalog(&state, &tenant.instance).await?;
     Ok(Json(wire(&cat, &sub)))
 }
 
-async fn put_impl(tenant: Tenant<SailPoint>, state: AppState, id: String, doc: SubscriptionDoc) -> ApiResult<Json<Value>, SailPoint> {
+async fn put_impl(
+    tenant: Tenant<SailPoint>,
+    state: AppState,
+    id: String,
+    doc: SubscriptionDoc,
+) -> ApiResult<Json<Value>, SailPoint> {
     let previous = load_open(&state, &tenant.instance, &id).await?;
-    Ok(Json(replace(&state, &tenant.instance, &previous, doc).await?))
+    Ok(Json(
+        replace(&state, &tenant.instance, &previous, doc).await?,
+    ))
 }
 
-async fn delete_impl(tenant: Tenant<SailPoint>, state: AppState, id: String) -> ApiResult<StatusCode, SailPoint> {
-    state.store.delete_subscription(&tenant.instance, &id).await.map_err(|e| not_found_or(e, &id))?;
+async fn delete_impl(
+    tenant: Tenant<SailPoint>,
+    state: AppState,
+    id: String,
+) -> ApiResult<StatusCode, SailPoint> {
+    state
+        .store
+        .delete_subscription(&tenant.instance, &id)
+        .await
+        .map_err(|e| not_found_or(e, &id))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -189,7 +251,11 @@ fn validate_filter_impl(body: ValidateFilterInput) -> Json<Value> {
         (status = 201, description = "Created subscription (secrets null)", body = serde_json::Value),
         (status = 400, description = "Invalid subscription", body = serde_json::Value),
     ))]
-pub async fn create(tenant: Tenant<SailPoint>, State(state): State<AppState>, body: Body<SubscriptionDoc, SailPoint>) -> ApiResult<(StatusCode, Json<Value>), SailPoint> {
+pub async fn create(
+    tenant: Tenant<SailPoint>,
+    State(state): State<AppState>,
+    body: Body<SubscriptionDoc, SailPoint>,
+) -> ApiResult<(StatusCode, Json<Value>), SailPoint> {
     create_impl(tenant, state, body.0).await
 }
 
@@ -197,7 +263,11 @@ pub async fn create(tenant: Tenant<SailPoint>, State(state): State<AppState>, bo
 #[utoipa::path(post, path = "/beta/trigger-subscriptions", tag = "SailPoint Trigger Subscriptions",
     request_body(content = serde_json::Value, description = "SubscriptionPostRequest"),
     responses((status = 201, description = "Created subscription", body = serde_json::Value), (status = 400, description = "Invalid subscription", body = serde_json::Value)))]
-pub async fn create_beta(tenant: Tenant<SailPoint>, State(state): State<AppState>, body: Body<SubscriptionDoc, SailPoint>) -> ApiResult<(StatusCode, Json<Value>), SailPoint> {
+pub async fn create_beta(
+    tenant: Tenant<SailPoint>,
+    State(state): State<AppState>,
+    body: Body<SubscriptionDoc, SailPoint>,
+) -> ApiResult<(StatusCode, Json<Value>), SailPoint> {
     create_impl(tenant, state, body.0).await
 }
 
@@ -211,14 +281,22 @@ pub async fn create_beta(tenant: Tenant<SailPoint>, State(state): State<AppState
         ("sorters" = Option<String>, Query, description = "triggerId, triggerName (prefix '-' for descending)"),
     ),
     responses((status = 200, description = "Subscriptions", body = Vec<serde_json::Value>), (status = 400, description = "Bad collection parameter", body = serde_json::Value)))]
-pub async fn list(tenant: Tenant<SailPoint>, State(state): State<AppState>, q: Query<ListParams, SailPoint>) -> ApiResult<(HeaderMap, Json<Vec<Value>>), SailPoint> {
+pub async fn list(
+    tenant: Tenant<SailPoint>,
+    State(state): State<AppState>,
+    q: Query<ListParams, SailPoint>,
+) -> ApiResult<(HeaderMap, Json<Vec<Value>>), SailPoint> {
     list_impl(tenant, state, q).await
 }
 
 /// List subscriptions (beta path).
 #[utoipa::path(get, path = "/beta/trigger-subscriptions", tag = "SailPoint Trigger Subscriptions",
     responses((status = 200, description = "Subscriptions", body = Vec<serde_json::Value>), (status = 400, description = "Bad collection parameter", body = serde_json::Value)))]
-pub async fn list_beta(tenant: Tenant<SailPoint>, State(state): State<AppState>, q: Query<ListParams, SailPoint>) -> ApiResult<(HeaderMap, Json<Vec<Value>>), SailPoint> {
+pub async fn list_beta(
+    tenant: Tenant<SailPoint>,
+    State(state): State<AppState>,
+    q: Query<ListParams, SailPoint>,
+) -> ApiResult<(HeaderMap, Json<Vec<Value>>), SailPoint> {
     list_impl(tenant, state, q).await
 }
 
@@ -226,7 +304,11 @@ pub async fn list_beta(tenant: Tenant<SailPoint>, State(state): State<AppState>,
 #[utoipa::path(get, path = "/trigger-subscriptions/v1/{id}", tag = "SailPoint Trigger Subscriptions",
     params(("id" = String, Path, description = "Subscription id")),
     responses((status = 200, description = "Subscription", body = serde_json::Value), (status = 404, description = "Not found", body = serde_json::Value)))]
-pub async fn get_one(tenant: Tenant<SailPoint>, State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>, SailPoint> {
+pub async fn get_one(
+    tenant: Tenant<SailPoint>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>, SailPoint> {
     get_impl(tenant, state, id).await
 }
 
@@ -234,7 +316,11 @@ pub async fn get_one(tenant: Tenant<SailPoint>, State(state): State<AppState>, P
 #[utoipa::path(get, path = "/beta/trigger-subscriptions/{id}", tag = "SailPoint Trigger Subscriptions",
     params(("id" = String, Path, description = "Subscription id")),
     responses((status = 200, description = "Subscription", body = serde_json::Value), (status = 404, description = "Not found", body = serde_json::Value)))]
-pub async fn get_one_beta(tenant: Tenant<SailPoint>, State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>, SailPoint> {
+pub async fn get_one_beta(
+    tenant: Tenant<SailPoint>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>, SailPoint> {
     get_impl(tenant, state, id).await
 }
 
@@ -244,7 +330,12 @@ pub async fn get_one_beta(tenant: Tenant<SailPoint>, State(state): State<AppStat
     params(("id" = String, Path, description = "Subscription id")),
     request_body(content = serde_json::Value, description = "SubscriptionPutRequest"),
     responses((status = 200, description = "Updated subscription", body = serde_json::Value), (status = 400, description = "Invalid subscription", body = serde_json::Value), (status = 404, description = "Not found", body = serde_json::Value)))]
-pub async fn put(tenant: Tenant<SailPoint>, State(state): State<AppState>, Path(id): Path<String>, body: Body<SubscriptionDoc, SailPoint>) -> ApiResult<Json<Value>, SailPoint> {
+pub async fn put(
+    tenant: Tenant<SailPoint>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Body<SubscriptionDoc, SailPoint>,
+) -> ApiResult<Json<Value>, SailPoint> {
     put_impl(tenant, state, id, body.0).await
 }
 
@@ -253,7 +344,12 @@ pub async fn put(tenant: Tenant<SailPoint>, State(state): State<AppState>, Path(
     params(("id" = String, Path, description = "Subscription id")),
     request_body(content = serde_json::Value, description = "SubscriptionPutRequest"),
     responses((status = 200, description = "Updated subscription", body = serde_json::Value), (status = 400, description = "Invalid subscription", body = serde_json::Value)))]
-pub async fn put_beta(tenant: Tenant<SailPoint>, State(state): State<AppState>, Path(id): Path<String>, body: Body<SubscriptionDoc, SailPoint>) -> ApiResult<Json<Value>, SailPoint> {
+pub async fn put_beta(
+    tenant: Tenant<SailPoint>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Body<SubscriptionDoc, SailPoint>,
+) -> ApiResult<Json<Value>, SailPoint> {
     put_impl(tenant, state, id, body.0).await
 }
 
@@ -261,7 +357,11 @@ pub async fn put_beta(tenant: Tenant<SailPoint>, State(state): State<AppState>, 
 #[utoipa::path(delete, path = "/trigger-subscriptions/v1/{id}", tag = "SailPoint Trigger Subscriptions",
     params(("id" = String, Path, description = "Subscription id")),
     responses((status = 204, description = "Deleted"), (status = 404, description = "Not found", body = serde_json::Value)))]
-pub async fn delete(tenant: Tenant<SailPoint>, State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode, SailPoint> {
+pub async fn delete(
+    tenant: Tenant<SailPoint>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode, SailPoint> {
     delete_impl(tenant, state, id).await
 }
 
@@ -269,7 +369,11 @@ pub async fn delete(tenant: Tenant<SailPoint>, State(state): State<AppState>, Pa
 #[utoipa::path(delete, path = "/beta/trigger-subscriptions/{id}", tag = "SailPoint Trigger Subscriptions",
     params(("id" = String, Path, description = "Subscription id")),
     responses((status = 204, description = "Deleted"), (status = 404, description = "Not found", body = serde_json::Value)))]
-pub async fn delete_beta(tenant: Tenant<SailPoint>, State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode, SailPoint> {
+pub async fn delete_beta(
+    tenant: Tenant<SailPoint>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode, SailPoint> {
     delete_impl(tenant, state, id).await
 }
 
@@ -277,7 +381,10 @@ pub async fn delete_beta(tenant: Tenant<SailPoint>, State(state): State<AppState
 #[utoipa::path(post, path = "/trigger-subscriptions/v1/validate-filter", tag = "SailPoint Trigger Subscriptions",
     request_body(content = serde_json::Value, description = "{input, filter}"),
     responses((status = 200, description = "{isValid, isValidJSONPath, isPathExist}", body = serde_json::Value), (status = 400, description = "Malformed request", body = serde_json::Value)))]
-pub async fn validate_filter(_tenant: Tenant<SailPoint>, body: Body<ValidateFilterInput, SailPoint>) -> Json<Value> {
+pub async fn validate_filter(
+    _tenant: Tenant<SailPoint>,
+    body: Body<ValidateFilterInput, SailPoint>,
+) -> Json<Value> {
     validate_filter_impl(body.0)
 }
 
@@ -285,6 +392,9 @@ pub async fn validate_filter(_tenant: Tenant<SailPoint>, body: Body<ValidateFilt
 #[utoipa::path(post, path = "/beta/trigger-subscriptions/validate-filter", tag = "SailPoint Trigger Subscriptions",
     request_body(content = serde_json::Value, description = "{input, filter}"),
     responses((status = 200, description = "{isValid, isValidJSONPath, isPathExist}", body = serde_json::Value), (status = 400, description = "Malformed request", body = serde_json::Value)))]
-pub async fn validate_filter_beta(_tenant: Tenant<SailPoint>, body: Body<ValidateFilterInput, SailPoint>) -> Json<Value> {
+pub async fn validate_filter_beta(
+    _tenant: Tenant<SailPoint>,
+    body: Body<ValidateFilterInput, SailPoint>,
+) -> Json<Value> {
     validate_filter_impl(body.0)
 }

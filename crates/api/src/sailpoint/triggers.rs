@@ -32,10 +32,16 @@ async fn list_impl(
 ) -> ApiResult<(HeaderMap, Json<Vec<Value>>), SailPoint> {
     let listing = Listing::parse(q, FILTERS, SORTERS)?;
     let cat = catalog(&state, &tenant.instance).await?;
-    let mut items: Vec<&Trigger> = cat.all().filter(|t| listing.filters.matches(|f| field(t, f))).collect();
+    let mut items: Vec<&Trigger> = cat
+        .all()
+        .filter(|t| listing.filters.matches(|f| field(t, f)))
+        .collect();
     items.sort_by(|a, b| compare(*a, *b, &listing.sorters, |t, f| field(t, f)));
     let (headers, page) = listing.finish(items);
-    Ok((headers, Json(page.into_iter().map(Trigger::to_wire).collect())))
+    Ok((
+        headers,
+        Json(page.into_iter().map(Trigger::to_wire).collect()),
+    ))
 }
 
 /// List triggers.

@@ -19,14 +19,22 @@ impl JsonPathFilter {
     /// Parses `source`; the error carries the parser's reason.
     pub fn parse(source: &str) -> Result<Self, ValidationError> {
         if source.trim().is_empty() {
-            return Err(ValidationError::new("filter", "must not be empty; omit it to receive every event"));
+            return Err(ValidationError::new(
+                "filter",
+                "must not be empty; omit it to receive every event",
+            ));
         }
         JsonPath::parse(source)
             .map(|path| Self {
                 source: source.to_string(),
                 path,
             })
-            .map_err(|e| ValidationError::new("filter", format!("'{source}' is not a valid JSONPath expression: {e}")))
+            .map_err(|e| {
+                ValidationError::new(
+                    "filter",
+                    format!("'{source}' is not a valid JSONPath expression: {e}"),
+                )
+            })
     }
 
     /// True when the filter selects at least one node of `input`.
@@ -93,7 +101,9 @@ mod tests {
     #[test]
     fn relative_filter_on_array_matches() {
         let f = JsonPathFilter::parse(r#"$.changes[?(@.attribute == "department")]"#).unwrap();
-        assert!(f.matches(&json!({"changes": [{"attribute": "email"}, {"attribute": "department"}]})));
+        assert!(
+            f.matches(&json!({"changes": [{"attribute": "email"}, {"attribute": "department"}]}))
+        );
         assert!(!f.matches(&json!({"changes": [{"attribute": "email"}]})));
         assert!(!f.matches(&json!({"other": 1})));
     }

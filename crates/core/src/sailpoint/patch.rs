@@ -45,12 +45,18 @@ fn check_pointer(index: usize, what: &str, pointer: &str) -> Result<(), Validati
 /// [`PATCHABLE`].
 pub fn parse(body: Value) -> Result<Patch, ValidationError> {
     if !body.is_array() {
-        return Err(ValidationError::new("body", "must be a JSON Patch array of operations"));
+        return Err(ValidationError::new(
+            "body",
+            "must be a JSON Patch array of operations",
+        ));
     }
     let patch: Patch = serde_json::from_value(body)
         .map_err(|e| ValidationError::new("body", format!("is not a valid JSON Patch: {e}")))?;
     if patch.0.is_empty() {
-        return Err(ValidationError::new("body", "must contain at least one operation"));
+        return Err(ValidationError::new(
+            "body",
+            "must contain at least one operation",
+        ));
     }
     for (i, op) in patch.0.iter().enumerate() {
         check_pointer(i, "path", op.path().as_str())?;
@@ -74,7 +80,9 @@ pub fn apply(current: &Subscription, patch: &Patch) -> Result<SubscriptionDoc, V
             format!("operation failed at '{}': {}", e.path, e.kind),
         )
     })?;
-    serde_json::from_value(doc).map_err(|e| ValidationError::new("body", format!("the patched subscription is invalid: {e}")))
+    serde_json::from_value(doc).map_err(|e| {
+        ValidationError::new("body", format!("the patched subscription is invalid: {e}"))
+    })
 }
 
 #[cfg(test)]
@@ -83,7 +91,10 @@ mod tests {
     use serde_json::json;
 
     fn sub() -> Subscription {
-        let d: SubscriptionDoc = serde_json::from_value(json!({"name": "n", "type": "HTTP", "httpConfig": {"url": "https://x"}})).unwrap();
+        let d: SubscriptionDoc = serde_json::from_value(
+            json!({"name": "n", "type": "HTTP", "httpConfig": {"url": "https://x"}}),
+        )
+        .unwrap();
         Subscription::from_doc("s", "t", &d).unwrap()
     }
 
@@ -96,28 +107,85 @@ mod tests {
 
     #[test]
     fn every_op_works() {
-        assert_eq!(run(json!([{"op": "replace", "path": "/name", "value": "m"}])).unwrap().name, "m");
-        assert_eq!(run(json!([{"op": "add", "path": "/description", "value": "d"}])).unwrap().description.as_deref(), Some("d"));
+        assert_eq!(
+            run(json!([{"op": "replace", "path": "/name", "value": "m"}]))
+                .unwrap()
+                .name,
+            "m"
+        );
+        assert_eq!(
+            run(json!([{"op": "add", "path": "/description", "value": "d"}]))
+                .unwrap()
+                .description
+                .as_deref(),
+            Some("d")
+        );
         assert_eq!(run(json!([{"op": "add", "path": "/filter", "value": "$.a"}, {"op": "remove", "path": "/filter"}])).unwrap().filter, None);
-        assert_eq!(run(json!([{"op": "copy", "from": "/name", "path": "/description"}])).unwrap().description.as_deref(), Some("n"));
+        assert_eq!(
+            run(json!([{"op": "copy", "from": "/name", "path": "/description"}]))
+                .unwrap()
+                .description
+                .as_deref(),
+            Some("n")
+        );
         let s = run(json!([{"op": "add", "path": "/description", "value": "d"}, {"op": "move", "from": "/description", "path": "/name"}])).unwrap();
         assert_eq!((s.name.as_str(), s.description), ("d", None));
-        assert!(run(json!([{"op": "test", "path": "/name", "value": "n"}, {"op": "replace", "path": "/enabled", "value": false}])).unwrap().enabled == false);
+        assert!(!run(json!([{"op": "test", "path": "/name", "value": "n"}, {"op": "replace", "path": "/enabled", "value": false}])).unwrap().enabled);
     }
 
     #[test]
     fn failures_name_the_problem() {
-        assert_eq!(run(json!([{"op": "replace", "path": "/id", "value": "x"}])).unwrap_err().field, "[0].path");
-        assert_eq!(run(json!([{"op": "replace", "path": "/triggerId", "value": "x"}])).unwrap_err().field, "[0].path");
-        assert_eq!(run(json!([{"op": "copy", "from": "/id", "path": "/name"}])).unwrap_err().field, "[0].from");
-        assert_eq!(run(json!([{"op": "replace", "path": "", "value": {}}])).unwrap_err().field, "[0].path");
+        assert_eq!(
+            run(json!([{"op": "replace", "path": "/id", "value": "x"}]))
+                .unwrap_err()
+                .field,
+            "[0].path"
+        );
+        assert_eq!(
+            run(json!([{"op": "replace", "path": "/triggerId", "value": "x"}]))
+                .unwrap_err()
+                .field,
+            "[0].path"
+        );
+        assert_eq!(
+            run(json!([{"op": "copy", "from": "/id", "path": "/name"}]))
+                .unwrap_err()
+                .field,
+            "[0].from"
+        );
+        assert_eq!(
+            run(json!([{"op": "replace", "path": "", "value": {}}]))
+                .unwrap_err()
+                .field,
+            "[0].path"
+        );
         let e = run(json!([{"op": "replace", "path": "/name", "value": "m"}, {"op": "test", "path": "/name", "value": "zz"}])).unwrap_err();
         assert_eq!(e.field, "[1]");
-        assert_eq!(run(json!([{"op": "explode", "path": "/name"}])).unwrap_err().field, "body");
+        assert_eq!(
+            run(json!([{"op": "explode", "path": "/name"}]))
+                .unwrap_err()
+                .field,
+            "body"
+        );
         assert_eq!(run(json!({"op": "replace"})).unwrap_err().field, "body");
         assert_eq!(run(json!([])).unwrap_err().field, "body");
-        assert_eq!(run(json!([{"op": "replace", "path": "/name", "value": 5}])).unwrap_err().field, "body");
-        assert_eq!(run(json!([{"op": "add", "path": "/httpConfig/bogus", "value": 5}])).unwrap_err().field, "body");
-        assert_eq!(run(json!([{"op": "replace", "path": "/responseDeadline", "value": "P9D"}])).unwrap_err().field, "responseDeadline");
+        assert_eq!(
+            run(json!([{"op": "replace", "path": "/name", "value": 5}]))
+                .unwrap_err()
+                .field,
+            "body"
+        );
+        assert_eq!(
+            run(json!([{"op": "add", "path": "/httpConfig/bogus", "value": 5}]))
+                .unwrap_err()
+                .field,
+            "body"
+        );
+        assert_eq!(
+            run(json!([{"op": "replace", "path": "/responseDeadline", "value": "P9D"}]))
+                .unwrap_err()
+                .field,
+            "responseDeadline"
+        );
     }
 }

@@ -112,7 +112,8 @@ impl Filters {
                 Some(Token::Word(w)) => w.clone(),
                 _ => return Err(err(format!("expected an operator after '{field}'"))),
             };
-            let op = Op::parse(&op_word).ok_or_else(|| err(format!("'{op_word}' is not an operator")))?;
+            let op = Op::parse(&op_word)
+                .ok_or_else(|| err(format!("'{op_word}' is not an operator")))?;
             if !ops.contains(&op) {
                 let allowed: Vec<&str> = ops.iter().map(|o| o.as_str()).collect();
                 return Err(err(format!(
@@ -137,9 +138,15 @@ impl Filters {
                 None => break,
                 Some(Token::Word(w)) if w == "and" => i += 1,
                 Some(Token::Word(w)) if w == "or" || w == "not" => {
-                    return Err(err(format!("'{w}' is not supported; combine conditions with 'and'")))
+                    return Err(err(format!(
+                        "'{w}' is not supported; combine conditions with 'and'"
+                    )))
                 }
-                Some(t) => return Err(err(format!("unexpected {t}; combine conditions with 'and'"))),
+                Some(t) => {
+                    return Err(err(format!(
+                        "unexpected {t}; combine conditions with 'and'"
+                    )))
+                }
             }
         }
         Ok(Self(conditions))
@@ -264,12 +271,18 @@ pub fn parse_sorters(source: &str, allowed: &[&str]) -> Result<Vec<Sorter>, Vali
             None => (false, part),
         };
         if field.is_empty() {
-            return Err(ValidationError::new("sorters", format!("'{source}' contains an empty sort field")));
+            return Err(ValidationError::new(
+                "sorters",
+                format!("'{source}' contains an empty sort field"),
+            ));
         }
         if !allowed.contains(&field) {
             return Err(ValidationError::new(
                 "sorters",
-                format!("sorting by '{field}' is not supported; supported fields: {}", allowed.join(", ")),
+                format!(
+                    "sorting by '{field}' is not supported; supported fields: {}",
+                    allowed.join(", ")
+                ),
             ));
         }
         out.push(Sorter {
@@ -281,7 +294,12 @@ pub fn parse_sorters(source: &str, allowed: &[&str]) -> Result<Vec<Sorter>, Vali
 }
 
 /// Orders two items by `sorters`; `get` returns a field's value.
-pub fn compare<'v, T>(a: &'v T, b: &'v T, sorters: &[Sorter], get: impl Fn(&'v T, &str) -> Option<&'v str>) -> Ordering {
+pub fn compare<'v, T>(
+    a: &'v T,
+    b: &'v T,
+    sorters: &[Sorter],
+    get: impl Fn(&'v T, &str) -> Option<&'v str>,
+) -> Ordering {
     for s in sorters {
         let o = get(a, &s.field).cmp(&get(b, &s.field));
         let o = if s.descending { o.reverse() } else { o };
@@ -303,7 +321,11 @@ pub struct Page {
 impl Page {
     pub const MAX_LIMIT: usize = 250;
 
-    pub fn parse(limit: Option<&str>, offset: Option<&str>, count: Option<&str>) -> Result<Self, ValidationError> {
+    pub fn parse(
+        limit: Option<&str>,
+        offset: Option<&str>,
+        count: Option<&str>,
+    ) -> Result<Self, ValidationError> {
         let limit = match limit {
             None => Self::MAX_LIMIT,
             Some(s) => s
@@ -311,27 +333,41 @@ impl Page {
                 .parse::<usize>()
                 .ok()
                 .filter(|l| *l <= Self::MAX_LIMIT)
-                .ok_or_else(|| ValidationError::new("limit", format!("'{s}' must be an integer from 0 to 250")))?,
+                .ok_or_else(|| {
+                    ValidationError::new("limit", format!("'{s}' must be an integer from 0 to 250"))
+                })?,
         };
         let offset = match offset {
             None => 0,
-            Some(s) => s
-                .trim()
-                .parse::<usize>()
-                .map_err(|_| ValidationError::new("offset", format!("'{s}' must be a non-negative integer")))?,
+            Some(s) => s.trim().parse::<usize>().map_err(|_| {
+                ValidationError::new("offset", format!("'{s}' must be a non-negative integer"))
+            })?,
         };
         let count = match count {
             None => false,
             Some(s) if s.eq_ignore_ascii_case("true") => true,
             Some(s) if s.eq_ignore_ascii_case("false") => false,
-            Some(s) => return Err(ValidationError::new("count", format!("'{s}' must be true or false"))),
+            Some(s) => {
+                return Err(ValidationError::new(
+                    "count",
+                    format!("'{s}' must be true or false"),
+                ))
+            }
         };
-        Ok(Self { limit, offset, count })
+        Ok(Self {
+            limit,
+            offset,
+            count,
+        })
     }
 
     /// The page's slice of `items`.
     pub fn apply<T>(&self, items: Vec<T>) -> Vec<T> {
-        items.into_iter().skip(self.offset).take(self.limit).collect()
+        items
+            .into_iter()
+            .skip(self.offset)
+            .take(self.limit)
+            .collect()
     }
 }
 
@@ -378,8 +414,17 @@ mod tests {
     #[test]
     fn sorters_parse_and_order() {
         let s = parse_sorters("id,-name", &["id", "name"]).unwrap();
-        assert_eq!(s[1], Sorter { field: "name".into(), descending: true });
-        assert!(parse_sorters("bogus", &["id"]).unwrap_err().rule.contains("'bogus'"));
+        assert_eq!(
+            s[1],
+            Sorter {
+                field: "name".into(),
+                descending: true
+            }
+        );
+        assert!(parse_sorters("bogus", &["id"])
+            .unwrap_err()
+            .rule
+            .contains("'bogus'"));
         assert!(parse_sorters("id,", &["id"]).is_err());
         let mut v = vec![("a", "1"), ("b", "2"), ("a", "3")];
         let s = parse_sorters("id,-name", &["id", "name"]).unwrap();
@@ -389,12 +434,36 @@ mod tests {
 
     #[test]
     fn page_limits() {
-        assert_eq!(Page::parse(None, None, None).unwrap(), Page { limit: 250, offset: 0, count: false });
-        assert_eq!(Page::parse(Some("0"), Some("3"), Some("true")).unwrap().limit, 0);
-        assert_eq!(Page::parse(Some("251"), None, None).unwrap_err().field, "limit");
-        assert_eq!(Page::parse(Some("-1"), None, None).unwrap_err().field, "limit");
-        assert_eq!(Page::parse(None, Some("x"), None).unwrap_err().field, "offset");
-        assert_eq!(Page::parse(None, None, Some("yes")).unwrap_err().field, "count");
+        assert_eq!(
+            Page::parse(None, None, None).unwrap(),
+            Page {
+                limit: 250,
+                offset: 0,
+                count: false
+            }
+        );
+        assert_eq!(
+            Page::parse(Some("0"), Some("3"), Some("true"))
+                .unwrap()
+                .limit,
+            0
+        );
+        assert_eq!(
+            Page::parse(Some("251"), None, None).unwrap_err().field,
+            "limit"
+        );
+        assert_eq!(
+            Page::parse(Some("-1"), None, None).unwrap_err().field,
+            "limit"
+        );
+        assert_eq!(
+            Page::parse(None, Some("x"), None).unwrap_err().field,
+            "offset"
+        );
+        assert_eq!(
+            Page::parse(None, None, Some("yes")).unwrap_err().field,
+            "count"
+        );
         let p = Page::parse(Some("2"), Some("1"), None).unwrap();
         assert_eq!(p.apply(vec![1, 2, 3, 4]), vec![2, 3]);
     }

@@ -21,7 +21,10 @@ impl TriggerType {
         match s {
             "FIRE_AND_FORGET" => Ok(Self::FireAndForget),
             "REQUEST_RESPONSE" => Ok(Self::RequestResponse),
-            _ => Err(ValidationError::new("type", format!("'{s}' must be FIRE_AND_FORGET or REQUEST_RESPONSE"))),
+            _ => Err(ValidationError::new(
+                "type",
+                format!("'{s}' must be FIRE_AND_FORGET or REQUEST_RESPONSE"),
+            )),
         }
     }
 
@@ -86,7 +89,10 @@ fn unstring(field: &str, v: Value) -> Result<Value, ValidationError> {
 
 fn compile(field: &str, schema: &Value) -> Result<jsonschema::Validator, ValidationError> {
     if !schema.is_object() && !schema.is_boolean() {
-        return Err(ValidationError::new(field, "must be a JSON Schema (an object)"));
+        return Err(ValidationError::new(
+            field,
+            "must be a JSON Schema (an object)",
+        ));
     }
     if let Err(e) = jsonschema::meta::validate(schema) {
         return Err(ValidationError::new(
@@ -94,7 +100,8 @@ fn compile(field: &str, schema: &Value) -> Result<jsonschema::Validator, Validat
             format!("is not a valid JSON Schema: {e} (at {})", e.instance_path),
         ));
     }
-    jsonschema::validator_for(schema).map_err(|e| ValidationError::new(field, format!("cannot be compiled: {e}")))
+    jsonschema::validator_for(schema)
+        .map_err(|e| ValidationError::new(field, format!("cannot be compiled: {e}")))
 }
 
 fn check(validator: &jsonschema::Validator, value: &Value) -> Result<(), Vec<String>> {
@@ -122,32 +129,45 @@ impl Trigger {
     /// triggers must not have one.
     pub fn build(mut def: TriggerDefinition, builtin: bool) -> Result<Self, ValidationError> {
         def.input_schema = unstring("inputSchema", def.input_schema)?;
-        def.output_schema = def.output_schema.map(|s| unstring("outputSchema", s)).transpose()?;
+        def.output_schema = def
+            .output_schema
+            .map(|s| unstring("outputSchema", s))
+            .transpose()?;
         let input = compile("inputSchema", &def.input_schema)?;
         check(&input, &def.example_input).map_err(|e| {
-            ValidationError::new("exampleInput", format!("does not match inputSchema: {}", e.join("; ")))
+            ValidationError::new(
+                "exampleInput",
+                format!("does not match inputSchema: {}", e.join("; ")),
+            )
         })?;
         let output = match (def.kind, &def.output_schema, &def.example_output) {
             (TriggerType::RequestResponse, Some(schema), Some(example)) => {
                 let v = compile("outputSchema", schema)?;
                 check(&v, example).map_err(|e| {
-                    ValidationError::new("exampleOutput", format!("does not match outputSchema: {}", e.join("; ")))
+                    ValidationError::new(
+                        "exampleOutput",
+                        format!("does not match outputSchema: {}", e.join("; ")),
+                    )
                 })?;
                 Some(Arc::new(v))
             }
             (TriggerType::RequestResponse, None, _) => {
-                return Err(ValidationError::new("outputSchema", "is required for REQUEST_RESPONSE triggers"))
-            }
-            (TriggerType::RequestResponse, _, None) => {
-                return Err(ValidationError::new("exampleOutput", "is required for REQUEST_RESPONSE triggers"))
-            }
-            (TriggerType::FireAndForget, None, None) => None,
-            (TriggerType::FireAndForget, _, _) => {
                 return Err(ValidationError::new(
                     "outputSchema",
-                    "FIRE_AND_FORGET triggers have no output; remove outputSchema and exampleOutput",
+                    "is required for REQUEST_RESPONSE triggers",
                 ))
             }
+            (TriggerType::RequestResponse, _, None) => {
+                return Err(ValidationError::new(
+                    "exampleOutput",
+                    "is required for REQUEST_RESPONSE triggers",
+                ))
+            }
+            (TriggerType::FireAndForget, None, None) => None,
+            (TriggerType::FireAndForget, _, _) => return Err(ValidationError::new(
+                "outputSchema",
+                "FIRE_AND_FORGET triggers have no output; remove outputSchema and exampleOutput",
+            )),
         };
         Ok(Self {
             def: Arc::new(def),
@@ -164,20 +184,27 @@ impl Trigger {
         let ok_chars = id
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b":._-".contains(&b));
-        if id.is_empty() || id.len() > 100 || !ok_chars || !id.as_bytes()[0].is_ascii_alphanumeric() {
+        if id.is_empty() || id.len() > 100 || !ok_chars || !id.as_bytes()[0].is_ascii_alphanumeric()
+        {
             return Err(ValidationError::new(
                 "id",
                 "must be 1 to 100 characters of lowercase letters, digits, ':', '.', '_' or '-', starting with a letter or digit (e.g. \"acme:order-created\")",
             ));
         }
         if id.starts_with("idn:") {
-            return Err(ValidationError::new("id", "the 'idn:' namespace is reserved for built-in triggers"));
+            return Err(ValidationError::new(
+                "id",
+                "the 'idn:' namespace is reserved for built-in triggers",
+            ));
         }
         if def.name.trim().is_empty() || def.name.len() > 255 {
             return Err(ValidationError::new("name", "must be 1 to 255 characters"));
         }
         if def.description.as_ref().is_some_and(|d| d.len() > 2000) {
-            return Err(ValidationError::new("description", "must be at most 2000 characters"));
+            return Err(ValidationError::new(
+                "description",
+                "must be at most 2000 characters",
+            ));
         }
         Self::build(def, false)
     }
@@ -212,7 +239,10 @@ impl Trigger {
     pub fn validate_output(&self, output: &Value) -> Result<(), Vec<String>> {
         match &self.output {
             Some(v) => check(v, output),
-            None => Err(vec![format!("trigger '{}' is FIRE_AND_FORGET and takes no output", self.def.id)]),
+            None => Err(vec![format!(
+                "trigger '{}' is FIRE_AND_FORGET and takes no output",
+                self.def.id
+            )]),
         }
     }
 

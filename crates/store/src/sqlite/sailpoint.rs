@@ -9,7 +9,9 @@ use crate::keys::{KeyOwner, SealedKey};
 use crate::{SailPointStore, StoreError, StoreResult};
 use anyhow::Context;
 use async_trait::async_trait;
-use switchyard_core::sailpoint::{Subscription, SubscriptionDoc, TriggerCatalog, TriggerDefinition};
+use switchyard_core::sailpoint::{
+    Subscription, SubscriptionDoc, TriggerCatalog, TriggerDefinition,
+};
 use switchyard_core::{InstanceId, Timestamp};
 
 type Row = (String, String, String);
@@ -17,12 +19,15 @@ type Row = (String, String, String);
 fn decode(row: Row) -> StoreResult<Subscription> {
     let (id, trigger_id, doc) = row;
     let doc: SubscriptionDoc = serde_json::from_str(&doc)?;
-    Subscription::from_doc(&id, &trigger_id, &doc)
-        .map_err(|e| StoreError::Internal(anyhow::anyhow!("stored subscription {id} is invalid: {e}")))
+    Subscription::from_doc(&id, &trigger_id, &doc).map_err(|e| {
+        StoreError::Internal(anyhow::anyhow!("stored subscription {id} is invalid: {e}"))
+    })
 }
 
 fn encode(sub: &Subscription) -> StoreResult<String> {
-    serde_json::to_string(&sub.to_doc()).context("encoding subscription").map_err(StoreError::Internal)
+    serde_json::to_string(&sub.to_doc())
+        .context("encoding subscription")
+        .map_err(StoreError::Internal)
 }
 
 #[async_trait]
@@ -38,14 +43,18 @@ impl SailPointStore for SqliteStore {
         let doc = encode(sub)?;
         let mut tx = self.write.begin().await?;
         if !TriggerCatalog::is_builtin(&sub.trigger_id) {
-            let exists: Option<i64> =
-                sqlx::query_scalar("SELECT 1 FROM sailpoint_triggers WHERE instance_id = ? AND id = ?")
-                    .bind(instance.as_str())
-                    .bind(&sub.trigger_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let exists: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM sailpoint_triggers WHERE instance_id = ? AND id = ?",
+            )
+            .bind(instance.as_str())
+            .bind(&sub.trigger_id)
+            .fetch_optional(&mut *tx)
+            .await?;
             if exists.is_none() {
-                return Err(StoreError::Conflict(format!("trigger '{}' does not exist", sub.trigger_id)));
+                return Err(StoreError::Conflict(format!(
+                    "trigger '{}' does not exist",
+                    sub.trigger_id
+                )));
             }
         }
         let count: i64 = sqlx::query_scalar(
@@ -83,7 +92,16 @@ impl SailPointStore for SqliteStore {
                 e.into()
             }
         })?;
-        keys::rotate(&mut tx, instance, KeyOwner::Subscription, &sub.id, signing_key, now, 0).await?;
+        keys::rotate(
+            &mut tx,
+            instance,
+            KeyOwner::Subscription,
+            &sub.id,
+            signing_key,
+            now,
+            0,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -109,7 +127,11 @@ impl SailPointStore for SqliteStore {
         rows.into_iter().map(decode).collect()
     }
 
-    async fn trigger_subscriptions(&self, instance: &InstanceId, trigger_id: &str) -> StoreResult<Vec<Subscription>> {
+    async fn trigger_subscriptions(
+        &self,
+        instance: &InstanceId,
+        trigger_id: &str,
+    ) -> StoreResult<Vec<Subscription>> {
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT id, trigger_id, doc FROM sailpoint_subscriptions WHERE instance_id = ? AND trigger_id = ?
              ORDER BY created_at, id",
@@ -121,7 +143,12 @@ impl SailPointStore for SqliteStore {
         rows.into_iter().map(decode).collect()
     }
 
-    async fn update_subscription(&self, instance: &InstanceId, sub: &Subscription, now: Timestamp) -> StoreResult<()> {
+    async fn update_subscription(
+        &self,
+        instance: &InstanceId,
+        sub: &Subscription,
+        now: Timestamp,
+    ) -> StoreResult<()> {
         let doc = encode(sub)?;
         let done = sqlx::query(
             "UPDATE sailpoint_subscriptions SET name = ?, kind = ?, enabled = ?, doc = ?, updated_at = ?
@@ -145,11 +172,12 @@ impl SailPointStore for SqliteStore {
 
     async fn delete_subscription(&self, instance: &InstanceId, id: &str) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
-        let done = sqlx::query("DELETE FROM sailpoint_subscriptions WHERE instance_id = ? AND id = ?")
-            .bind(instance.as_str())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        let done =
+            sqlx::query("DELETE FROM sailpoint_subscriptions WHERE instance_id = ? AND id = ?")
+                .bind(instance.as_str())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -158,14 +186,20 @@ impl SailPointStore for SqliteStore {
         Ok(())
     }
 
-    async fn subscription_keys(&self, instance: &InstanceId, id: &str, now: Timestamp) -> StoreResult<Vec<SealedKey>> {
+    async fn subscription_keys(
+        &self,
+        instance: &InstanceId,
+        id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Vec<SealedKey>> {
         let mut conn = self.read.acquire().await?;
-        let exists: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM sailpoint_subscriptions WHERE instance_id = ? AND id = ?")
-                .bind(instance.as_str())
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?;
+        let exists: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM sailpoint_subscriptions WHERE instance_id = ? AND id = ?",
+        )
+        .bind(instance.as_str())
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
         if exists.is_none() {
             return Err(StoreError::NotFound);
         }
@@ -181,21 +215,36 @@ impl SailPointStore for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
-        let exists: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM sailpoint_subscriptions WHERE instance_id = ? AND id = ?")
-                .bind(instance.as_str())
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let exists: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM sailpoint_subscriptions WHERE instance_id = ? AND id = ?",
+        )
+        .bind(instance.as_str())
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
         if exists.is_none() {
             return Err(StoreError::NotFound);
         }
-        keys::rotate(&mut tx, instance, KeyOwner::Subscription, id, key, now, grace_ms).await?;
+        keys::rotate(
+            &mut tx,
+            instance,
+            KeyOwner::Subscription,
+            id,
+            key,
+            now,
+            grace_ms,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn create_trigger(&self, instance: &InstanceId, def: &TriggerDefinition, now: Timestamp) -> StoreResult<()> {
+    async fn create_trigger(
+        &self,
+        instance: &InstanceId,
+        def: &TriggerDefinition,
+        now: Timestamp,
+    ) -> StoreResult<()> {
         let text = serde_json::to_string(def)?;
         sqlx::query("INSERT INTO sailpoint_triggers (instance_id, id, definition, created_at) VALUES (?, ?, ?, ?)")
             .bind(instance.as_str())
@@ -221,7 +270,9 @@ impl SailPointStore for SqliteStore {
         .bind(instance.as_str())
         .fetch_all(&self.read)
         .await?;
-        rows.iter().map(|r| serde_json::from_str(r).map_err(StoreError::from)).collect()
+        rows.iter()
+            .map(|r| serde_json::from_str(r).map_err(StoreError::from))
+            .collect()
     }
 
     async fn delete_trigger(&self, instance: &InstanceId, id: &str) -> StoreResult<()> {
@@ -248,5 +299,112 @@ impl SailPointStore for SqliteStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchyard_core::sailpoint::SubscriptionDoc;
+
+    async fn store() -> (SqliteStore, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("sy-sp-{}", switchyard_core::ids::hex_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        (
+            SqliteStore::open(&dir.join("db.sqlite")).await.unwrap(),
+            dir,
+        )
+    }
+
+    fn sub(id: &str, trigger: &str) -> Subscription {
+        let doc: SubscriptionDoc = serde_json::from_value(serde_json::json!({
+            "name": id, "type": "HTTP",
+            "httpConfig": {"url": "https://x.example", "httpAuthenticationType": "BEARER_TOKEN",
+                           "bearerTokenAuthConfig": {"bearerToken": "v1:k:sealed"}}
+        }))
+        .unwrap();
+        Subscription::from_doc(id, trigger, &doc).unwrap()
+    }
+
+    fn key(id: &str, at: i64) -> SealedKey {
+        SealedKey {
+            key_id: id.into(),
+            sealed: format!("v1:k:{id}"),
+            created_at: Timestamp(at),
+            expires_at: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn subscriptions_keys_limits_and_cleanup() {
+        let (s, dir) = store().await;
+        let i = InstanceId::parse("t1").unwrap();
+        let t = "idn:identity-created";
+        s.create_subscription(&i, &sub("a", t), 2, &key("k1", 1), Timestamp(1))
+            .await
+            .unwrap();
+        s.create_subscription(&i, &sub("b", t), 2, &key("k2", 2), Timestamp(2))
+            .await
+            .unwrap();
+        let e = s
+            .create_subscription(&i, &sub("c", t), 2, &key("k3", 3), Timestamp(3))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Conflict(_)));
+        let e = s
+            .create_subscription(&i, &sub("d", "acme:none"), 2, &key("k4", 3), Timestamp(3))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Conflict(m) if m.contains("acme:none")));
+
+        let by_trigger = s.trigger_subscriptions(&i, t).await.unwrap();
+        assert_eq!(
+            by_trigger.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert_eq!(s.subscription(&i, "a").await.unwrap(), sub("a", t));
+        let other = InstanceId::parse("t2").unwrap();
+        assert!(s.trigger_subscriptions(&other, t).await.unwrap().is_empty());
+        assert!(matches!(
+            s.subscription(&other, "a").await,
+            Err(StoreError::NotFound)
+        ));
+
+        let keys = s.subscription_keys(&i, "a", Timestamp(5)).await.unwrap();
+        assert_eq!(
+            keys.iter().map(|k| k.key_id.as_str()).collect::<Vec<_>>(),
+            ["k1"]
+        );
+        s.rotate_subscription_key(&i, "a", &key("k5", 10), 1000, Timestamp(10))
+            .await
+            .unwrap();
+        let keys = s.subscription_keys(&i, "a", Timestamp(11)).await.unwrap();
+        assert_eq!(
+            keys.iter().map(|k| k.key_id.as_str()).collect::<Vec<_>>(),
+            ["k5", "k1"]
+        );
+        let keys = s.subscription_keys(&i, "a", Timestamp(2000)).await.unwrap();
+        assert_eq!(
+            keys.iter().map(|k| k.key_id.as_str()).collect::<Vec<_>>(),
+            ["k5"]
+        );
+
+        s.delete_subscription(&i, "a").await.unwrap();
+        assert!(matches!(
+            s.subscription_keys(&i, "a", Timestamp(11)).await,
+            Err(StoreError::NotFound)
+        ));
+        let left: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys WHERE owner_id = 'a'")
+                .fetch_one(&s.read)
+                .await
+                .unwrap();
+        assert_eq!(left, 0);
+        assert!(matches!(
+            s.delete_subscription(&i, "a").await,
+            Err(StoreError::NotFound)
+        ));
+        s.close().await;
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

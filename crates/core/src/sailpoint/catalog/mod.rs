@@ -8,25 +8,64 @@ use std::sync::OnceLock;
 
 const FILES: &[(&str, &str)] = &[
     ("identity-created", include_str!("identity-created.json")),
-    ("identity-attributes-changed", include_str!("identity-attributes-changed.json")),
+    (
+        "identity-attributes-changed",
+        include_str!("identity-attributes-changed.json"),
+    ),
     ("identity-deleted", include_str!("identity-deleted.json")),
-    ("account-aggregation-completed", include_str!("account-aggregation-completed.json")),
-    ("aggregation-accounts-collected", include_str!("aggregation-accounts-collected.json")),
-    ("account-attributes-changed", include_str!("account-attributes-changed.json")),
-    ("account-correlated", include_str!("account-correlated.json")),
-    ("account-uncorrelated", include_str!("account-uncorrelated.json")),
-    ("access-request-post-approval", include_str!("access-request-post-approval.json")),
+    (
+        "account-aggregation-completed",
+        include_str!("account-aggregation-completed.json"),
+    ),
+    (
+        "aggregation-accounts-collected",
+        include_str!("aggregation-accounts-collected.json"),
+    ),
+    (
+        "account-attributes-changed",
+        include_str!("account-attributes-changed.json"),
+    ),
+    (
+        "account-correlated",
+        include_str!("account-correlated.json"),
+    ),
+    (
+        "account-uncorrelated",
+        include_str!("account-uncorrelated.json"),
+    ),
+    (
+        "access-request-post-approval",
+        include_str!("access-request-post-approval.json"),
+    ),
     ("source-created", include_str!("source-created.json")),
     ("source-updated", include_str!("source-updated.json")),
     ("source-deleted", include_str!("source-deleted.json")),
-    ("campaign-activated", include_str!("campaign-activated.json")),
+    (
+        "campaign-activated",
+        include_str!("campaign-activated.json"),
+    ),
     ("campaign-ended", include_str!("campaign-ended.json")),
-    ("campaign-generated", include_str!("campaign-generated.json")),
+    (
+        "campaign-generated",
+        include_str!("campaign-generated.json"),
+    ),
     ("post-provisioning", include_str!("post-provisioning.json")),
-    ("saved-search-complete", include_str!("saved-search-complete.json")),
-    ("va-cluster-status-change", include_str!("va-cluster-status-change.json")),
-    ("access-request-pre-approval", include_str!("access-request-pre-approval.json")),
-    ("access-request-dynamic-approver", include_str!("access-request-dynamic-approver.json")),
+    (
+        "saved-search-complete",
+        include_str!("saved-search-complete.json"),
+    ),
+    (
+        "va-cluster-status-change",
+        include_str!("va-cluster-status-change.json"),
+    ),
+    (
+        "access-request-pre-approval",
+        include_str!("access-request-pre-approval.json"),
+    ),
+    (
+        "access-request-dynamic-approver",
+        include_str!("access-request-dynamic-approver.json"),
+    ),
 ];
 
 fn builtins() -> &'static [Trigger] {
@@ -37,8 +76,8 @@ fn builtins() -> &'static [Trigger] {
             .map(|(name, text)| {
                 // The files are part of the binary and covered by tests; a broken one is a
                 // build defect, not a runtime condition.
-                let def: TriggerDefinition =
-                    serde_json::from_str(text).unwrap_or_else(|e| panic!("catalog/{name}.json: {e}"));
+                let def: TriggerDefinition = serde_json::from_str(text)
+                    .unwrap_or_else(|e| panic!("catalog/{name}.json: {e}"));
                 Trigger::build(def, true).unwrap_or_else(|e| panic!("catalog/{name}.json: {e}"))
             })
             .collect()
@@ -61,7 +100,10 @@ impl TriggerCatalog {
     /// stored; ones that no longer compile are skipped rather than failing every request).
     pub fn with_custom(custom: impl IntoIterator<Item = TriggerDefinition>) -> Self {
         Self {
-            custom: custom.into_iter().filter_map(|d| Trigger::build(d, false).ok()).collect(),
+            custom: custom
+                .into_iter()
+                .filter_map(|d| Trigger::build(d, false).ok())
+                .collect(),
         }
     }
 
@@ -71,7 +113,10 @@ impl TriggerCatalog {
     }
 
     pub fn get(&self, id: &str) -> Option<&Trigger> {
-        builtins().iter().chain(self.custom.iter()).find(|t| t.id() == id)
+        builtins()
+            .iter()
+            .chain(self.custom.iter())
+            .find(|t| t.id() == id)
     }
 
     /// Every trigger, built-ins first.
@@ -92,16 +137,25 @@ mod tests {
         assert!(all.len() >= 12);
         for t in &all {
             let d = t.definition();
-            t.validate_input(&d.example_input).unwrap_or_else(|e| panic!("{}: {e:?}", t.id()));
+            t.validate_input(&d.example_input)
+                .unwrap_or_else(|e| panic!("{}: {e:?}", t.id()));
             assert!(d.id.starts_with("idn:"));
             if t.kind() == TriggerType::RequestResponse {
                 let out = d.example_output.as_ref().expect("example output");
-                t.validate_output(out).unwrap_or_else(|e| panic!("{}: {e:?}", t.id()));
+                t.validate_output(out)
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", t.id()));
             }
         }
-        let rr = all.iter().filter(|t| t.kind() == TriggerType::RequestResponse).count();
+        let rr = all
+            .iter()
+            .filter(|t| t.kind() == TriggerType::RequestResponse)
+            .count();
         assert!(rr >= 2);
-        for id in ["idn:identity-created", "idn:access-request-pre-approval", "idn:access-request-dynamic-approver"] {
+        for id in [
+            "idn:identity-created",
+            "idn:access-request-pre-approval",
+            "idn:access-request-dynamic-approver",
+        ] {
             assert!(c.get(id).is_some(), "{id}");
         }
     }
@@ -115,7 +169,9 @@ mod tests {
         bad["identity"]["id"] = serde_json::json!(42);
         assert!(t.validate_input(&bad).is_err());
         let rr = c.get("idn:access-request-pre-approval").unwrap();
-        let errs = rr.validate_output(&serde_json::json!({"approved": "yes"})).unwrap_err();
+        let errs = rr
+            .validate_output(&serde_json::json!({"approved": "yes"}))
+            .unwrap_err();
         assert!(!errs.is_empty());
     }
 

@@ -20,7 +20,10 @@ fn order_created() -> Value {
 fn assert_native(st: StatusCode, v: &Value, status: u16, code: &str, needle: &str) {
     assert_eq!(st.as_u16(), status, "{v}");
     assert_eq!(v["code"], code, "{v}");
-    assert!(v["message"].as_str().unwrap_or("").contains(needle), "'{needle}' not in {v}");
+    assert!(
+        v["message"].as_str().unwrap_or("").contains(needle),
+        "'{needle}' not in {v}"
+    );
 }
 
 #[tokio::test]
@@ -36,29 +39,54 @@ async fn register_list_get_subscribe_delete() {
     let (_, list) = s.get("/v1/triggers").await;
     assert_eq!(list["triggers"].as_array().unwrap().len(), 1);
     let (st, one) = s.get("/v1/triggers/acme:order-created").await;
-    assert_eq!((st, one["name"].as_str()), (StatusCode::OK, Some("Order Created")));
+    assert_eq!(
+        (st, one["name"].as_str()),
+        (StatusCode::OK, Some("Order Created"))
+    );
     let (st, v) = s.get("/v1/triggers/acme:nope").await;
     assert_native(st, &v, 404, "not_found", "acme:nope");
 
     // Visible in the SailPoint catalog of this instance only, schema stringified.
-    let (_, v) = s.get("/triggers/v1?filters=id%20eq%20%22acme:order-created%22").await;
+    let (_, v) = s
+        .get("/triggers/v1?filters=id%20eq%20%22acme:order-created%22")
+        .await;
     assert_eq!(v.as_array().unwrap().len(), 1);
     assert!(v[0]["inputSchema"].as_str().unwrap().contains("orderId"));
-    let (_, v) = s.get("/triggers/v1?filters=id%20eq%20%22acme:order-created%22&instance.id=other").await;
+    let (_, v) = s
+        .get("/triggers/v1?filters=id%20eq%20%22acme:order-created%22&instance.id=other")
+        .await;
     assert_eq!(v, json!([]));
-    let (st, v) = s.post(&format!("{SUBS}?instance.id=other"), http_sub("acme:order-created")).await;
+    let (st, v) = s
+        .post(
+            &format!("{SUBS}?instance.id=other"),
+            http_sub("acme:order-created"),
+        )
+        .await;
     assert_sp_error(st, &v, 400, &["acme:order-created"]);
 
     let sub = create(&s, http_sub("acme:order-created")).await;
     assert_eq!(sub["triggerName"], "Order Created");
-    let (st, v) = s.call(Method::DELETE, "/v1/triggers/acme:order-created", None).await;
+    let (st, v) = s
+        .call(Method::DELETE, "/v1/triggers/acme:order-created", None)
+        .await;
     assert_native(st, &v, 409, "aborted", "subscription");
-    s.call(Method::DELETE, &format!("{SUBS}/{}", sub["id"].as_str().unwrap()), None).await;
-    let (st, _) = s.call(Method::DELETE, "/v1/triggers/acme:order-created", None).await;
+    s.call(
+        Method::DELETE,
+        &format!("{SUBS}/{}", sub["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    let (st, _) = s
+        .call(Method::DELETE, "/v1/triggers/acme:order-created", None)
+        .await;
     assert_eq!(st, StatusCode::NO_CONTENT);
-    let (st, _) = s.call(Method::DELETE, "/v1/triggers/acme:order-created", None).await;
+    let (st, _) = s
+        .call(Method::DELETE, "/v1/triggers/acme:order-created", None)
+        .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
-    let (st, v) = s.call(Method::DELETE, "/v1/triggers/idn:identity-created", None).await;
+    let (st, v) = s
+        .call(Method::DELETE, "/v1/triggers/idn:identity-created", None)
+        .await;
     assert_native(st, &v, 400, "invalid_argument", "built-in");
 }
 
@@ -74,7 +102,9 @@ async fn request_response_custom_trigger_has_limit_one() {
     });
     let (st, v) = s.post("/v1/triggers", def).await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
-    let (_, v) = s.get("/triggers/v1?filters=id%20eq%20%22acme:approve-order%22").await;
+    let (_, v) = s
+        .get("/triggers/v1?filters=id%20eq%20%22acme:approve-order%22")
+        .await;
     assert_eq!(v[0]["type"], "REQUEST_RESPONSE");
     assert!(v[0]["outputSchema"].as_str().unwrap().contains("approved"));
     create(&s, http_sub("acme:approve-order")).await;
@@ -96,17 +126,29 @@ async fn invalid_definitions_are_rejected() {
         (with("id", json!("Has Spaces")), "id"),
         (with("name", json!("")), "name"),
         (with("type", json!("SOMETIMES")), "type"),
-        (with("inputSchema", json!({"type": "objekt"})), "inputSchema"),
+        (
+            with("inputSchema", json!({"type": "objekt"})),
+            "inputSchema",
+        ),
         (with("inputSchema", json!("{not json")), "inputSchema"),
         (with("inputSchema", json!(42)), "inputSchema"),
         (with("exampleInput", json!({"orderId": 5})), "exampleInput"),
-        (with("outputSchema", json!({"type": "object"})), "outputSchema"),
+        (
+            with("outputSchema", json!({"type": "object"})),
+            "outputSchema",
+        ),
         (with("extra", json!(1)), "extra"),
         (with("type", json!("REQUEST_RESPONSE")), "outputSchema"),
     ] {
         let (st, v) = s.post("/v1/triggers", body.clone()).await;
-        assert!(st == StatusCode::BAD_REQUEST || st == StatusCode::CONFLICT, "{body}: {st} {v}");
-        assert!(v["message"].as_str().unwrap_or("").contains(needle), "'{needle}' not in {v}");
+        assert!(
+            st == StatusCode::BAD_REQUEST || st == StatusCode::CONFLICT,
+            "{body}: {st} {v}"
+        );
+        assert!(
+            v["message"].as_str().unwrap_or("").contains(needle),
+            "'{needle}' not in {v}"
+        );
     }
     let (_, list) = s.get("/v1/triggers").await;
     assert_eq!(list["triggers"], json!([]));

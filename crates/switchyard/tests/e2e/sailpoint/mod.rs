@@ -33,8 +33,17 @@ pub async fn create(s: &TestServer, body: Value) -> Value {
 /// Asserts a SailPoint-shaped 400 whose causes mention every needle.
 pub fn assert_sp_error(st: StatusCode, v: &Value, status: u16, needles: &[&str]) {
     assert_eq!(st.as_u16(), status, "{v}");
-    assert!(v["detailCode"].as_str().unwrap_or("").starts_with(&status.to_string()), "{v}");
-    assert!(v["trackingId"].as_str().is_some_and(|t| !t.is_empty()), "{v}");
+    assert!(
+        v["detailCode"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with(&status.to_string()),
+        "{v}"
+    );
+    assert!(
+        v["trackingId"].as_str().is_some_and(|t| !t.is_empty()),
+        "{v}"
+    );
     assert_eq!(v["messages"][0]["locale"], "en-US");
     let text = v["causes"][0]["text"].as_str().unwrap_or("");
     for n in needles {
