@@ -121,11 +121,18 @@ impl ApiError {
     pub fn log(&self, tracking_id: Option<&str>) {
         if self.code == Code::Internal || self.status().is_server_error() {
             match &self.source {
-                Some(src) => tracing::error!(tracking_id, error = ?src, "request failed: {}", self.message),
+                Some(src) => {
+                    tracing::error!(tracking_id, error = ?src, "request failed: {}", self.message)
+                }
                 None => tracing::error!(tracking_id, "request failed: {}", self.message),
             }
         } else {
-            tracing::info!(tracking_id, status = self.status().as_u16(), "request rejected: {}", self.message);
+            tracing::info!(
+                tracking_id,
+                status = self.status().as_u16(),
+                "request rejected: {}",
+                self.message
+            );
         }
     }
 }

@@ -32,7 +32,9 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         require_content_type(req.headers(), &["application/json"])?;
         let bytes = read_body(req, state).await?;
-        parse_json(&bytes).map(|v| Body(v, PhantomData)).map_err(Failure::new)
+        parse_json(&bytes)
+            .map(|v| Body(v, PhantomData))
+            .map_err(Failure::new)
     }
 }
 
@@ -42,38 +44,45 @@ pub fn require_content_type(headers: &HeaderMap, accepted: &[&str]) -> Result<()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let media = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if accepted.iter().any(|a| *a == media) {
         Ok(())
     } else {
         let shown = if ct.is_empty() { "none" } else { ct };
-        Err(
-            ApiError::invalid(format!(
-                "unsupported content type '{shown}': expected {}",
-                accepted.join(" or ")
-            ))
-            .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE),
-        )
+        Err(ApiError::invalid(format!(
+            "unsupported content type '{shown}': expected {}",
+            accepted.join(" or ")
+        ))
+        .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE))
     }
 }
 
 /// Reads the whole body, mapping the body-limit rejection to 413.
 pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
-    Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {
-        let status = e.status();
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(Code::InvalidArgument, "request body is too large")
-                .with_status(StatusCode::PAYLOAD_TOO_LARGE)
-        } else {
-            ApiError::invalid(format!("could not read request body: {e}")).with_status(status)
-        }
-    })
+    Bytes::from_request(req, state)
+        .await
+        .map_err(|e: BytesRejection| {
+            let status = e.status();
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(Code::InvalidArgument, "request body is too large")
+                    .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+            } else {
+                ApiError::invalid(format!("could not read request body: {e}")).with_status(status)
+            }
+        })
 }
 
 /// Parses JSON, naming the path of the offending value on failure.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::invalid("request body is empty: expected a JSON document"));
+        return Err(ApiError::invalid(
+            "request body is empty: expected a JSON document",
+        ));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {

@@ -35,7 +35,11 @@ fn changes_routes(method: &Method, path: &str) -> bool {
 }
 
 /// The middleware.
-pub async fn invalidate_routes(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn invalidate_routes(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let relevant = changes_routes(req.method(), req.uri().path());
     let slot = ResolvedInstance::default();
     if relevant {
@@ -57,12 +61,27 @@ mod tests {
     #[test]
     fn only_route_changes_invalidate() {
         assert!(changes_routes(&Method::POST, "/v2/actions/targets"));
-        assert!(changes_routes(&Method::PATCH, "/trigger-subscriptions/v1/x"));
-        assert!(changes_routes(&Method::POST, "/zitadel.action.v2.ActionService/SetExecution"));
-        assert!(changes_routes(&Method::POST, "/v1/subscriptions/x/secret/rotate"));
+        assert!(changes_routes(
+            &Method::PATCH,
+            "/trigger-subscriptions/v1/x"
+        ));
+        assert!(changes_routes(
+            &Method::POST,
+            "/zitadel.action.v2.ActionService/SetExecution"
+        ));
+        assert!(changes_routes(
+            &Method::POST,
+            "/v1/subscriptions/x/secret/rotate"
+        ));
         assert!(!changes_routes(&Method::GET, "/v2/actions/targets/1"));
-        assert!(!changes_routes(&Method::POST, "/resources/v3alpha/actions/targets/_search"));
-        assert!(!changes_routes(&Method::POST, "/zitadel.action.v2.ActionService/ListTargets"));
+        assert!(!changes_routes(
+            &Method::POST,
+            "/resources/v3alpha/actions/targets/_search"
+        ));
+        assert!(!changes_routes(
+            &Method::POST,
+            "/zitadel.action.v2.ActionService/ListTargets"
+        ));
         assert!(!changes_routes(&Method::POST, "/v1/events"));
     }
 }

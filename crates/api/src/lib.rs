@@ -40,9 +40,15 @@ pub fn router(state: AppState) -> Router {
         .split_for_parts();
     let doc = serde_json::to_value(&api).unwrap_or_default();
     router
-        .route("/openapi.json", axum::routing::get(move || async move { Json(doc.clone()) }))
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || async move { Json(doc.clone()) }),
+        )
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), invalidate::invalidate_routes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            invalidate::invalidate_routes,
+        ))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
 }

@@ -27,18 +27,31 @@ struct InstanceSelector {
 impl<D: Dialect> FromRequestParts<AppState> for Tenant<D> {
     type Rejection = Failure<D>;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let sel: InstanceSelector = parse_selector(parts.uri.query().unwrap_or(""));
-        let instance = match (sel.id.filter(|s| !s.is_empty()), sel.domain.filter(|s| !s.is_empty())) {
+        let instance = match (
+            sel.id.filter(|s| !s.is_empty()),
+            sel.domain.filter(|s| !s.is_empty()),
+        ) {
             (Some(id), _) => InstanceId::parse(&id)?,
-            (None, Some(domain)) => state
-                .store
-                .instance_by_domain(&domain)
-                .await?
-                .ok_or_else(|| ApiError::not_found(format!("no instance has the domain '{domain}'")))?,
+            (None, Some(domain)) => {
+                state
+                    .store
+                    .instance_by_domain(&domain)
+                    .await?
+                    .ok_or_else(|| {
+                        ApiError::not_found(format!("no instance has the domain '{domain}'"))
+                    })?
+            }
             (None, None) => InstanceId::default_instance(),
         };
-        if let Some(slot) = parts.extensions.get::<crate::invalidate::ResolvedInstance>() {
+        if let Some(slot) = parts
+            .extensions
+            .get::<crate::invalidate::ResolvedInstance>()
+        {
             let _ = slot.0.set(instance.clone());
         }
         Ok(Tenant {
@@ -50,7 +63,10 @@ impl<D: Dialect> FromRequestParts<AppState> for Tenant<D> {
 
 /// Reads the selector leniently: other query parameters belong to the handler.
 fn parse_selector(query: &str) -> InstanceSelector {
-    let mut sel = InstanceSelector { id: None, domain: None };
+    let mut sel = InstanceSelector {
+        id: None,
+        domain: None,
+    };
     for (k, v) in form_urlencoded_pairs(query) {
         match k.as_str() {
             "instance.id" => sel.id = Some(v),

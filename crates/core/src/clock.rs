@@ -93,6 +93,13 @@ impl Clock for ManualClock {
     }
 }
 
+/// On the wire a timestamp is RFC 3339 UTC text.
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.rfc3339())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,12 +121,5 @@ mod tests {
         assert_eq!(c.now(), Timestamp(10));
         c.advance_millis(5);
         assert_eq!(c.now(), Timestamp(15));
-    }
-}
-
-/// On the wire a timestamp is RFC 3339 UTC text.
-impl serde::Serialize for Timestamp {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.rfc3339())
     }
 }

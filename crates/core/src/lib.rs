@@ -10,8 +10,8 @@ pub mod error;
 pub mod ids;
 pub mod instance;
 pub mod retry;
-pub mod signing;
 pub mod sailpoint;
+pub mod signing;
 pub mod zitadel;
 
 pub use clock::{Clock, SystemClock, Timestamp};

@@ -18,7 +18,18 @@ impl Default for RetrySchedule {
     fn default() -> Self {
         let s = |n| Duration::from_secs(n);
         Self {
-            waits: vec![s(5), s(30), s(120), s(600), s(1800), s(3600), s(3 * 3600), s(6 * 3600), s(12 * 3600), s(24 * 3600)],
+            waits: vec![
+                s(5),
+                s(30),
+                s(120),
+                s(600),
+                s(1800),
+                s(3600),
+                s(3 * 3600),
+                s(6 * 3600),
+                s(12 * 3600),
+                s(24 * 3600),
+            ],
         }
     }
 }
@@ -52,7 +63,12 @@ impl RetrySchedule {
     /// The wait before try number `attempts_done + 1`, or `None` when no tries are left.
     /// `jitter` is a number in [0, 1) (0.5 = no jitter), mapped to ±20 %. `retry_after` from the
     /// receiver wins when longer than the scheduled wait, capped at [`MAX_RETRY_AFTER`].
-    pub fn next_wait(&self, attempts_done: u32, jitter: f64, retry_after: Option<Duration>) -> Option<Duration> {
+    pub fn next_wait(
+        &self,
+        attempts_done: u32,
+        jitter: f64,
+        retry_after: Option<Duration>,
+    ) -> Option<Duration> {
         let base = *self.waits.get(attempts_done.checked_sub(1)? as usize)?;
         let factor = 0.8 + 0.4 * jitter.clamp(0.0, 1.0);
         let jittered = Duration::from_secs_f64(base.as_secs_f64() * factor);
@@ -93,9 +109,18 @@ mod tests {
     #[test]
     fn retry_after_extends_but_is_bounded() {
         let s = RetrySchedule::parse("1s,2s").unwrap();
-        assert_eq!(s.next_wait(1, 0.5, Some(Duration::from_secs(30))), Some(Duration::from_secs(30)));
-        assert_eq!(s.next_wait(1, 0.5, Some(Duration::from_millis(10))), Some(Duration::from_secs(1)));
-        assert_eq!(s.next_wait(1, 0.5, Some(Duration::from_secs(10 * 86400))), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            s.next_wait(1, 0.5, Some(Duration::from_secs(30))),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            s.next_wait(1, 0.5, Some(Duration::from_millis(10))),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            s.next_wait(1, 0.5, Some(Duration::from_secs(10 * 86400))),
+            Some(MAX_RETRY_AFTER)
+        );
     }
 
     #[test]

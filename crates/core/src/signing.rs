@@ -15,12 +15,17 @@ pub const WHSEC_PREFIX: &str = "whsec_";
 
 /// A fresh Standard Webhooks secret: `whsec_` + base64 of 32 random bytes.
 pub fn new_webhook_secret() -> String {
-    format!("{WHSEC_PREFIX}{}", STANDARD.encode(crate::crypto::random_bytes(32)))
+    format!(
+        "{WHSEC_PREFIX}{}",
+        STANDARD.encode(crate::crypto::random_bytes(32))
+    )
 }
 
 /// The HMAC key bytes of a `whsec_...` secret.
 pub fn webhook_secret_bytes(secret: &str) -> Option<Vec<u8>> {
-    STANDARD.decode(secret.strip_prefix(WHSEC_PREFIX).unwrap_or(secret)).ok()
+    STANDARD
+        .decode(secret.strip_prefix(WHSEC_PREFIX).unwrap_or(secret))
+        .ok()
 }
 
 fn hmac(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
@@ -32,7 +37,12 @@ fn hmac(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
 }
 
 /// `webhook-signature` value: `v1,<sig>` per key, space-separated. Keys are raw HMAC key bytes.
-pub fn standard_webhooks_signature(keys: &[Vec<u8>], msg_id: &str, timestamp: i64, body: &[u8]) -> String {
+pub fn standard_webhooks_signature(
+    keys: &[Vec<u8>],
+    msg_id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> String {
     let ts = timestamp.to_string();
     keys.iter()
         .map(|k| {
@@ -57,7 +67,13 @@ pub fn zitadel_signature(keys: &[&str], timestamp: i64, body: &[u8]) -> String {
 
 /// Verifies a `ZITADEL-Signature` header against one key, with a timestamp tolerance in seconds.
 /// Used by tests and by anyone writing a receiver in Rust.
-pub fn verify_zitadel_signature(header: &str, key: &str, body: &[u8], now: i64, tolerance: i64) -> bool {
+pub fn verify_zitadel_signature(
+    header: &str,
+    key: &str,
+    body: &[u8],
+    now: i64,
+    tolerance: i64,
+) -> bool {
     let mut ts = None;
     let mut sigs = Vec::new();
     for part in header.split(',') {
@@ -71,7 +87,10 @@ pub fn verify_zitadel_signature(header: &str, key: &str, body: &[u8], now: i64, 
     if (now - ts).abs() > tolerance {
         return false;
     }
-    let expected = hex::encode(hmac(key.as_bytes(), &[ts.to_string().as_bytes(), b".", body]));
+    let expected = hex::encode(hmac(
+        key.as_bytes(),
+        &[ts.to_string().as_bytes(), b".", body],
+    ));
     sigs.iter()
         .any(|s| subtle::ConstantTimeEq::ct_eq(s.as_bytes(), expected.as_bytes()).into())
 }

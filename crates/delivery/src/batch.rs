@@ -16,7 +16,9 @@ pub struct GroupCommit<T, R> {
 
 impl<T, R> Clone for GroupCommit<T, R> {
     fn clone(&self) -> Self {
-        Self { tx: self.tx.clone() }
+        Self {
+            tx: self.tx.clone(),
+        }
     }
 }
 
@@ -73,7 +75,10 @@ impl<T: Send + 'static, R: Send + 'static> GroupCommit<T, R> {
     /// Submits one item and waits until its batch is committed.
     pub async fn submit(&self, item: T) -> Result<R, CommitError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send((item, reply)).await.map_err(|_| CommitError::Closed)?;
+        self.tx
+            .send((item, reply))
+            .await
+            .map_err(|_| CommitError::Closed)?;
         match rx.await {
             Ok(Ok(r)) => Ok(r),
             Ok(Err(e)) => Err(CommitError::Store(e)),

@@ -7,7 +7,10 @@
 use crate::batch::GroupCommit;
 use crate::metrics::{DeliveryOutcome, Metrics};
 use crate::outcome::{describe, next_step, parked_wait};
-use crate::publish::{build_event, check_event_id, check_payload, immediately_due, PublishError, PublishRequest, Published};
+use crate::publish::{
+    build_event, check_event_id, check_payload, immediately_due, PublishError, PublishRequest,
+    Published,
+};
 use crate::request::{self, Prepared};
 use crate::routing::{Destination, Routing};
 use crate::sender::{Response, Sender};
@@ -131,15 +134,23 @@ impl Engine {
         check_payload(&req.payload)?;
         let plan = inner.routing.plan(&req.instance, &req.event_type).await?;
         if let Some(validate) = &plan.validator {
-            validate(&req.payload).map_err(|errors| crate::routing::RoutingError::InvalidPayload {
-                trigger: req.event_type.clone(),
-                errors,
+            validate(&req.payload).map_err(|errors| {
+                crate::routing::RoutingError::InvalidPayload {
+                    trigger: req.event_type.clone(),
+                    errors,
+                }
             })?;
         }
         let now = inner.clock.now();
         let payload_text = req.payload.to_string();
         // Try the fast path: reserve a worker for each immediately-due invocation.
-        let mut event = build_event(&req, &plan, payload_text, now, Some(now.plus(inner.config.lease)));
+        let mut event = build_event(
+            &req,
+            &plan,
+            payload_text,
+            now,
+            Some(now.plus(inner.config.lease)),
+        );
         let due = immediately_due(&event);
         let permits = match u32::try_from(due) {
             Ok(n) if n > 0 => inner.permits.clone().try_acquire_many_owned(n).ok(),
@@ -168,7 +179,10 @@ impl Engine {
                     _ if due > 0 => inner.wake.notify_one(),
                     _ => {}
                 }
-                Ok(Published { response, duplicate: false })
+                Ok(Published {
+                    response,
+                    duplicate: false,
+                })
             }
             Ok(PublishResult::Duplicate { response }) => Ok(Published {
                 response: serde_json::from_str(&response).unwrap_or_default(),
@@ -204,11 +218,18 @@ impl Engine {
             if *stopping.borrow() {
                 return;
             }
-            let capacity = inner.permits.available_permits().min(inner.config.max_batch);
+            let capacity = inner
+                .permits
+                .available_permits()
+                .min(inner.config.max_batch);
             let mut claimed_full = false;
             if capacity > 0 {
                 let now = inner.clock.now();
-                match inner.store.claim_due(now, now.plus(inner.config.lease), capacity as u32).await {
+                match inner
+                    .store
+                    .claim_due(now, now.plus(inner.config.lease), capacity as u32)
+                    .await
+                {
                     Ok(jobs) => {
                         claimed_full = jobs.len() == capacity;
                         for job in jobs {
@@ -227,7 +248,9 @@ impl Engine {
                             }
                         }
                     }
-                    Err(e) => tracing::warn!(error = %e, "claiming due deliveries failed; will retry"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "claiming due deliveries failed; will retry")
+                    }
                 }
             }
             if claimed_full {
@@ -265,17 +288,41 @@ impl Engine {
         let round_n = job.round_attempts + 1;
         let started = inner.clock.now();
         let jitter: f64 = rand::thread_rng().gen();
-        let dest = inner.routing.destination(&job.instance, job.route_kind, &job.route_id).await;
+        let dest = inner
+            .routing
+            .destination(&job.instance, job.route_kind, &job.route_id)
+            .await;
         let (attempt, next) = match dest {
             Ok(Some(dest)) => match dest.as_ref() {
-                Destination::Http { url, timeout, authorization, signing, body } => {
+                Destination::Http {
+                    url,
+                    timeout,
+                    authorization,
+                    signing,
+                    body,
+                } => {
                     let body = request::body(&job, *body);
-                    let headers = request::headers(&job, &body, signing, authorization.as_deref(), started.unix_seconds());
+                    let headers = request::headers(
+                        &job,
+                        &body,
+                        signing,
+                        authorization.as_deref(),
+                        started.unix_seconds(),
+                    );
                     let prepared = Prepared { body, headers };
                     let recorded = prepared.recorded_headers();
-                    let resp: Response = inner.sender.post(url, &prepared.headers, prepared.body, *timeout).await;
+                    let resp: Response = inner
+                        .sender
+                        .post(url, &prepared.headers, prepared.body, *timeout)
+                        .await;
                     inner.metrics.latency(resp.duration);
-                    let next = next_step(&resp, round_n, &inner.config.schedule, inner.clock.now(), jitter);
+                    let next = next_step(
+                        &resp,
+                        round_n,
+                        &inner.config.schedule,
+                        inner.clock.now(),
+                        jitter,
+                    );
                     let error = (!matches!(next, NextStep::Delivered)).then(|| describe(&resp));
                     (
                         AttemptRecord {
@@ -294,7 +341,11 @@ impl Engine {
                     let wait = parked_wait(&inner.config.schedule, round_n, jitter);
                     inner.metrics.outcome(DeliveryOutcome::Parked);
                     (
-                        failed_attempt(n, started, "EventBridge delivery not configured; the invocation stays queued"),
+                        failed_attempt(
+                            n,
+                            started,
+                            "EventBridge delivery not configured; the invocation stays queued",
+                        ),
                         NextStep::RetryAt(started.plus(wait)),
                     )
                 }
@@ -306,7 +357,10 @@ impl Engine {
             Err(e) => {
                 // Could not even look the route up (store trouble): try again soon.
                 let wait = parked_wait(&inner.config.schedule, round_n, jitter);
-                (failed_attempt(n, started, &format!("route lookup failed: {e}")), NextStep::RetryAt(started.plus(wait)))
+                (
+                    failed_attempt(n, started, &format!("route lookup failed: {e}")),
+                    NextStep::RetryAt(started.plus(wait)),
+                )
             }
         };
         let label = match &next {

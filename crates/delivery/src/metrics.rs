@@ -4,7 +4,9 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-const BUCKETS: [f64; 14] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+const BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
 
 /// Outcome labels of `switchyard_deliveries_total`.
 #[derive(Debug, Clone, Copy)]
@@ -30,7 +32,8 @@ pub struct Metrics {
 impl Metrics {
     pub fn accepted(&self, invocations: usize) {
         self.events_accepted.fetch_add(1, Ordering::Relaxed);
-        self.invocations_created.fetch_add(invocations as u64, Ordering::Relaxed);
+        self.invocations_created
+            .fetch_add(invocations as u64, Ordering::Relaxed);
     }
 
     pub fn outcome(&self, o: DeliveryOutcome) {
@@ -48,7 +51,8 @@ impl Metrics {
             }
         }
         self.latency_count.fetch_add(1, Ordering::Relaxed);
-        self.latency_sum_micros.fetch_add(d.as_micros() as u64, Ordering::Relaxed);
+        self.latency_sum_micros
+            .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
     }
 
     /// Renders every metric; `queue` is the current depth by state.
@@ -56,27 +60,69 @@ impl Metrics {
         let mut out = String::with_capacity(2048);
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         out.push_str("# HELP switchyard_queue_depth Invocations by state.\n# TYPE switchyard_queue_depth gauge\n");
-        for state in ["waiting", "pending", "in_flight", "delivered", "awaiting_callback", "completed", "failed", "expired"] {
-            let n = queue.iter().find(|(s, _)| s == state).map_or(0, |(_, n)| *n);
+        for state in [
+            "waiting",
+            "pending",
+            "in_flight",
+            "delivered",
+            "awaiting_callback",
+            "completed",
+            "failed",
+            "expired",
+        ] {
+            let n = queue
+                .iter()
+                .find(|(s, _)| s == state)
+                .map_or(0, |(_, n)| *n);
             let _ = writeln!(out, "switchyard_queue_depth{{state=\"{state}\"}} {n}");
         }
         out.push_str("# HELP switchyard_events_accepted_total Events accepted by the producer API.\n# TYPE switchyard_events_accepted_total counter\n");
-        let _ = writeln!(out, "switchyard_events_accepted_total {}", get(&self.events_accepted));
+        let _ = writeln!(
+            out,
+            "switchyard_events_accepted_total {}",
+            get(&self.events_accepted)
+        );
         out.push_str("# HELP switchyard_invocations_created_total Invocations created by fan-out.\n# TYPE switchyard_invocations_created_total counter\n");
-        let _ = writeln!(out, "switchyard_invocations_created_total {}", get(&self.invocations_created));
+        let _ = writeln!(
+            out,
+            "switchyard_invocations_created_total {}",
+            get(&self.invocations_created)
+        );
         out.push_str("# HELP switchyard_deliveries_total Delivery attempts by outcome.\n# TYPE switchyard_deliveries_total counter\n");
-        for (i, label) in ["delivered", "retried", "failed", "disabled", "parked"].iter().enumerate() {
-            let _ = writeln!(out, "switchyard_deliveries_total{{outcome=\"{label}\"}} {}", get(&self.outcomes[i]));
+        for (i, label) in ["delivered", "retried", "failed", "disabled", "parked"]
+            .iter()
+            .enumerate()
+        {
+            let _ = writeln!(
+                out,
+                "switchyard_deliveries_total{{outcome=\"{label}\"}} {}",
+                get(&self.outcomes[i])
+            );
         }
         out.push_str("# HELP switchyard_retries_scheduled_total Retries scheduled after a failed attempt.\n# TYPE switchyard_retries_scheduled_total counter\n");
-        let _ = writeln!(out, "switchyard_retries_scheduled_total {}", get(&self.retries_scheduled));
+        let _ = writeln!(
+            out,
+            "switchyard_retries_scheduled_total {}",
+            get(&self.retries_scheduled)
+        );
         out.push_str("# HELP switchyard_delivery_duration_seconds Time from sending a request to its answer.\n# TYPE switchyard_delivery_duration_seconds histogram\n");
         for (i, b) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(out, "switchyard_delivery_duration_seconds_bucket{{le=\"{b}\"}} {}", get(&self.latency_buckets[i]));
+            let _ = writeln!(
+                out,
+                "switchyard_delivery_duration_seconds_bucket{{le=\"{b}\"}} {}",
+                get(&self.latency_buckets[i])
+            );
         }
         let count = get(&self.latency_count);
-        let _ = writeln!(out, "switchyard_delivery_duration_seconds_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(out, "switchyard_delivery_duration_seconds_sum {}", get(&self.latency_sum_micros) as f64 / 1e6);
+        let _ = writeln!(
+            out,
+            "switchyard_delivery_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(
+            out,
+            "switchyard_delivery_duration_seconds_sum {}",
+            get(&self.latency_sum_micros) as f64 / 1e6
+        );
         let _ = writeln!(out, "switchyard_delivery_duration_seconds_count {count}");
         out
     }

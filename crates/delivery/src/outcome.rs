@@ -9,15 +9,26 @@ use switchyard_core::Timestamp;
 use switchyard_store::queue::NextStep;
 
 /// The next step after attempt number `attempt_n` (1-based within the current round).
-pub fn next_step(resp: &Response, attempt_n: u32, schedule: &RetrySchedule, now: Timestamp, jitter: f64) -> NextStep {
+pub fn next_step(
+    resp: &Response,
+    attempt_n: u32,
+    schedule: &RetrySchedule,
+    now: Timestamp,
+    jitter: f64,
+) -> NextStep {
     match resp.status {
         Some(s) if (200..300).contains(&s) && resp.error.is_none() => NextStep::Delivered,
-        Some(410) => NextStep::FailedDisableRoute("receiver answered 410 Gone; route disabled".into()),
+        Some(410) => {
+            NextStep::FailedDisableRoute("receiver answered 410 Gone; route disabled".into())
+        }
         _ => {
             let retry_after = resp.retry_after.as_deref().and_then(parse_retry_after);
             match schedule.next_wait(attempt_n, jitter, retry_after) {
                 Some(wait) => NextStep::RetryAt(now.plus(wait)),
-                None => NextStep::Failed(format!("gave up after {attempt_n} attempts: {}", describe(resp))),
+                None => NextStep::Failed(format!(
+                    "gave up after {attempt_n} attempts: {}",
+                    describe(resp)
+                )),
             }
         }
     }
@@ -59,11 +70,28 @@ mod tests {
     fn classifies_answers() {
         let s = RetrySchedule::parse("1s,2s").unwrap();
         let now = Timestamp(0);
-        assert_eq!(next_step(&resp(Some(204), None), 1, &s, now, 0.5), NextStep::Delivered);
-        assert!(matches!(next_step(&resp(Some(410), None), 1, &s, now, 0.5), NextStep::FailedDisableRoute(_)));
-        assert_eq!(next_step(&resp(Some(500), None), 1, &s, now, 0.5), NextStep::RetryAt(Timestamp(1000)));
-        assert_eq!(next_step(&resp(Some(302), None), 2, &s, now, 0.5), NextStep::RetryAt(Timestamp(2000)));
-        assert_eq!(next_step(&resp(Some(429), Some("30")), 1, &s, now, 0.5), NextStep::RetryAt(Timestamp(30_000)));
-        assert!(matches!(next_step(&resp(None, None), 3, &s, now, 0.5), NextStep::Failed(m) if m.contains("3 attempts")));
+        assert_eq!(
+            next_step(&resp(Some(204), None), 1, &s, now, 0.5),
+            NextStep::Delivered
+        );
+        assert!(matches!(
+            next_step(&resp(Some(410), None), 1, &s, now, 0.5),
+            NextStep::FailedDisableRoute(_)
+        ));
+        assert_eq!(
+            next_step(&resp(Some(500), None), 1, &s, now, 0.5),
+            NextStep::RetryAt(Timestamp(1000))
+        );
+        assert_eq!(
+            next_step(&resp(Some(302), None), 2, &s, now, 0.5),
+            NextStep::RetryAt(Timestamp(2000))
+        );
+        assert_eq!(
+            next_step(&resp(Some(429), Some("30")), 1, &s, now, 0.5),
+            NextStep::RetryAt(Timestamp(30_000))
+        );
+        assert!(
+            matches!(next_step(&resp(None, None), 3, &s, now, 0.5), NextStep::Failed(m) if m.contains("3 attempts"))
+        );
     }
 }

@@ -61,7 +61,9 @@ pub fn check_event_id(id: &str) -> Result<(), PublishError> {
     if ok {
         Ok(())
     } else {
-        Err(PublishError::Invalid("id must be 1 to 200 printable ASCII characters without spaces".into()))
+        Err(PublishError::Invalid(
+            "id must be 1 to 200 printable ASCII characters without spaces".into(),
+        ))
     }
 }
 
@@ -111,7 +113,10 @@ pub fn build_event(
     }
 }
 
-fn matching_subscriptions<'a>(req: &'a PublishRequest, plan: &'a FanoutPlan) -> impl Iterator<Item = &'a str> {
+fn matching_subscriptions<'a>(
+    req: &'a PublishRequest,
+    plan: &'a FanoutPlan,
+) -> impl Iterator<Item = &'a str> {
     plan.subscriptions
         .iter()
         .filter(move |s| {
@@ -131,7 +136,11 @@ fn chain(plan: &FanoutPlan, due: InitialState) -> Vec<NewInvocation> {
     let mut last_awaited: Option<usize> = None;
     for t in &plan.targets {
         let id = ids::ordered_uuid();
-        let state = if t.awaited && last_awaited.is_some() { InitialState::Waiting } else { due };
+        let state = if t.awaited && last_awaited.is_some() {
+            InitialState::Waiting
+        } else {
+            due
+        };
         if t.awaited {
             if let Some(prev) = last_awaited {
                 out[prev].chain_next = Some(id.clone());
@@ -152,7 +161,10 @@ fn chain(plan: &FanoutPlan, due: InitialState) -> Vec<NewInvocation> {
 
 /// How many invocations of `ev` are due immediately (need a worker now).
 pub fn immediately_due(ev: &NewEvent) -> usize {
-    ev.invocations.iter().filter(|i| i.state != InitialState::Waiting).count()
+    ev.invocations
+        .iter()
+        .filter(|i| i.state != InitialState::Waiting)
+        .count()
 }
 
 #[cfg(test)]
@@ -178,20 +190,47 @@ mod tests {
         let plan = FanoutPlan {
             validator: None,
             subscriptions: vec![
-                PlannedSubscription { id: "all".into(), enabled: true, filter: None },
-                PlannedSubscription { id: "off".into(), enabled: false, filter: None },
-                PlannedSubscription { id: "none".into(), enabled: true, filter: Some(Arc::new(|_| false)) },
+                PlannedSubscription {
+                    id: "all".into(),
+                    enabled: true,
+                    filter: None,
+                },
+                PlannedSubscription {
+                    id: "off".into(),
+                    enabled: false,
+                    filter: None,
+                },
+                PlannedSubscription {
+                    id: "none".into(),
+                    enabled: true,
+                    filter: Some(Arc::new(|_| false)),
+                },
             ],
             targets: vec![
-                PlannedTarget { id: "a".into(), awaited: true, interrupt_on_error: true },
-                PlannedTarget { id: "async".into(), awaited: false, interrupt_on_error: false },
-                PlannedTarget { id: "b".into(), awaited: true, interrupt_on_error: false },
+                PlannedTarget {
+                    id: "a".into(),
+                    awaited: true,
+                    interrupt_on_error: true,
+                },
+                PlannedTarget {
+                    id: "async".into(),
+                    awaited: false,
+                    interrupt_on_error: false,
+                },
+                PlannedTarget {
+                    id: "b".into(),
+                    awaited: true,
+                    interrupt_on_error: false,
+                },
             ],
         };
         let ev = build_event(&req(json!({})), &plan, "{}".into(), Timestamp(1), None);
         let routes: Vec<&str> = ev.invocations.iter().map(|i| i.route_id.as_str()).collect();
         assert_eq!(routes, ["all", "a", "async", "b"]);
-        assert_eq!(ev.invocations[1].chain_next.as_deref(), Some(ev.invocations[3].id.as_str()));
+        assert_eq!(
+            ev.invocations[1].chain_next.as_deref(),
+            Some(ev.invocations[3].id.as_str())
+        );
         assert_eq!(ev.invocations[2].state, InitialState::Pending);
         assert_eq!(ev.invocations[3].state, InitialState::Waiting);
         assert_eq!(immediately_due(&ev), 3);

@@ -44,7 +44,12 @@ pub fn body(inv: &Claimed, style: BodyStyle) -> Vec<u8> {
         BodyStyle::ZitadelEvent => {
             let payload: Value = serde_json::from_str(&inv.payload).unwrap_or(Value::Null);
             let aggregate_type = inv.event_type.split('.').next().unwrap_or("");
-            let field = |k: &str| payload.get(k).cloned().unwrap_or(Value::String(String::new()));
+            let field = |k: &str| {
+                payload
+                    .get(k)
+                    .cloned()
+                    .unwrap_or(Value::String(String::new()))
+            };
             serde_json::to_vec(&json!({
                 "aggregateID": field("aggregateID"),
                 "aggregateType": payload.get("aggregateType").cloned().unwrap_or(json!(aggregate_type)),
@@ -72,30 +77,49 @@ fn splice_metadata(payload: &str, meta: &Value) -> Vec<u8> {
     let empty = open.trim_start().trim_start_matches('{').trim().is_empty();
     let mut out = Vec::with_capacity(payload.len() + 128);
     out.extend_from_slice(open.as_bytes());
-    out.extend_from_slice(if empty { b"\"_metadata\":" } else { b",\"_metadata\":" });
+    out.extend_from_slice(if empty {
+        b"\"_metadata\":"
+    } else {
+        b",\"_metadata\":"
+    });
     out.extend_from_slice(meta.to_string().as_bytes());
     out.push(b'}');
     out
 }
 
 /// Headers for a signed request sent at unix time `now_secs`.
-pub fn headers(inv: &Claimed, body: &[u8], signing: &Signing, authorization: Option<&str>, now_secs: i64) -> Vec<(&'static str, String)> {
+pub fn headers(
+    inv: &Claimed,
+    body: &[u8],
+    signing: &Signing,
+    authorization: Option<&str>,
+    now_secs: i64,
+) -> Vec<(&'static str, String)> {
     let mut h = vec![
         ("content-type", "application/json".to_string()),
-        ("user-agent", concat!("Switchyard/", env!("CARGO_PKG_VERSION")).to_string()),
+        (
+            "user-agent",
+            concat!("Switchyard/", env!("CARGO_PKG_VERSION")).to_string(),
+        ),
     ];
     match signing {
         Signing::StandardWebhooks(keys) => {
             h.push(("webhook-id", inv.id.clone()));
             h.push(("webhook-timestamp", now_secs.to_string()));
             if !keys.is_empty() {
-                h.push(("webhook-signature", standard_webhooks_signature(keys, &inv.id, now_secs, body)));
+                h.push((
+                    "webhook-signature",
+                    standard_webhooks_signature(keys, &inv.id, now_secs, body),
+                ));
             }
         }
         Signing::Zitadel(keys) => {
             if !keys.is_empty() {
                 let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-                h.push(("zitadel-signature", zitadel_signature(&refs, now_secs, body)));
+                h.push((
+                    "zitadel-signature",
+                    zitadel_signature(&refs, now_secs, body),
+                ));
             }
             h.push(("webhook-id", inv.id.clone()));
         }
@@ -113,7 +137,8 @@ mod tests {
     #[test]
     fn metadata_is_spliced_into_objects() {
         let meta = json!({"a": 1});
-        let v: Value = serde_json::from_slice(&splice_metadata(r#"{"x": [1, {"y": "}"}] }"#, &meta)).unwrap();
+        let v: Value =
+            serde_json::from_slice(&splice_metadata(r#"{"x": [1, {"y": "}"}] }"#, &meta)).unwrap();
         assert_eq!(v, json!({"x": [1, {"y": "}"}], "_metadata": {"a": 1}}));
         let v: Value = serde_json::from_slice(&splice_metadata("{ }", &meta)).unwrap();
         assert_eq!(v, json!({"_metadata": {"a": 1}}));
@@ -123,7 +148,10 @@ mod tests {
     fn recorded_headers_mask_credentials() {
         let p = Prepared {
             body: vec![],
-            headers: vec![("authorization", "Bearer s3cret".into()), ("webhook-id", "i".into())],
+            headers: vec![
+                ("authorization", "Bearer s3cret".into()),
+                ("webhook-id", "i".into()),
+            ],
         };
         let rec = p.recorded_headers();
         assert_eq!(rec["authorization"], "Bearer ***");

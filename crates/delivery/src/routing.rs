@@ -15,7 +15,10 @@ pub enum RoutingError {
     #[error("unknown event type '{0}': it is neither a trigger nor a known ZITADEL event")]
     UnknownType(String),
     #[error("payload does not match the input schema of '{trigger}': {}", .errors.join("; "))]
-    InvalidPayload { trigger: String, errors: Vec<String> },
+    InvalidPayload {
+        trigger: String,
+        errors: Vec<String>,
+    },
     #[error("'{0}' is a request-response trigger; start it with POST /v1/invocations")]
     NotFireAndForget(String),
     #[error(transparent)]
@@ -90,7 +93,11 @@ pub enum Destination {
 #[async_trait]
 pub trait Routing: Send + Sync + 'static {
     /// Plans the fan-out of `event_type` in `instance`.
-    async fn plan(&self, instance: &InstanceId, event_type: &str) -> Result<Arc<FanoutPlan>, RoutingError>;
+    async fn plan(
+        &self,
+        instance: &InstanceId,
+        event_type: &str,
+    ) -> Result<Arc<FanoutPlan>, RoutingError>;
 
     /// The destination of a route, or `None` if the route no longer exists.
     async fn destination(

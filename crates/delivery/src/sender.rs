@@ -47,7 +47,13 @@ impl Sender {
 
     /// POSTs `body` and reads up to [`EXCERPT_BYTES`] of the answer... and the rest is drained
     /// so the connection can be reused.
-    pub async fn post(&self, url: &str, headers: &[(&'static str, String)], body: Vec<u8>, timeout: Duration) -> Response {
+    pub async fn post(
+        &self,
+        url: &str,
+        headers: &[(&'static str, String)],
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Response {
         let started = Instant::now();
         let mut req = self.client.post(url).timeout(timeout).body(body);
         for (k, v) in headers {

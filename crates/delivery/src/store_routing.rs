@@ -60,7 +60,11 @@ impl StoreRouting {
         }
     }
 
-    async fn build_plan(&self, instance: &InstanceId, event_type: &str) -> Result<FanoutPlan, RoutingError> {
+    async fn build_plan(
+        &self,
+        instance: &InstanceId,
+        event_type: &str,
+    ) -> Result<FanoutPlan, RoutingError> {
         let mut plan = FanoutPlan::default();
         let custom = self.store.custom_triggers(instance).await?;
         let catalog = TriggerCatalog::with_custom(custom);
@@ -71,7 +75,11 @@ impl StoreRouting {
             }
             let t = trigger.clone();
             plan.validator = Some(Arc::new(move |v| t.validate_input(v)));
-            for sub in self.store.trigger_subscriptions(instance, event_type).await? {
+            for sub in self
+                .store
+                .trigger_subscriptions(instance, event_type)
+                .await?
+            {
                 let filter: Option<PayloadFilter> = sub.filter.map(|f| {
                     let f = Arc::new(f);
                     Arc::new(move |v: &serde_json::Value| f.matches(v)) as PayloadFilter
@@ -87,7 +95,11 @@ impl StoreRouting {
         let execution = self.store.resolve_execution(instance, &condition).await?;
         if let Some(exec) = &execution {
             for t in &exec.targets {
-                if self.store.is_route_disabled(instance, RouteKind::Target, &t.id).await? {
+                if self
+                    .store
+                    .is_route_disabled(instance, RouteKind::Target, &t.id)
+                    .await?
+                {
                     continue;
                 }
                 plan.targets.push(PlannedTarget {
@@ -111,7 +123,10 @@ impl StoreRouting {
         id: &str,
     ) -> Result<Cached<Option<Arc<Destination>>>, RoutingError> {
         let now = self.clock.now();
-        let none = Cached { value: None, valid_until: None };
+        let none = Cached {
+            value: None,
+            valid_until: None,
+        };
         match kind {
             RouteKind::Subscription => {
                 let sub = match self.store.subscription(instance, id).await {
@@ -133,17 +148,28 @@ impl StoreRouting {
                 };
                 let authorization = match &http.auth {
                     HttpAuth::NoAuth => None,
-                    HttpAuth::BasicAuth { user_name, password } => {
+                    HttpAuth::BasicAuth {
+                        user_name,
+                        password,
+                    } => {
                         let password = self.open(password.expose())?;
-                        Some(format!("Basic {}", STANDARD.encode(format!("{user_name}:{password}"))))
+                        Some(format!(
+                            "Basic {}",
+                            STANDARD.encode(format!("{user_name}:{password}"))
+                        ))
                     }
-                    HttpAuth::BearerToken { token } => Some(format!("Bearer {}", self.open(token.expose())?)),
+                    HttpAuth::BearerToken { token } => {
+                        Some(format!("Bearer {}", self.open(token.expose())?))
+                    }
                 };
                 let keys = self.store.subscription_keys(instance, id, now).await?;
                 let valid_until = earliest_expiry(&keys);
                 let secrets = keys
                     .iter()
-                    .map(|k| self.open(&k.sealed).map(|s| webhook_secret_bytes(&s).unwrap_or_default()))
+                    .map(|k| {
+                        self.open(&k.sealed)
+                            .map(|s| webhook_secret_bytes(&s).unwrap_or_default())
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(Cached {
                     value: Some(Arc::new(Destination::Http {
@@ -162,12 +188,19 @@ impl StoreRouting {
                     Err(StoreError::NotFound) => return Ok(none),
                     Err(e) => return Err(e.into()),
                 };
-                if self.store.is_route_disabled(instance, RouteKind::Target, id).await? {
+                if self
+                    .store
+                    .is_route_disabled(instance, RouteKind::Target, id)
+                    .await?
+                {
                     return Ok(none);
                 }
                 let keys = self.store.target_signing_keys(instance, id, now).await?;
                 let valid_until = earliest_expiry(&keys);
-                let opened = keys.iter().map(|k| self.open(&k.sealed)).collect::<Result<Vec<_>, _>>()?;
+                let opened = keys
+                    .iter()
+                    .map(|k| self.open(&k.sealed))
+                    .collect::<Result<Vec<_>, _>>()?;
                 Ok(Cached {
                     value: Some(Arc::new(Destination::Http {
                         url: target.config.endpoint.as_str().to_string(),
@@ -183,9 +216,11 @@ impl StoreRouting {
     }
 
     fn open(&self, sealed: &str) -> Result<String, RoutingError> {
-        self.master_key
-            .open_str(sealed)
-            .map_err(|e| RoutingError::Store(StoreError::Internal(anyhow::anyhow!("cannot open a stored secret: {e}"))))
+        self.master_key.open_str(sealed).map_err(|e| {
+            RoutingError::Store(StoreError::Internal(anyhow::anyhow!(
+                "cannot open a stored secret: {e}"
+            )))
+        })
     }
 }
 
@@ -195,9 +230,18 @@ fn earliest_expiry(keys: &[SealedKey]) -> Option<Timestamp> {
 
 #[async_trait]
 impl Routing for StoreRouting {
-    async fn plan(&self, instance: &InstanceId, event_type: &str) -> Result<Arc<FanoutPlan>, RoutingError> {
+    async fn plan(
+        &self,
+        instance: &InstanceId,
+        event_type: &str,
+    ) -> Result<Arc<FanoutPlan>, RoutingError> {
         let key = (instance.clone(), event_type.to_string());
-        if let Some(p) = self.plans.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        if let Some(p) = self
+            .plans
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
             return Ok(p.clone());
         }
         let plan = Arc::new(self.build_plan(instance, event_type).await?);
@@ -216,7 +260,12 @@ impl Routing for StoreRouting {
     ) -> Result<Option<Arc<Destination>>, RoutingError> {
         let key = (instance.clone(), kind, id.to_string());
         let now = self.clock.now();
-        if let Some(c) = self.destinations.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        if let Some(c) = self
+            .destinations
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
             if c.valid_until.is_none_or(|t| t > now) {
                 return Ok(c.value.clone());
             }

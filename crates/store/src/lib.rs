@@ -7,21 +7,23 @@ pub mod instances;
 pub mod keys;
 pub mod queue;
 pub mod sailpoint;
-pub mod zitadel;
 pub mod sqlite;
+pub mod zitadel;
 
 pub use error::{StoreError, StoreResult};
 pub use instances::InstanceStore;
 pub use queue::QueueStore;
 pub use sailpoint::SailPointStore;
-pub use zitadel::ZitadelStore;
 pub use sqlite::SqliteStore;
+pub use zitadel::ZitadelStore;
 
 use async_trait::async_trait;
 
 /// Everything the rest of Switchyard needs from storage.
 #[async_trait]
-pub trait Store: InstanceStore + ZitadelStore + SailPointStore + QueueStore + Send + Sync + 'static {
+pub trait Store:
+    InstanceStore + ZitadelStore + SailPointStore + QueueStore + Send + Sync + 'static
+{
     /// Cheap round trip to the database, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
 }

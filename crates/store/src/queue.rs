@@ -88,7 +88,9 @@ pub struct NewEvent {
 pub enum PublishResult {
     Created,
     /// An event with this id was accepted before: nothing was written; here is the first answer.
-    Duplicate { response: String },
+    Duplicate {
+        response: String,
+    },
 }
 
 /// A claimed invocation with everything needed to deliver it.
@@ -173,7 +175,12 @@ pub trait QueueStore {
 
     /// Leases up to `limit` due invocations (pending and due, or in flight with an expired
     /// lease) until `lease_until`.
-    async fn claim_due(&self, now: Timestamp, lease_until: Timestamp, limit: u32) -> StoreResult<Vec<Claimed>>;
+    async fn claim_due(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Claimed>>;
 
     /// Loads invocations this node leased at publish time (fast path), in the given order.
     async fn load_claimed(&self, ids: &[String]) -> StoreResult<Vec<Claimed>>;
@@ -195,8 +202,18 @@ pub trait QueueStore {
     async fn queue_depth(&self) -> StoreResult<Vec<(String, i64)>>;
 
     /// Whether the delivery engine switched a route off.
-    async fn is_route_disabled(&self, instance: &InstanceId, kind: RouteKind, id: &str) -> StoreResult<bool>;
+    async fn is_route_disabled(
+        &self,
+        instance: &InstanceId,
+        kind: RouteKind,
+        id: &str,
+    ) -> StoreResult<bool>;
 
     /// Switches a route back on (after its owner changed it).
-    async fn enable_route(&self, instance: &InstanceId, kind: RouteKind, id: &str) -> StoreResult<()>;
+    async fn enable_route(
+        &self,
+        instance: &InstanceId,
+        kind: RouteKind,
+        id: &str,
+    ) -> StoreResult<()>;
 }

@@ -119,7 +119,8 @@ impl Config {
     pub fn engine(&self) -> anyhow::Result<switchyard_delivery::EngineConfig> {
         let d = &self.delivery;
         let dur = |name: &str, v: &str| {
-            switchyard_core::duration::parse_human(v).map_err(|e| anyhow::anyhow!("delivery.{name}: {e}"))
+            switchyard_core::duration::parse_human(v)
+                .map_err(|e| anyhow::anyhow!("delivery.{name}: {e}"))
         };
         let schedule = switchyard_core::retry::RetrySchedule::parse(&self.retry_schedule)
             .map_err(|e| anyhow::anyhow!("retry_schedule: {e}"))?;
@@ -166,6 +167,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure signature, not ours
     fn unrelated_environment_variables_are_ignored() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("SWITCHYARD_BIN", "/usr/bin/true");
@@ -186,6 +188,9 @@ mod tests {
         let from_file: Config = Figment::from(Toml::string(text)).extract().unwrap();
         let a = serde_json::to_value(&from_file).unwrap();
         let b = serde_json::to_value(Config::default()).unwrap();
-        assert_eq!(a, b, "switchyard.example.toml must document exactly the defaults");
+        assert_eq!(
+            a, b,
+            "switchyard.example.toml must document exactly the defaults"
+        );
     }
 }

@@ -24,7 +24,8 @@ impl DataDir {
         let master_key = if key_path.exists() {
             let text = fs::read_to_string(&key_path)
                 .with_context(|| format!("reading {}", key_path.display()))?;
-            MasterKey::parse_file(&text).with_context(|| format!("loading {}", key_path.display()))?
+            MasterKey::parse_file(&text)
+                .with_context(|| format!("loading {}", key_path.display()))?
         } else {
             let (key, text) = MasterKey::generate_file();
             write_private_file(&key_path, text.as_bytes())?;

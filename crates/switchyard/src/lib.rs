@@ -12,8 +12,8 @@ use anyhow::Context;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use switchyard_api::{ApiSettings, AppState};
 use std::time::Duration;
+use switchyard_api::{ApiSettings, AppState};
 use switchyard_core::zitadel::ZitadelCatalog;
 use switchyard_core::{Clock, SystemClock};
 use switchyard_delivery::store_routing::StoreRouting;
@@ -87,7 +87,10 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then drains in-flight requests and closes storage.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         tracing::info!(address = %self.addr, "switchyard listening on http://{}", self.addr);
         let router = switchyard_api::router(self.state);
         axum::serve(self.listener, router)

@@ -47,13 +47,34 @@ fn detail(status: StatusCode, code: Code) -> (&'static str, &'static str) {
             "The request was syntactically correct but its content is semantically invalid.",
         ),
         400 => ("400.0 Bad Request", "The request could not be processed."),
-        403 => ("403 Forbidden", "The server understood the request but refuses to authorize it."),
-        404 => ("404 Not found", "The server did not find a current representation for the target resource."),
-        409 => ("409 Conflict", "The request conflicts with the current state of the resource."),
-        413 => ("413 Payload Too Large", "The request body is larger than the server accepts."),
-        415 => ("415 Unsupported Media Type", "The request content type is not supported by this endpoint."),
-        501 => ("501 Not Implemented", "The server does not support this operation."),
-        503 => ("503 Service Unavailable", "The service is temporarily unavailable."),
+        403 => (
+            "403 Forbidden",
+            "The server understood the request but refuses to authorize it.",
+        ),
+        404 => (
+            "404 Not found",
+            "The server did not find a current representation for the target resource.",
+        ),
+        409 => (
+            "409 Conflict",
+            "The request conflicts with the current state of the resource.",
+        ),
+        413 => (
+            "413 Payload Too Large",
+            "The request body is larger than the server accepts.",
+        ),
+        415 => (
+            "415 Unsupported Media Type",
+            "The request content type is not supported by this endpoint.",
+        ),
+        501 => (
+            "501 Not Implemented",
+            "The server does not support this operation.",
+        ),
+        503 => (
+            "503 Service Unavailable",
+            "The service is temporarily unavailable.",
+        ),
         s if s >= 500 => ("500.0 Internal Fault", "An internal fault occurred."),
         _ => ("400.0 Bad Request", "The request could not be processed."),
     }

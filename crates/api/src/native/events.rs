@@ -66,7 +66,9 @@ pub(crate) fn publish_error(e: PublishError) -> ApiError {
         PublishError::Routing(RoutingError::Store(s)) => s.into(),
         PublishError::Routing(r) => ApiError::invalid(r.to_string()),
         PublishError::Invalid(m) => ApiError::invalid(m),
-        PublishError::Unavailable => ApiError::new(Code::Unavailable, "the server is shutting down"),
+        PublishError::Unavailable => {
+            ApiError::new(Code::Unavailable, "the server is shutting down")
+        }
         PublishError::Store(m) => ApiError::internal(anyhow::anyhow!(m)),
     }
 }

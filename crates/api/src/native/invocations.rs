@@ -14,7 +14,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_invocation)).routes(routes!(replay))
+    OpenApiRouter::new()
+        .routes(routes!(get_invocation))
+        .routes(routes!(replay))
 }
 
 fn not_found(e: StoreError, id: &str) -> ApiError {
@@ -33,8 +35,14 @@ async fn get_invocation(
     tenant: Tenant<Native>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>, Native> {
-    let view = state.store.invocation(&tenant.instance, &id).await.map_err(|e| not_found(e, &id))?;
-    Ok(Json(serde_json::to_value(view).map_err(|e| ApiError::internal(e.into()))?))
+    let view = state
+        .store
+        .invocation(&tenant.instance, &id)
+        .await
+        .map_err(|e| not_found(e, &id))?;
+    Ok(Json(
+        serde_json::to_value(view).map_err(|e| ApiError::internal(e.into()))?,
+    ))
 }
 
 /// Queue a failed (or delivered) invocation for another full round of tries.
@@ -48,7 +56,14 @@ async fn replay(
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>), Native> {
     let now = state.clock.now();
-    state.store.replay(&tenant.instance, &id, now).await.map_err(|e| not_found(e, &id))?;
+    state
+        .store
+        .replay(&tenant.instance, &id, now)
+        .await
+        .map_err(|e| not_found(e, &id))?;
     state.engine.wake();
-    Ok((StatusCode::ACCEPTED, Json(json!({"id": id, "status": "pending"}))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"id": id, "status": "pending"})),
+    ))
 }

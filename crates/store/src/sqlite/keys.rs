@@ -18,12 +18,14 @@ pub async fn rotate(
     grace_ms: i64,
 ) -> StoreResult<()> {
     if grace_ms <= 0 {
-        sqlx::query("DELETE FROM signing_keys WHERE instance_id = ? AND owner_kind = ? AND owner_id = ?")
-            .bind(instance.as_str())
-            .bind(owner.as_str())
-            .bind(owner_id)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "DELETE FROM signing_keys WHERE instance_id = ? AND owner_kind = ? AND owner_id = ?",
+        )
+        .bind(instance.as_str())
+        .bind(owner.as_str())
+        .bind(owner_id)
+        .execute(&mut *conn)
+        .await?;
     } else {
         sqlx::query(
             "DELETE FROM signing_keys WHERE instance_id = ? AND owner_kind = ? AND owner_id = ?
@@ -99,11 +101,13 @@ pub async fn delete_all(
     owner: KeyOwner,
     owner_id: &str,
 ) -> StoreResult<()> {
-    sqlx::query("DELETE FROM signing_keys WHERE instance_id = ? AND owner_kind = ? AND owner_id = ?")
-        .bind(instance.as_str())
-        .bind(owner.as_str())
-        .bind(owner_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "DELETE FROM signing_keys WHERE instance_id = ? AND owner_kind = ? AND owner_id = ?",
+    )
+    .bind(instance.as_str())
+    .bind(owner.as_str())
+    .bind(owner_id)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

@@ -5,10 +5,26 @@ use sqlx::SqlitePool;
 
 /// (version, name, SQL). Never edit a released entry; add a new one.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "base", include_str!("../../migrations/sqlite/0001_base.sql")),
-    (2, "zitadel", include_str!("../../migrations/sqlite/0002_zitadel.sql")),
-    (3, "sailpoint", include_str!("../../migrations/sqlite/0003_sailpoint.sql")),
-    (4, "delivery", include_str!("../../migrations/sqlite/0004_delivery.sql")),
+    (
+        1,
+        "base",
+        include_str!("../../migrations/sqlite/0001_base.sql"),
+    ),
+    (
+        2,
+        "zitadel",
+        include_str!("../../migrations/sqlite/0002_zitadel.sql"),
+    ),
+    (
+        3,
+        "sailpoint",
+        include_str!("../../migrations/sqlite/0003_sailpoint.sql"),
+    ),
+    (
+        4,
+        "delivery",
+        include_str!("../../migrations/sqlite/0004_delivery.sql"),
+    ),
 ];
 
 pub async fn run(pool: &SqlitePool) -> anyhow::Result<()> {

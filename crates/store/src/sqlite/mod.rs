@@ -51,7 +51,10 @@ impl SqliteStore {
         .await?
         .rows_affected();
         if reclaimed > 0 {
-            tracing::info!(reclaimed, "re-queued deliveries that were in flight when the server stopped");
+            tracing::info!(
+                reclaimed,
+                "re-queued deliveries that were in flight when the server stopped"
+            );
         }
         let read = SqlitePoolOptions::new()
             .max_connections(4)

@@ -32,12 +32,13 @@ impl QueueStore for SqliteStore {
             .await?
             .rows_affected();
             if inserted == 0 {
-                let response: String =
-                    sqlx::query_scalar("SELECT response FROM events WHERE instance_id = ? AND id = ?")
-                        .bind(ev.instance.as_str())
-                        .bind(&ev.id)
-                        .fetch_one(&mut *tx)
-                        .await?;
+                let response: String = sqlx::query_scalar(
+                    "SELECT response FROM events WHERE instance_id = ? AND id = ?",
+                )
+                .bind(ev.instance.as_str())
+                .bind(&ev.id)
+                .fetch_one(&mut *tx)
+                .await?;
                 results.push(PublishResult::Duplicate { response });
             } else {
                 results.push(PublishResult::Created);
@@ -55,7 +56,12 @@ impl QueueStore for SqliteStore {
         Ok(results)
     }
 
-    async fn claim_due(&self, now: Timestamp, lease_until: Timestamp, limit: u32) -> StoreResult<Vec<Claimed>> {
+    async fn claim_due(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Claimed>> {
         let mut tx = self.write.begin().await?;
         let ids: Vec<String> = sqlx::query_scalar(
             "SELECT id FROM (
@@ -73,7 +79,9 @@ impl QueueStore for SqliteStore {
         if ids.is_empty() {
             return Ok(vec![]);
         }
-        let mut q = QueryBuilder::<Sqlite>::new("UPDATE invocations SET status = 'in_flight', lease_until = ");
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "UPDATE invocations SET status = 'in_flight', lease_until = ",
+        );
         q.push_bind(lease_until.millis())
             .push(", updated_at = ")
             .push_bind(now.millis())
@@ -171,7 +179,11 @@ impl QueueStore for SqliteStore {
             trigger_id: row.get(2),
             route_kind: RouteKind::parse(row.get(3)).unwrap_or(RouteKind::Subscription),
             route_id: row.get(4),
-            kind: if row.get::<&str, _>(5) == "test" { InvocationKind::Test } else { InvocationKind::RealTime },
+            kind: if row.get::<&str, _>(5) == "test" {
+                InvocationKind::Test
+            } else {
+                InvocationKind::RealTime
+            },
             status,
             attempts: row.get::<i64, _>(7) as u32,
             next_attempt_at: pending.then(|| Timestamp(row.get(8))),
@@ -217,12 +229,19 @@ impl QueueStore for SqliteStore {
     }
 
     async fn queue_depth(&self) -> StoreResult<Vec<(String, i64)>> {
-        Ok(sqlx::query_as("SELECT status, COUNT(*) FROM invocations GROUP BY status ORDER BY status")
-            .fetch_all(&self.read)
-            .await?)
+        Ok(sqlx::query_as(
+            "SELECT status, COUNT(*) FROM invocations GROUP BY status ORDER BY status",
+        )
+        .fetch_all(&self.read)
+        .await?)
     }
 
-    async fn is_route_disabled(&self, instance: &InstanceId, kind: RouteKind, id: &str) -> StoreResult<bool> {
+    async fn is_route_disabled(
+        &self,
+        instance: &InstanceId,
+        kind: RouteKind,
+        id: &str,
+    ) -> StoreResult<bool> {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM disabled_routes WHERE instance_id = ? AND route_kind = ? AND route_id = ?",
         )
@@ -234,27 +253,44 @@ impl QueueStore for SqliteStore {
         Ok(n > 0)
     }
 
-    async fn enable_route(&self, instance: &InstanceId, kind: RouteKind, id: &str) -> StoreResult<()> {
+    async fn enable_route(
+        &self,
+        instance: &InstanceId,
+        kind: RouteKind,
+        id: &str,
+    ) -> StoreResult<()> {
         let mut conn = self.write.acquire().await?;
         enable_route(&mut conn, instance, kind, id).await
     }
 }
 
 /// Clears the engine's "disabled" mark of a route.
-pub(crate) async fn enable_route(conn: &mut SqliteConnection, instance: &InstanceId, kind: RouteKind, id: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM disabled_routes WHERE instance_id = ? AND route_kind = ? AND route_id = ?")
-        .bind(instance.as_str())
-        .bind(kind.as_str())
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+pub(crate) async fn enable_route(
+    conn: &mut SqliteConnection,
+    instance: &InstanceId,
+    kind: RouteKind,
+    id: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "DELETE FROM disabled_routes WHERE instance_id = ? AND route_kind = ? AND route_id = ?",
+    )
+    .bind(instance.as_str())
+    .bind(kind.as_str())
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
 /// A 410 Gone switches the route off: a subscription through its own `enabled` flag (its owner
 /// sees it and switches it back on with a PATCH), a target through `disabled_routes` (cleared
 /// when the target changes).
-async fn disable_route(conn: &mut SqliteConnection, o: &Outcome, reason: &str, at: i64) -> StoreResult<()> {
+async fn disable_route(
+    conn: &mut SqliteConnection,
+    o: &Outcome,
+    reason: &str,
+    at: i64,
+) -> StoreResult<()> {
     match o.route_kind {
         RouteKind::Subscription => {
             sqlx::query(
@@ -284,7 +320,10 @@ async fn disable_route(conn: &mut SqliteConnection, o: &Outcome, reason: &str, a
     Ok(())
 }
 
-async fn insert_invocations(conn: &mut SqliteConnection, rows: &[(&NewEvent, &NewInvocation)]) -> StoreResult<()> {
+async fn insert_invocations(
+    conn: &mut SqliteConnection,
+    rows: &[(&NewEvent, &NewInvocation)],
+) -> StoreResult<()> {
     let mut q = QueryBuilder::<Sqlite>::new(
         "INSERT INTO invocations (id, instance_id, event_id, trigger_id, route_kind, route_id, kind, status,
             next_attempt_at, lease_until, chain_next, interrupt_on_error, created_at, updated_at) ",
@@ -340,15 +379,22 @@ async fn load(conn: &mut SqliteConnection, ids: &[String]) -> StoreResult<Vec<Cl
                 event_created_at: Timestamp(r.get(5)),
                 route_kind: RouteKind::parse(r.get(6)).unwrap_or(RouteKind::Subscription),
                 route_id: r.get(7),
-                kind: if r.get::<&str, _>(8) == "test" { InvocationKind::Test } else { InvocationKind::RealTime },
+                kind: if r.get::<&str, _>(8) == "test" {
+                    InvocationKind::Test
+                } else {
+                    InvocationKind::RealTime
+                },
                 attempts_done: r.get::<i64, _>(9) as u32,
                 round_attempts: (r.get::<i64, _>(9) - r.get::<i64, _>(10)) as u32,
             });
         }
     }
     // Keep the caller's order (the fast path hands over invocations in publish order).
-    let pos: std::collections::HashMap<&str, usize> =
-        ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let pos: std::collections::HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
     out.sort_by_key(|c| pos.get(c.id.as_str()).copied().unwrap_or(usize::MAX));
     Ok(out)
 }
@@ -409,7 +455,12 @@ async fn apply_next_step(conn: &mut SqliteConnection, o: &Outcome) -> StoreResul
 }
 
 /// Fails every waiting invocation behind a target that failed with interruptOnError.
-async fn cancel_chain(conn: &mut SqliteConnection, first: String, failed_route: &str, at: i64) -> StoreResult<()> {
+async fn cancel_chain(
+    conn: &mut SqliteConnection,
+    first: String,
+    failed_route: &str,
+    at: i64,
+) -> StoreResult<()> {
     let mut next = Some(first);
     let message = format!("not called: target {failed_route} failed and has interruptOnError set");
     while let Some(id) = next {

@@ -48,7 +48,10 @@ pub async fn run(
             let mut i = worker;
             while i < n {
                 let t0 = Instant::now();
-                let mut req = client.post(&url).header("content-type", "application/json").body(body(i));
+                let mut req = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(body(i));
                 if let Some(t) = &token {
                     req = req.bearer_auth(t);
                 }

@@ -28,7 +28,8 @@ pub struct BenchArgs {
 
 /// Runs the benchmark and prints the report.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    let drain = switchyard_core::duration::parse_human(&args.drain_timeout).map_err(anyhow::Error::msg)?;
+    let drain =
+        switchyard_core::duration::parse_human(&args.drain_timeout).map_err(anyhow::Error::msg)?;
     let recv = receiver::Receiver::start().await?;
     let body = serde_json::to_vec(&sample_event())?;
 
@@ -40,7 +41,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let server = server::Server::start().await?;
     let token = server.admin_token()?;
     let client = reqwest::Client::new();
-    server.setup_routes(&client, &token, &recv.url("/hook")).await?;
+    server
+        .setup_routes(&client, &token, &recv.url("/hook"))
+        .await?;
     let per_event = 2; // one subscription + one execution target
     let started = Instant::now();
     let published = load::run(
@@ -63,10 +66,23 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let e2e = delivered_at.duration_since(started).as_secs_f64();
     println!("Switchyard benchmark: {} events, concurrency {}, fan-out {per_event} (1 subscription + 1 execution target)", args.events, args.concurrency);
     println!("| measure | value |\n|---|---|");
-    println!("| raw loopback HTTP (generator → receiver) | {:.0} req/s |", raw.rate());
-    println!("| accepted (POST /v1/events → 202) | {:.0} events/s |", published.rate());
-    println!("| delivered | {:.0} deliveries/s ({delivered} of {expected}) |", delivered as f64 / e2e);
-    println!("| publish latency p50 / p99 | {} / {} |", fmt(published.p(0.5)), fmt(published.p(0.99)));
+    println!(
+        "| raw loopback HTTP (generator → receiver) | {:.0} req/s |",
+        raw.rate()
+    );
+    println!(
+        "| accepted (POST /v1/events → 202) | {:.0} events/s |",
+        published.rate()
+    );
+    println!(
+        "| delivered | {:.0} deliveries/s ({delivered} of {expected}) |",
+        delivered as f64 / e2e
+    );
+    println!(
+        "| publish latency p50 / p99 | {} / {} |",
+        fmt(published.p(0.5)),
+        fmt(published.p(0.99))
+    );
     println!(
         "| end-to-end latency p50 / p99 / max | {} / {} / {} |",
         fmt(percentile(&latencies, 0.5)),
@@ -106,14 +122,12 @@ fn fmt(d: Duration) -> String {
     }
 }
 
-/// Helper for the server module.
-pub(crate) fn check(resp: reqwest::Response, what: &str) -> impl std::future::Future<Output = anyhow::Result<Value>> + '_ {
-    async move {
-        let status = resp.status();
-        let text = resp.text().await.context(what.to_string())?;
-        if !status.is_success() {
-            anyhow::bail!("{what}: HTTP {status}: {text}");
-        }
-        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+/// Fails with the answer's text unless it is a success; parses its JSON.
+pub(crate) async fn check(resp: reqwest::Response, what: &str) -> anyhow::Result<Value> {
+    let status = resp.status();
+    let text = resp.text().await.context(what.to_string())?;
+    if !status.is_success() {
+        anyhow::bail!("{what}: HTTP {status}: {text}");
     }
+    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
 }

@@ -45,11 +45,19 @@ impl Receiver {
 
     pub fn reset(&self) {
         self.seen.count.store(0, Ordering::SeqCst);
-        self.seen.arrivals.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.seen
+            .arrivals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     pub fn count(&self) -> usize {
-        self.seen.arrivals.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.seen
+            .arrivals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
     }
 
     pub fn last_arrival(&self) -> Option<Instant> {
@@ -60,7 +68,8 @@ impl Receiver {
     pub async fn wait_for(&self, n: usize, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         while self.count() < n && Instant::now() < deadline {
-            let _ = tokio::time::timeout(Duration::from_millis(200), self.seen.changed.notified()).await;
+            let _ = tokio::time::timeout(Duration::from_millis(200), self.seen.changed.notified())
+                .await;
         }
     }
 

@@ -17,7 +17,8 @@ pub struct Server {
 
 impl Server {
     pub async fn start() -> anyhow::Result<Self> {
-        let data_dir = std::env::temp_dir().join(format!("switchyard-bench-{}", std::process::id()));
+        let data_dir =
+            std::env::temp_dir().join(format!("switchyard-bench-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&data_dir);
         let exe = std::env::current_exe()?;
         let mut child = Command::new(exe)
@@ -35,7 +36,11 @@ impl Server {
         let base = tokio::time::timeout(Duration::from_secs(30), async {
             while let Some(line) = lines.next_line().await? {
                 if let Some(pos) = line.find("listening on http://") {
-                    let url = line[pos + "listening on ".len()..].split_whitespace().next().unwrap_or("").to_string();
+                    let url = line[pos + "listening on ".len()..]
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .to_string();
                     return Ok::<_, anyhow::Error>(url);
                 }
             }
@@ -45,7 +50,11 @@ impl Server {
         .context("server did not start in 30 s")??;
         // Keep draining the log so the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Ok(Self { child, base, data_dir })
+        Ok(Self {
+            child,
+            base,
+            data_dir,
+        })
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -58,11 +67,24 @@ impl Server {
     }
 
     /// A subscription on `idn:identity-created` and an execution for all events, both to `hook`.
-    pub async fn setup_routes(&self, client: &reqwest::Client, token: &str, hook: &str) -> anyhow::Result<()> {
-        let auth = |r: reqwest::RequestBuilder| if token.is_empty() { r } else { r.bearer_auth(token) };
+    pub async fn setup_routes(
+        &self,
+        client: &reqwest::Client,
+        token: &str,
+        hook: &str,
+    ) -> anyhow::Result<()> {
+        let auth = |r: reqwest::RequestBuilder| {
+            if token.is_empty() {
+                r
+            } else {
+                r.bearer_auth(token)
+            }
+        };
         let sub = auth(client.post(self.url("/trigger-subscriptions/v1")))
-            .json(&json!({"name": "bench", "triggerId": "idn:identity-created", "type": "HTTP",
-                          "httpConfig": {"url": hook, "httpDispatchMode": "SYNC"}}))
+            .json(
+                &json!({"name": "bench", "triggerId": "idn:identity-created", "type": "HTTP",
+                          "httpConfig": {"url": hook, "httpDispatchMode": "SYNC"}}),
+            )
             .send()
             .await?;
         check(sub, "creating the subscription").await?;
@@ -83,7 +105,9 @@ impl Server {
     pub async fn stop(mut self) {
         if let Some(pid) = self.child.id() {
             // SIGTERM for a clean stop; the child is killed on drop if it hangs.
-            let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+            let _ = std::process::Command::new("kill")
+                .arg(pid.to_string())
+                .status();
         }
         let _ = tokio::time::timeout(Duration::from_secs(15), self.child.wait()).await;
         let _ = std::fs::remove_dir_all(&self.data_dir);

@@ -3,5 +3,5 @@
 
 mod health;
 mod sailpoint;
-mod zitadel;
 mod support;
+mod zitadel;

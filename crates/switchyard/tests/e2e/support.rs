@@ -34,7 +34,12 @@ fn uuid_like() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    format!("{}-{}-{}", std::process::id(), t, N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{}-{}-{}",
+        std::process::id(),
+        t,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 fn init_logging() {
@@ -102,7 +107,12 @@ impl TestServer {
     }
 
     /// Sends `body` as JSON (or nothing) and returns status and parsed JSON (Null if empty).
-    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self.client.request(method, self.url(path));
         if let Some(b) = body {
             req = req.json(&b);
@@ -120,7 +130,13 @@ impl TestServer {
     }
 
     /// Sends a raw body with an explicit content type.
-    pub async fn raw(&self, method: Method, path: &str, content_type: &str, body: &str) -> (StatusCode, Value) {
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: &str,
+    ) -> (StatusCode, Value) {
         let resp = self
             .client
             .request(method, self.url(path))

@@ -7,8 +7,8 @@ mod executions;
 mod targets;
 
 use super::SqliteStore;
-use crate::queue::RouteKind;
 use crate::keys::{KeyOwner, SealedKey};
+use crate::queue::RouteKind;
 use crate::zitadel::{
     ExecutionQuery, ExecutionRejection, KeyRotation, Listing, ResolvedExecution, ResolvedTarget,
     StoredExecution, StoredTarget, TargetQuery,
