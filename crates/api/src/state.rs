@@ -1,5 +1,7 @@
-//! Shared state of every handler: the store, the master key, the clock and the API settings.
+//! Shared state of every handler: the store, the master key, the clock, the API settings and the
+//! authentication state (token verifier and rate limiter).
 
+use crate::auth::AuthState;
 use std::sync::Arc;
 use switchyard_core::crypto::MasterKey;
 use switchyard_core::Clock;
@@ -30,4 +32,5 @@ pub struct AppState {
     pub master_key: MasterKey,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<ApiSettings>,
+    pub auth: Arc<AuthState>,
 }

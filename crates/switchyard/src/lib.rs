@@ -2,6 +2,8 @@
 //! listener (port 0 in tests) and wires API and workers; [`Application::run`] serves until the
 //! shutdown future resolves and then stops everything together. `main.rs` stays thin.
 
+pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod data_dir;
 
@@ -52,6 +54,7 @@ impl Application {
                 max_body_bytes: config.limits.max_body_bytes,
                 public_url,
             }),
+            auth: auth::auth_state(&config, &data.path)?,
         };
         Ok(Self {
             listener,

@@ -9,6 +9,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "zitadel", include_str!("../../migrations/sqlite/0002_zitadel.sql")),
     (3, "sailpoint", include_str!("../../migrations/sqlite/0003_sailpoint.sql")),
     (4, "delivery", include_str!("../../migrations/sqlite/0004_delivery.sql")),
+    (5, "auth", include_str!("../../migrations/sqlite/0005_auth.sql")),
 ];
 
 pub async fn run(pool: &SqlitePool) -> anyhow::Result<()> {
