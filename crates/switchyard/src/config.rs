@@ -157,7 +157,7 @@ impl Config {
         }
         fig = fig.merge(
             Env::prefixed("SWITCHYARD_")
-                .ignore(&["CONFIG"])
+                .ignore(&["CONFIG", "BIN"])
                 .split("__"),
         );
         fig.extract().context("invalid configuration")
