@@ -1,6 +1,7 @@
 """Fixtures for SDK compatibility tests: a real `switchyard serve` process on a free port with a
 fresh data directory, stopped with SIGTERM after the test module."""
 
+import json
 import os
 import re
 import shutil
@@ -45,6 +46,21 @@ class Server:
         """Runs a `switchyard` admin command against this server's data dir; returns the last stdout line."""
         out = subprocess.run([BIN, *args, "--data-dir", self.data_dir], check=True, capture_output=True, text=True)
         return out.stdout.strip().splitlines()[-1]
+
+    def token(self, scopes="admin", instance="default", ttl="1h"):
+        """A bearer token minted with the server's JWT secret (`switchyard token`)."""
+        return self.cli("token", "--instance", instance, "--scopes", scopes, "--ttl", ttl)
+
+    def create_client(self, scopes="admin", instance="default", rate_limit=None, producer_rate_limit=None):
+        """Registers an OAuth2 client (`switchyard clients create`); returns (client_id, client_secret)
+        for the client-credentials flow at `{base}/oauth/token`."""
+        args = ["clients", "create", "--instance", instance, "--scopes", scopes]
+        if rate_limit:
+            args += ["--rate-limit", rate_limit]
+        if producer_rate_limit:
+            args += ["--producer-rate-limit", producer_rate_limit]
+        created = json.loads(self.cli(*args))
+        return created["clientId"], created["clientSecret"]
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)

@@ -119,3 +119,19 @@ where
             .map_err(|e| Failure::new(ApiError::invalid(format!("invalid query parameters: {e}"))))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn too_deep_json_is_a_clear_400() {
+        // serde_json stops at 128 levels; that must surface as a client error, not a crash.
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let err = parse_json::<serde_json::Value>(deep.as_bytes()).unwrap_err();
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+        assert!(err.message.contains("recursion limit"), "{}", err.message);
+        let ok = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        assert!(parse_json::<serde_json::Value>(ok.as_bytes()).is_ok());
+    }
+}

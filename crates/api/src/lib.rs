@@ -1,7 +1,10 @@
 //! Switchyard's HTTP API. One module per wire dialect (`zitadel`, `sailpoint`, `native`), each a
 //! thin translation over the dialect-free core; errors are rendered in each dialect's own shape.
 //! Every route is registered through `utoipa_axum`, so `/openapi.json` covers all of them.
+//! Authentication is one middleware over the whole router ([`auth::authenticate`]), so every
+//! route, including ones added later, is covered without touching its handler.
 
+pub mod auth;
 pub mod dialect;
 pub mod error;
 pub mod extract;
@@ -34,6 +37,7 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
+        .merge(auth::router())
         .merge(zitadel::router())
         .merge(sailpoint::router())
         .merge(native::router())
@@ -50,6 +54,11 @@ pub fn router(state: AppState) -> Router {
             invalidate::invalidate_routes,
         ))
         .layer(DefaultBodyLimit::max(max_body))
+        // Outermost: authenticate every request, routed or not, before anything else runs.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
         .with_state(state)
 }
 

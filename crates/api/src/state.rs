@@ -1,5 +1,7 @@
-//! Shared state of every handler: the store, the master key, the clock and the API settings.
+//! Shared state of every handler: the store, the master key, the clock, the API settings and the
+//! authentication state (token verifier and rate limiter).
 
+use crate::auth::AuthState;
 use std::sync::Arc;
 use switchyard_core::crypto::MasterKey;
 use switchyard_core::zitadel::ZitadelCatalog;
@@ -36,4 +38,5 @@ pub struct AppState {
     pub engine: Engine,
     /// Names ZITADEL execution conditions may use (functions, methods, services, events).
     pub zitadel_catalog: Arc<ZitadelCatalog>,
+    pub auth: Arc<AuthState>,
 }

@@ -3,6 +3,7 @@
 //! delivery engine and the API layers share. Nothing in this crate performs I/O, so everything
 //! here is unit-testable and identical on every node.
 
+pub mod auth;
 pub mod clock;
 pub mod crypto;
 pub mod duration;

@@ -2,6 +2,7 @@
 //! PostgreSQL later) and is assembled from one sub-trait per domain so each can evolve on its own.
 //! Backends hold no state another node would need; everything durable lives in the database.
 
+pub mod clients;
 pub mod error;
 pub mod instances;
 pub mod keys;
@@ -10,6 +11,7 @@ pub mod sailpoint;
 pub mod sqlite;
 pub mod zitadel;
 
+pub use clients::{ApiClient, ClientStore};
 pub use error::{StoreError, StoreResult};
 pub use instances::InstanceStore;
 pub use queue::QueueStore;
@@ -22,7 +24,7 @@ use async_trait::async_trait;
 /// Everything the rest of Switchyard needs from storage.
 #[async_trait]
 pub trait Store:
-    InstanceStore + ZitadelStore + SailPointStore + QueueStore + Send + Sync + 'static
+    InstanceStore + ClientStore + ZitadelStore + SailPointStore + QueueStore + Send + Sync + 'static
 {
     /// Cheap round trip to the database, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;

@@ -23,6 +23,94 @@ pub struct Config {
     pub delivery: Delivery,
     /// Domains bound to instances, for `instance.domain`.
     pub instances: Vec<InstanceBinding>,
+    pub auth: AuthConfig,
+}
+
+/// `[auth]`: token verification, the token endpoint and rate limits. Authentication is always on.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// HS256 secret (at least 32 bytes). Default: the generated `<data_dir>/jwt.secret`.
+    pub jwt_secret: Option<String>,
+    /// File holding the HS256 secret instead of `jwt_secret`.
+    pub jwt_secret_file: Option<PathBuf>,
+    /// JWKS file with the public keys of an identity provider (RS256, ES256, …).
+    pub jwks_file: Option<PathBuf>,
+    /// Required `iss` of every token, when set.
+    pub issuer: Option<String>,
+    /// Required `aud` of every token, when set.
+    pub audience: Option<String>,
+    /// Lifetime of tokens issued by `/oauth/token` (`30m`, `1h`).
+    pub token_ttl: String,
+    /// Per-caller limit on the management APIs.
+    pub rate_limit: RateLimitConfig,
+    /// Per-caller limit on the producer API (`/v1/events`, `/v1/invocations`, `/v1/calls`);
+    /// unset = unlimited.
+    pub producer_rate_limit: Option<RateLimitConfig>,
+}
+
+/// `{requests = 100, per = "10s"}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    pub requests: u32,
+    pub per: String,
+}
+
+impl RateLimitConfig {
+    /// The validated limit.
+    pub fn parse(&self, key: &str) -> anyhow::Result<switchyard_core::auth::RateLimit> {
+        let per = switchyard_core::duration::parse_human(&self.per)
+            .map_err(|e| anyhow::anyhow!("{key}.per: {e}"))?;
+        switchyard_core::auth::RateLimit::new(self.requests, per)
+            .map_err(|e| anyhow::anyhow!("{key}: {}", e.rule))
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            jwt_secret_file: None,
+            jwks_file: None,
+            issuer: None,
+            audience: None,
+            token_ttl: "1h".into(),
+            rate_limit: RateLimitConfig {
+                requests: 100,
+                per: "10s".into(),
+            },
+            producer_rate_limit: None,
+        }
+    }
+}
+
+impl AuthConfig {
+    /// Lifetime of issued tokens, between 1 minute and 1 day.
+    pub fn token_ttl(&self) -> anyhow::Result<std::time::Duration> {
+        let ttl = switchyard_core::duration::parse_human(&self.token_ttl)
+            .map_err(|e| anyhow::anyhow!("auth.token_ttl: {e}"))?;
+        if ttl < std::time::Duration::from_secs(60) || ttl > std::time::Duration::from_secs(86_400)
+        {
+            bail!("auth.token_ttl must be between 1m and 1d");
+        }
+        Ok(ttl)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.jwt_secret.is_some() && self.jwt_secret_file.is_some() {
+            bail!("set only one of auth.jwt_secret and auth.jwt_secret_file");
+        }
+        if self.jwt_secret.as_ref().is_some_and(|s| s.len() < 32) {
+            bail!("auth.jwt_secret must be at least 32 characters");
+        }
+        self.token_ttl()?;
+        self.rate_limit.parse("auth.rate_limit")?;
+        if let Some(p) = &self.producer_rate_limit {
+            p.parse("auth.producer_rate_limit")?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -76,6 +164,7 @@ impl Default for Config {
             retry_schedule: "5s,30s,2m,10m,30m,1h,3h,6h,12h,24h".into(),
             delivery: Delivery::default(),
             instances: Vec::new(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -158,7 +247,7 @@ impl Config {
                 bail!("public_url must be an absolute http(s) URL");
             }
         }
-        Ok(())
+        self.auth.validate()
     }
 }
 
@@ -192,5 +281,26 @@ mod tests {
             a, b,
             "switchyard.example.toml must document exactly the defaults"
         );
+    }
+
+    #[test]
+    fn auth_settings_are_validated() {
+        let ok = Config::default();
+        ok.validate().unwrap();
+        let mut c = Config::default();
+        c.auth.rate_limit.requests = 0;
+        assert!(c.validate().is_err());
+        let mut c = Config::default();
+        c.auth.token_ttl = "5s".into();
+        assert!(c.validate().is_err());
+        let mut c = Config::default();
+        c.auth.jwt_secret = Some("short".into());
+        assert!(c.validate().is_err());
+        let mut c = Config::default();
+        c.auth.producer_rate_limit = Some(RateLimitConfig {
+            requests: 10,
+            per: "fortnight".into(),
+        });
+        assert!(c.validate().is_err());
     }
 }

@@ -2,7 +2,9 @@
 //! listener (port 0 in tests) and wires API and workers; [`Application::run`] serves until the
 //! shutdown future resolves and then stops everything together. `main.rs` stays thin.
 
+pub mod auth;
 pub mod bench;
+pub mod cli;
 pub mod config;
 pub mod data_dir;
 
@@ -71,6 +73,7 @@ impl Application {
             }),
             engine: engine.clone(),
             zitadel_catalog,
+            auth: auth::auth_state(&config, &data.path)?,
         };
         Ok(Self {
             listener,

@@ -32,6 +32,11 @@ enum Command {
         #[arg(long, env = "SWITCHYARD_DATA_DIR")]
         data_dir: Option<PathBuf>,
     },
+    /// Mint an access token with the data directory's JWT secret.
+    Token(switchyard::cli::token::TokenArgs),
+    /// Manage OAuth2 API clients.
+    #[command(subcommand)]
+    Clients(switchyard::cli::clients::ClientsCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -70,6 +75,8 @@ fn main() -> anyhow::Result<()> {
                 println!("migrations applied");
                 Ok(())
             }
+            Command::Token(args) => switchyard::cli::token::run(config, args),
+            Command::Clients(cmd) => switchyard::cli::clients::run(config, cmd).await,
         }
     })
 }

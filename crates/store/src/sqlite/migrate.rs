@@ -25,6 +25,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "delivery",
         include_str!("../../migrations/sqlite/0004_delivery.sql"),
     ),
+    (
+        5,
+        "auth",
+        include_str!("../../migrations/sqlite/0005_auth.sql"),
+    ),
 ];
 
 pub async fn run(pool: &SqlitePool) -> anyhow::Result<()> {

@@ -1,6 +1,7 @@
 //! End-to-end tests: each starts the real server on port 0 with a fresh data directory and drives
 //! it over HTTP, as a client would. One test binary (modules below) keeps link time low.
 
+mod auth;
 mod health;
 mod sailpoint;
 mod support;

@@ -1,5 +1,9 @@
 //! Test harness: a running server on a free port with its own temporary data directory, plus a
 //! small JSON client. Logs stay quiet unless `RUST_LOG` is set.
+//!
+//! Authentication is always on, so `get/post/call/raw` send an `admin` token for the `default`
+//! instance; `token`/`token_for` mint others and the `*_as` variants send a given token (or none).
+//! The management rate limit is raised for tests unless a test configures its own.
 
 #![allow(dead_code)]
 
@@ -59,6 +63,10 @@ pub struct TestServer {
     pub base: String,
     pub client: reqwest::Client,
     pub data_dir: PathBuf,
+    /// The configuration the server runs with.
+    pub config: Config,
+    /// An `admin` token for the default instance, sent by `get/post/call/raw`.
+    pub admin_token: String,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: Option<TempDir>,
@@ -85,8 +93,15 @@ impl TestServer {
             data_dir: data_dir.clone(),
             ..Config::default()
         };
+        // Suites make many calls with one token; the rate-limit tests set their own limit.
+        config.auth.rate_limit.requests = 1_000_000;
         adjust(&mut config);
-        let app = Application::build(config).await.expect("server builds");
+        let app = Application::build(config.clone())
+            .await
+            .expect("server builds");
+        // `system` so tests may also pick an instance with `instance.id`; the auth suite checks
+        // non-system tokens explicitly.
+        let admin_token = mint(&config, "default", "admin system");
         let base = format!("http://{}", app.local_addr());
         let (tx, rx) = oneshot::channel();
         let handle = tokio::spawn(app.run(async move {
@@ -96,6 +111,8 @@ impl TestServer {
             base,
             client: reqwest::Client::new(),
             data_dir,
+            config,
+            admin_token,
             shutdown: Some(tx),
             handle: Some(handle),
             _dir: None,
@@ -106,19 +123,66 @@ impl TestServer {
         format!("{}{}", self.base, path)
     }
 
-    /// Sends `body` as JSON (or nothing) and returns status and parsed JSON (Null if empty).
+    /// A token for the default instance with the given space-separated scopes.
+    pub fn token(&self, scopes: &str) -> String {
+        mint(&self.config, "default", scopes)
+    }
+
+    /// A token bound to `instance` with the given scopes.
+    pub fn token_for(&self, instance: &str, scopes: &str) -> String {
+        mint(&self.config, instance, scopes)
+    }
+
+    /// Sends `body` as JSON (or nothing) with the admin token and returns status and parsed JSON
+    /// (Null if empty).
     pub async fn call(
         &self,
         method: Method,
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
+        self.call_as(Some(&self.admin_token), method, path, body)
+            .await
+    }
+
+    /// Like [`call`](Self::call) with `token` (`None` sends no Authorization header).
+    pub async fn call_as(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let resp = self.send_as(token, method, path, body).await;
+        read(resp).await
+    }
+
+    /// Like [`call_as`](Self::call_as) but returns the raw response (headers included).
+    pub async fn send_as(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
         let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = req.send().await.expect("request sent");
-        read(resp).await
+        req.send().await.expect("request sent")
+    }
+
+    /// A call without any token.
+    pub async fn anon(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.call_as(None, method, path, body).await
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
@@ -129,7 +193,7 @@ impl TestServer {
         self.call(Method::POST, path, Some(body)).await
     }
 
-    /// Sends a raw body with an explicit content type.
+    /// Sends a raw body with an explicit content type (and the admin token).
     pub async fn raw(
         &self,
         method: Method,
@@ -137,15 +201,28 @@ impl TestServer {
         content_type: &str,
         body: &str,
     ) -> (StatusCode, Value) {
-        let resp = self
+        self.raw_as(Some(&self.admin_token), method, path, content_type, body)
+            .await
+    }
+
+    /// Like [`raw`](Self::raw) with `token` (`None` sends no Authorization header).
+    pub async fn raw_as(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: &str,
+    ) -> (StatusCode, Value) {
+        let mut req = self
             .client
             .request(method, self.url(path))
             .header("content-type", content_type)
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("request sent");
-        read(resp).await
+            .body(body.to_string());
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        read(req.send().await.expect("request sent")).await
     }
 
     /// Stops the server and waits for it to finish; keeps the data directory.
@@ -166,6 +243,20 @@ impl Drop for TestServer {
             let _ = tx.send(());
         }
     }
+}
+
+/// Mints a one-hour token with the server's secret (as `switchyard token` does).
+pub fn mint(config: &Config, instance: &str, scopes: &str) -> String {
+    let instance = switchyard_core::InstanceId::parse(instance).expect("valid instance id");
+    let scopes = switchyard_core::auth::Scopes::parse(scopes).expect("valid scopes");
+    switchyard::auth::mint_token(
+        config,
+        "test-client",
+        &instance,
+        scopes,
+        std::time::Duration::from_secs(3600),
+    )
+    .expect("token minted")
 }
 
 pub async fn read(resp: reqwest::Response) -> (StatusCode, Value) {

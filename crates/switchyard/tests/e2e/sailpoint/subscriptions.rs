@@ -464,6 +464,7 @@ async fn list_filters_sorters_paging() {
         .get(s.url(&format!(
             "{SUBS}?limit=1&offset=1&count=true&sorters=triggerId"
         )))
+        .bearer_auth(&s.admin_token)
         .send()
         .await
         .unwrap();

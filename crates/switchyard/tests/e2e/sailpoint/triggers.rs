@@ -48,6 +48,7 @@ async fn paging_count_filters_and_sorters() {
     let resp = s
         .client
         .get(s.url("/triggers/v1?limit=2&offset=1&count=true"))
+        .bearer_auth(&s.admin_token)
         .send()
         .await
         .unwrap();

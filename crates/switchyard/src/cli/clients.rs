@@ -1,0 +1,87 @@
+//! `switchyard clients create`: registers an API client for the OAuth2 client-credentials flow.
+//! The secret is random (256 bits), shown exactly once, and stored only as a digest.
+
+use crate::Config;
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+use switchyard_core::auth::{RateLimit, Scopes};
+use switchyard_core::crypto::{hash_secret, random_token};
+use switchyard_core::{Clock, InstanceId, SystemClock};
+use switchyard_store::{ApiClient, ClientStore, SqliteStore};
+
+#[derive(Subcommand, Debug)]
+pub enum ClientsCommand {
+    /// Creates a client; prints {"clientId", "clientSecret"} as the last line of stdout.
+    Create(CreateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    #[arg(long, env = "SWITCHYARD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Instance the client's tokens are bound to.
+    #[arg(long, default_value = InstanceId::DEFAULT)]
+    pub instance: String,
+    /// Space-separated scopes the client's tokens carry.
+    #[arg(long)]
+    pub scopes: String,
+    /// Own limit on the management APIs, e.g. 500/10s (default: auth.rate_limit).
+    #[arg(long)]
+    pub rate_limit: Option<String>,
+    /// Own limit on the producer API, e.g. 1000/1s (default: auth.producer_rate_limit).
+    #[arg(long)]
+    pub producer_rate_limit: Option<String>,
+}
+
+pub async fn run(mut config: Config, cmd: ClientsCommand) -> anyhow::Result<()> {
+    match cmd {
+        ClientsCommand::Create(args) => {
+            if let Some(d) = &args.data_dir {
+                config.data_dir = d.clone();
+            }
+            create(&config, args).await
+        }
+    }
+}
+
+async fn create(config: &Config, args: CreateArgs) -> anyhow::Result<()> {
+    let instance =
+        InstanceId::parse(&args.instance).map_err(|e| anyhow::anyhow!("--instance {}", e.rule))?;
+    let scopes =
+        Scopes::parse(&args.scopes).map_err(|e| anyhow::anyhow!("--scopes: {}", e.rule))?;
+    let limit = |flag: &str, v: &Option<String>| -> anyhow::Result<Option<RateLimit>> {
+        v.as_deref()
+            .map(|s| RateLimit::parse(s).map_err(|e| anyhow::anyhow!("{flag}: {}", e.rule)))
+            .transpose()
+    };
+    let management_limit = limit("--rate-limit", &args.rate_limit)?;
+    let producer_limit = limit("--producer-rate-limit", &args.producer_rate_limit)?;
+
+    let data = crate::data_dir::DataDir::open(&config.data_dir)?;
+    let store = SqliteStore::open(&data.database_path())
+        .await
+        .with_context(|| format!("opening database {}", data.database_path().display()))?;
+    let secret = random_token(32);
+    let client = ApiClient {
+        id: switchyard_core::ids::hex_id(),
+        instance,
+        secret_hash: hash_secret(&secret),
+        scopes,
+        management_limit,
+        producer_limit,
+        created_at: SystemClock.now(),
+    };
+    let result = store.create_client(&client).await;
+    store.close().await;
+    result?;
+    eprintln!(
+        "created client {} in instance {} with scopes \"{}\"; the secret is shown only once",
+        client.id, client.instance, client.scopes
+    );
+    println!(
+        "{}",
+        serde_json::json!({"clientId": client.id, "clientSecret": secret})
+    );
+    Ok(())
+}
