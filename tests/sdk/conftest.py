@@ -22,7 +22,7 @@ class Server:
         self.data_dir = tempfile.mkdtemp(prefix="switchyard-sdk-")
         env = dict(os.environ)
         env.update({"SWITCHYARD_LISTEN": "127.0.0.1:0", "SWITCHYARD_DATA_DIR": self.data_dir,
-                    "RUST_LOG": "info"})
+                    "RUST_LOG": "info", "SWITCHYARD_ALLOW_NETWORKS": "127.0.0.0/8,::1"})
         env.update(extra_env or {})
         self.log_path = os.path.join(self.data_dir, "server.log")
         self.log = open(self.log_path, "w")

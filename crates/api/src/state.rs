@@ -4,8 +4,9 @@
 use crate::auth::AuthState;
 use std::sync::Arc;
 use switchyard_core::crypto::MasterKey;
+use switchyard_core::netguard::OutboundPolicy;
 use switchyard_core::zitadel::ZitadelCatalog;
-use switchyard_core::Clock;
+use switchyard_core::{Clock, ValidationError};
 use switchyard_delivery::Engine;
 use switchyard_store::Store;
 
@@ -38,5 +39,17 @@ pub struct AppState {
     pub engine: Engine,
     /// Names ZITADEL execution conditions may use (functions, methods, services, events).
     pub zitadel_catalog: Arc<ZitadelCatalog>,
+    /// Which addresses deliveries may reach; literal addresses are checked when routes are saved.
+    pub outbound: Arc<OutboundPolicy>,
     pub auth: Arc<AuthState>,
+}
+
+impl AppState {
+    /// Rejects a route URL that outbound protection would refuse anyway (a literal private or
+    /// loopback address, or http on an https-only server), naming the field.
+    pub fn check_outbound(&self, field: &str, url: &str) -> Result<(), ValidationError> {
+        self.outbound
+            .check_url(url)
+            .map_err(|reason| ValidationError::new(field, reason))
+    }
 }

@@ -10,6 +10,7 @@ pub mod duration;
 pub mod error;
 pub mod ids;
 pub mod instance;
+pub mod netguard;
 pub mod retry;
 pub mod sailpoint;
 pub mod signing;

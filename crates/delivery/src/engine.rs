@@ -18,6 +18,7 @@ use rand::Rng;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use switchyard_core::netguard::OutboundPolicy;
 use switchyard_core::retry::RetrySchedule;
 use switchyard_core::Clock;
 use switchyard_store::queue::{AttemptRecord, Claimed, NewEvent, NextStep, Outcome, PublishResult};
@@ -36,6 +37,8 @@ pub struct EngineConfig {
     pub max_batch: usize,
     /// Upper bound on the claimer's sleep: the fallback poll for expired leases.
     pub poll_interval: Duration,
+    /// Which addresses deliveries may reach.
+    pub outbound: Arc<OutboundPolicy>,
 }
 
 impl Default for EngineConfig {
@@ -46,6 +49,7 @@ impl Default for EngineConfig {
             schedule: RetrySchedule::default(),
             max_batch: 512,
             poll_interval: Duration::from_secs(5),
+            outbound: Arc::new(OutboundPolicy::default()),
         }
     }
 }
@@ -80,7 +84,7 @@ impl Engine {
         clock: Arc<dyn Clock>,
         config: EngineConfig,
     ) -> anyhow::Result<Self> {
-        let sender = Sender::new(config.concurrency)?;
+        let sender = Sender::new(config.concurrency, config.outbound.clone())?;
         let writer_store = store.clone();
         let publisher = GroupCommit::spawn(config.max_batch, move |batch: Vec<NewEvent>| {
             let store = writer_store.clone();

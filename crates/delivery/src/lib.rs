@@ -8,6 +8,7 @@
 
 pub mod batch;
 pub mod engine;
+pub mod guard;
 pub mod metrics;
 pub mod outcome;
 pub mod publish;

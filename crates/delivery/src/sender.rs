@@ -1,7 +1,10 @@
 //! The one pooled HTTP client all deliveries share: keep-alive connections per host, no
 //! redirects (a 3xx is a failed attempt, as Standard Webhooks asks), per-request timeouts.
 
+use crate::guard::GuardedResolver;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use switchyard_core::netguard::OutboundPolicy;
 
 /// Longest response excerpt kept in the attempt log.
 pub const EXCERPT_BYTES: usize = 4096;
@@ -30,11 +33,14 @@ impl Response {
 #[derive(Clone)]
 pub struct Sender {
     client: reqwest::Client,
+    policy: Arc<OutboundPolicy>,
 }
 
 impl Sender {
-    pub fn new(max_idle_per_host: usize) -> anyhow::Result<Self> {
+    pub fn new(max_idle_per_host: usize, policy: Arc<OutboundPolicy>) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
+            .dns_resolver(Arc::new(GuardedResolver::new(policy.clone())))
+            .https_only(policy.https_only())
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(max_idle_per_host)
             .pool_idle_timeout(Duration::from_secs(90))
@@ -42,11 +48,11 @@ impl Sender {
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("Switchyard/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Self { client })
+        Ok(Self { client, policy })
     }
 
-    /// POSTs `body` and reads up to [`EXCERPT_BYTES`] of the answer... and the rest is drained
-    /// so the connection can be reused.
+    /// POSTs `body` and reads the answer completely (so the connection can be reused); the
+    /// attempt log keeps the first [`EXCERPT_BYTES`].
     pub async fn post(
         &self,
         url: &str,
@@ -55,6 +61,15 @@ impl Sender {
         timeout: Duration,
     ) -> Response {
         let started = Instant::now();
+        if let Err(reason) = self.policy.check_url(url) {
+            return Response {
+                status: None,
+                retry_after: None,
+                body: Vec::new(),
+                error: Some(format!("refused by outbound protection: {reason}")),
+                duration: started.elapsed(),
+            };
+        }
         let mut req = self.client.post(url).timeout(timeout).body(body);
         for (k, v) in headers {
             req = req.header(*k, v);

@@ -18,6 +18,10 @@ pub struct Config {
     /// Public base URL of this server (for callback URLs); defaults to `http://<listen address>`.
     pub public_url: Option<String>,
     pub limits: Limits,
+    /// Non-public networks deliveries may reach, comma-separated CIDRs (`SWITCHYARD_ALLOW_NETWORKS`).
+    pub allow_networks: String,
+    /// Refuse plain-http targets and subscriptions.
+    pub https_only: bool,
     /// Waits between delivery tries, e.g. "5s,30s,2m" (`SWITCHYARD_RETRY_SCHEDULE`).
     pub retry_schedule: String,
     pub delivery: Delivery,
@@ -161,6 +165,8 @@ impl Default for Config {
             data_dir: PathBuf::from("switchyard-data"),
             public_url: None,
             limits: Limits::default(),
+            allow_networks: String::new(),
+            https_only: false,
             retry_schedule: "5s,30s,2m,10m,30m,1h,3h,6h,12h,24h".into(),
             delivery: Delivery::default(),
             instances: Vec::new(),
@@ -227,7 +233,14 @@ impl Config {
             schedule,
             max_batch: d.max_batch,
             poll_interval: dur("poll_interval", &d.poll_interval)?,
+            outbound: std::sync::Arc::new(self.outbound()?),
         })
+    }
+
+    /// The outbound protection policy.
+    pub fn outbound(&self) -> anyhow::Result<switchyard_core::netguard::OutboundPolicy> {
+        switchyard_core::netguard::OutboundPolicy::new(&self.allow_networks, self.https_only)
+            .map_err(|e| anyhow::anyhow!("allow_networks: {e}"))
     }
 
     /// How long a subscriber may take to answer.

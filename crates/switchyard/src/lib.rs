@@ -62,7 +62,9 @@ impl Application {
             zitadel_catalog.clone(),
             config.subscription_timeout()?,
         ));
-        let engine = Engine::start(shared.clone(), routing, clock.clone(), config.engine()?)?;
+        let engine_config = config.engine()?;
+        let outbound = engine_config.outbound.clone();
+        let engine = Engine::start(shared.clone(), routing, clock.clone(), engine_config)?;
         let state = AppState {
             store: shared,
             master_key: data.master_key.clone(),
@@ -73,6 +75,7 @@ impl Application {
             }),
             engine: engine.clone(),
             zitadel_catalog,
+            outbound,
             auth: auth::auth_state(&config, &data.path)?,
         };
         Ok(Self {

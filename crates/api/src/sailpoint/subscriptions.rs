@@ -15,8 +15,9 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use switchyard_core::sailpoint::jsonpath::FilterCheck;
 use switchyard_core::sailpoint::query::{compare, FilterSpec, Op};
-use switchyard_core::sailpoint::subscription::new_signing_secret;
+use switchyard_core::sailpoint::SubscriptionTarget;
 use switchyard_core::sailpoint::{Subscription, SubscriptionDoc, TriggerCatalog};
+use switchyard_core::signing::new_webhook_secret;
 use switchyard_core::{InstanceId, ValidationError};
 use switchyard_store::keys::SealedKey;
 
@@ -69,6 +70,14 @@ pub(super) fn wire(cat: &TriggerCatalog, sub: &Subscription) -> Value {
     sub.to_wire(name)
 }
 
+/// Refuses an HTTP subscription whose URL outbound protection would refuse.
+fn check_outbound(state: &AppState, sub: &Subscription) -> Result<(), ValidationError> {
+    match &sub.target {
+        SubscriptionTarget::Http(h) => state.check_outbound("httpConfig.url", h.url()),
+        SubscriptionTarget::EventBridge(_) => Ok(()),
+    }
+}
+
 /// Validates `doc` as the new state of `previous` (PUT and PATCH) and stores it.
 pub(super) async fn replace(
     state: &AppState,
@@ -96,6 +105,7 @@ pub(super) async fn replace(
     }
     doc.inherit_secrets(previous);
     let sub = Subscription::from_doc(&previous.id, &previous.trigger_id, &doc)?;
+    check_outbound(state, &sub)?;
     let sealed = seal(state, sub.clone());
     state
         .store
@@ -127,10 +137,11 @@ async fn create_impl(
     })?;
     let id = uuid::Uuid::new_v4().to_string();
     let sub = Subscription::from_doc(&id, &trigger_id, &doc)?;
+    check_outbound(&state, &sub)?;
     let now = state.clock.now();
     let key = SealedKey {
         key_id: uuid::Uuid::new_v4().simple().to_string(),
-        sealed: state.master_key.seal_str(&new_signing_secret()),
+        sealed: state.master_key.seal_str(&new_webhook_secret()),
         created_at: now,
         expires_at: None,
     };

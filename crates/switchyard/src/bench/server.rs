@@ -61,9 +61,20 @@ impl Server {
         format!("{}{}", self.base, path)
     }
 
-    /// A token for the benchmark: minted from the server's data dir if authentication is set up.
+    /// An admin token for the default instance, minted from the server's data dir.
     pub fn admin_token(&self) -> anyhow::Result<String> {
-        Ok(String::new())
+        let config = crate::Config {
+            data_dir: self.data_dir.clone(),
+            ..crate::Config::default()
+        };
+        let scopes = switchyard_core::auth::Scopes::parse("admin").map_err(anyhow::Error::msg)?;
+        crate::auth::mint_token(
+            &config,
+            "bench",
+            &switchyard_core::InstanceId::default_instance(),
+            scopes,
+            Duration::from_secs(3600),
+        )
     }
 
     /// A subscription on `idn:identity-created` and an execution for all events, both to `hook`.

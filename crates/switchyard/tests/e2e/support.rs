@@ -91,6 +91,8 @@ impl TestServer {
         let mut config = Config {
             listen: "127.0.0.1:0".into(),
             data_dir: data_dir.clone(),
+            // Tests deliver to local receivers; the auth and outbound suites narrow this again.
+            allow_networks: "127.0.0.0/8,::1".into(),
             ..Config::default()
         };
         // Suites make many calls with one token; the rate-limit tests set their own limit.
