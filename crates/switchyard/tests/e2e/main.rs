@@ -3,6 +3,7 @@
 
 mod auth;
 mod health;
+mod invocations;
 mod sailpoint;
 mod support;
 mod zitadel;
