@@ -148,7 +148,7 @@ impl Engine {
         let now = inner.clock.now();
         let payload_text = req.payload.to_string();
         // Try the fast path: reserve a worker for each immediately-due invocation.
-        let mut event = build_event(
+        let (mut event, secrets) = build_event(
             &req,
             &plan,
             payload_text,
@@ -186,11 +186,13 @@ impl Engine {
                 Ok(Published {
                     response,
                     duplicate: false,
+                    secrets,
                 })
             }
             Ok(PublishResult::Duplicate { response }) => Ok(Published {
                 response: serde_json::from_str(&response).unwrap_or_default(),
                 duplicate: true,
+                secrets: Vec::new(),
             }),
             Err(crate::batch::CommitError::Closed) => Err(PublishError::Unavailable),
             Err(e) => Err(PublishError::Store(e.to_string())),

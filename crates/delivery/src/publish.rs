@@ -4,7 +4,7 @@
 
 use crate::routing::{FanoutPlan, RoutingError};
 use serde_json::{json, Value};
-use switchyard_core::{ids, InstanceId, Timestamp};
+use switchyard_core::{crypto, ids, InstanceId, Timestamp};
 use switchyard_store::queue::{InitialState, InvocationKind, NewEvent, NewInvocation, RouteKind};
 
 /// A producer's request to publish one event.
@@ -20,6 +20,10 @@ pub struct PublishRequest {
     pub only_subscriptions: Option<Vec<String>>,
     /// Include disabled subscriptions (test invocations ignore `enabled`).
     pub include_disabled: bool,
+    /// SailPoint's `contentJson` metadata map, kept with the event.
+    pub content_json: Option<Value>,
+    /// Give every invocation a secret (returned once in [`Published::secrets`], stored hashed).
+    pub with_secrets: bool,
 }
 
 /// The answer to a publish.
@@ -28,6 +32,8 @@ pub struct Published {
     /// `{eventId, invocations}` as first given.
     pub response: Value,
     pub duplicate: bool,
+    /// (invocation id, secret) when secrets were asked for; empty for a duplicate.
+    pub secrets: Vec<(String, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +81,7 @@ pub fn build_event(
     payload_text: String,
     now: Timestamp,
     lease: Option<Timestamp>,
-) -> NewEvent {
+) -> (NewEvent, Vec<(String, String)>) {
     let event_id = req.id.clone().unwrap_or_else(ids::ordered_uuid);
     let due = match lease {
         Some(until) => InitialState::Leased(until),
@@ -85,6 +91,7 @@ pub fn build_event(
     for sub in matching_subscriptions(req, plan) {
         invocations.push(NewInvocation {
             id: ids::ordered_uuid(),
+            secret_hash: None,
             route_kind: RouteKind::Subscription,
             route_id: sub.to_string(),
             state: due,
@@ -95,22 +102,32 @@ pub fn build_event(
     if req.kind == InvocationKind::RealTime {
         invocations.extend(chain(plan, due));
     }
+    let mut secrets = Vec::new();
+    if req.with_secrets {
+        for inv in &mut invocations {
+            let secret = crypto::random_token(32);
+            inv.secret_hash = Some(crypto::hash_secret(&secret));
+            secrets.push((inv.id.clone(), secret));
+        }
+    }
     let response = json!({
         "eventId": event_id,
         "invocations": invocations.iter().map(|i| json!({
             "id": i.id, "routeKind": i.route_kind.as_str(), "routeId": i.route_id,
         })).collect::<Vec<_>>(),
     });
-    NewEvent {
+    let event = NewEvent {
         instance: req.instance.clone(),
         id: event_id,
         event_type: req.event_type.clone(),
         payload: payload_text,
+        content_json: req.content_json.as_ref().map(Value::to_string),
         created_at: now,
         kind: req.kind,
         invocations,
         response: response.to_string(),
-    }
+    };
+    (event, secrets)
 }
 
 fn matching_subscriptions<'a>(
@@ -149,6 +166,7 @@ fn chain(plan: &FanoutPlan, due: InitialState) -> Vec<NewInvocation> {
         }
         out.push(NewInvocation {
             id,
+            secret_hash: None,
             route_kind: RouteKind::Target,
             route_id: t.id.clone(),
             state,
@@ -182,6 +200,8 @@ mod tests {
             kind: InvocationKind::RealTime,
             only_subscriptions: None,
             include_disabled: false,
+            content_json: None,
+            with_secrets: false,
         }
     }
 
@@ -224,7 +244,8 @@ mod tests {
                 },
             ],
         };
-        let ev = build_event(&req(json!({})), &plan, "{}".into(), Timestamp(1), None);
+        let (ev, secrets) = build_event(&req(json!({})), &plan, "{}".into(), Timestamp(1), None);
+        assert!(secrets.is_empty());
         let routes: Vec<&str> = ev.invocations.iter().map(|i| i.route_id.as_str()).collect();
         assert_eq!(routes, ["all", "a", "async", "b"]);
         assert_eq!(

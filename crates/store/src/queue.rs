@@ -63,6 +63,8 @@ pub enum InitialState {
 #[derive(Debug, Clone)]
 pub struct NewInvocation {
     pub id: String,
+    /// SHA-256 of the invocation's secret, for invocations that get one.
+    pub secret_hash: Option<String>,
     pub route_kind: RouteKind,
     pub route_id: String,
     pub state: InitialState,
@@ -77,6 +79,8 @@ pub struct NewEvent {
     pub id: String,
     pub event_type: String,
     pub payload: String,
+    /// SailPoint's `contentJson` metadata map, as given.
+    pub content_json: Option<String>,
     pub created_at: Timestamp,
     pub kind: InvocationKind,
     pub invocations: Vec<NewInvocation>,
@@ -168,6 +172,24 @@ pub struct InvocationView {
     pub attempt_log: Vec<AttemptRecord>,
 }
 
+/// A subscription invocation as SailPoint's status list shows it.
+#[derive(Debug, Clone)]
+pub struct InvocationStatusRow {
+    pub id: String,
+    pub trigger_id: String,
+    pub subscription_id: String,
+    /// Empty when the subscription was deleted since.
+    pub subscription_name: String,
+    pub kind: InvocationKind,
+    pub status: String,
+    pub created_at: Timestamp,
+    pub completed_at: Option<Timestamp>,
+    pub input: String,
+    pub content_json: Option<String>,
+    pub output: Option<String>,
+    pub error: Option<String>,
+}
+
 #[async_trait]
 pub trait QueueStore {
     /// Accepts events and their invocations atomically (all of one event or none).
@@ -197,6 +219,15 @@ pub trait QueueStore {
 
     /// Puts a failed invocation back in the queue for another full round of tries.
     async fn replay(&self, instance: &InstanceId, id: &str, now: Timestamp) -> StoreResult<()>;
+
+    /// The instance's subscription invocations created at or after `since`, newest first, at
+    /// most `max` of them.
+    async fn subscription_invocations(
+        &self,
+        instance: &InstanceId,
+        since: Timestamp,
+        max: u32,
+    ) -> StoreResult<Vec<InvocationStatusRow>>;
 
     /// Invocation counts by status, for metrics.
     async fn queue_depth(&self) -> StoreResult<Vec<(String, i64)>>;

@@ -54,6 +54,8 @@ async fn publish(
             kind: InvocationKind::RealTime,
             only_subscriptions: None,
             include_disabled: false,
+            content_json: None,
+            with_secrets: false,
         })
         .await
         .map_err(publish_error)?;

@@ -1,9 +1,10 @@
 //! Switchyard's own API: the producer calls (`/v1/events`), invocation inspection and replay,
 //! and `/metrics`. Errors use the `Native` dialect.
 
-mod events;
+pub(crate) mod events;
 mod invocations;
 mod metrics;
+mod secrets;
 
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -13,4 +14,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(events::router())
         .merge(invocations::router())
         .merge(metrics::router())
+        .merge(secrets::router())
 }

@@ -4,6 +4,7 @@
 //! every rule.
 
 mod custom;
+mod invocations;
 mod patch;
 mod subscriptions;
 mod triggers;
@@ -46,6 +47,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(subscriptions::validate_filter_beta))
         .routes(routes!(custom::create, custom::list))
         .routes(routes!(custom::get_one, custom::delete))
+        .merge(invocations::router())
 }
 
 /// The triggers visible to `instance`: built-ins plus its custom triggers.

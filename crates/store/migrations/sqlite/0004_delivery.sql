@@ -5,6 +5,7 @@ CREATE TABLE events (
     id          TEXT    NOT NULL,   -- the producer's id (idempotency key) or a generated one
     type        TEXT    NOT NULL,   -- trigger id or ZITADEL event type
     payload     TEXT    NOT NULL,   -- the raw JSON payload as accepted
+    content_json TEXT,              -- SailPoint's invocation metadata map, as given
     created_at  INTEGER NOT NULL,
     response    TEXT    NOT NULL,   -- the first answer, replayed for a duplicate publish
     PRIMARY KEY (instance_id, id)
@@ -32,12 +33,16 @@ CREATE TABLE invocations (
     updated_at         INTEGER NOT NULL,
     completed_at       INTEGER,
     last_error         TEXT,
-    last_status        INTEGER
+    last_status        INTEGER,
+    secret_hash        TEXT,                      -- SHA-256 of the invocation secret (callbacks)
+    output             TEXT,                      -- request-response: the subscriber's answer
+    deadline_at        INTEGER                    -- request-response: when it times out
 );
 CREATE INDEX invocations_due ON invocations (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX invocations_leased ON invocations (lease_until) WHERE status = 'in_flight';
 CREATE INDEX invocations_by_event ON invocations (instance_id, event_id);
 CREATE INDEX invocations_by_route ON invocations (instance_id, route_kind, route_id, created_at);
+CREATE INDEX invocations_by_instance ON invocations (instance_id, created_at);
 
 -- Every outbound request: what was sent (secrets masked), what came back.
 CREATE TABLE attempts (

@@ -19,13 +19,14 @@ impl QueueStore for SqliteStore {
         let mut accepted = Vec::with_capacity(batch.len());
         for ev in batch {
             let inserted = sqlx::query(
-                "INSERT INTO events (instance_id, id, type, payload, created_at, response)
-                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (instance_id, id) DO NOTHING",
+                "INSERT INTO events (instance_id, id, type, payload, content_json, created_at, response)
+                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (instance_id, id) DO NOTHING",
             )
             .bind(ev.instance.as_str())
             .bind(&ev.id)
             .bind(&ev.event_type)
             .bind(&ev.payload)
+            .bind(ev.content_json.as_deref())
             .bind(ev.created_at.millis())
             .bind(&ev.response)
             .execute(&mut *tx)
@@ -228,6 +229,49 @@ impl QueueStore for SqliteStore {
         Ok(())
     }
 
+    async fn subscription_invocations(
+        &self,
+        instance: &InstanceId,
+        since: Timestamp,
+        max: u32,
+    ) -> StoreResult<Vec<InvocationStatusRow>> {
+        let rows = sqlx::query(
+            "SELECT i.id, i.trigger_id, i.route_id, COALESCE(s.name, ''), i.kind, i.status, i.created_at,
+                    i.completed_at, e.payload, e.content_json, i.output, i.last_error
+             FROM invocations i
+             JOIN events e ON e.instance_id = i.instance_id AND e.id = i.event_id
+             LEFT JOIN sailpoint_subscriptions s ON s.instance_id = i.instance_id AND s.id = i.route_id
+             WHERE i.instance_id = ? AND i.route_kind = 'subscription' AND i.created_at >= ?
+             ORDER BY i.created_at DESC LIMIT ?",
+        )
+        .bind(instance.as_str())
+        .bind(since.millis())
+        .bind(i64::from(max))
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| InvocationStatusRow {
+                id: r.get(0),
+                trigger_id: r.get(1),
+                subscription_id: r.get(2),
+                subscription_name: r.get(3),
+                kind: if r.get::<&str, _>(4) == "test" {
+                    InvocationKind::Test
+                } else {
+                    InvocationKind::RealTime
+                },
+                status: r.get(5),
+                created_at: Timestamp(r.get(6)),
+                completed_at: r.get::<Option<i64>, _>(7).map(Timestamp),
+                input: r.get(8),
+                content_json: r.get(9),
+                output: r.get(10),
+                error: r.get(11),
+            })
+            .collect())
+    }
+
     async fn queue_depth(&self) -> StoreResult<Vec<(String, i64)>> {
         Ok(sqlx::query_as(
             "SELECT status, COUNT(*) FROM invocations GROUP BY status ORDER BY status",
@@ -326,7 +370,7 @@ async fn insert_invocations(
 ) -> StoreResult<()> {
     let mut q = QueryBuilder::<Sqlite>::new(
         "INSERT INTO invocations (id, instance_id, event_id, trigger_id, route_kind, route_id, kind, status,
-            next_attempt_at, lease_until, chain_next, interrupt_on_error, created_at, updated_at) ",
+            next_attempt_at, lease_until, chain_next, interrupt_on_error, created_at, updated_at, secret_hash) ",
     );
     q.push_values(rows, |mut b, (ev, inv)| {
         let (status, lease) = match inv.state {
@@ -347,7 +391,8 @@ async fn insert_invocations(
             .push_bind(inv.chain_next.as_deref())
             .push_bind(inv.interrupt_on_error)
             .push_bind(ev.created_at.millis())
-            .push_bind(ev.created_at.millis());
+            .push_bind(ev.created_at.millis())
+            .push_bind(inv.secret_hash.as_deref());
     });
     q.build().execute(&mut *conn).await?;
     Ok(())

@@ -4,6 +4,7 @@
 mod auth;
 mod delivery;
 mod health;
+mod invocations;
 mod sailpoint;
 mod support;
 mod zitadel;
