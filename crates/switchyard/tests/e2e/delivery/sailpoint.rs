@@ -140,3 +140,47 @@ async fn standard_webhooks_signature_verifies_with_the_subscription_secret() {
     assert_eq!(standard_webhooks_signers(&tampered, &[&secret]), [None]);
     assert_eq!(standard_webhooks_signers(req, &[&other]), [None]);
 }
+
+#[tokio::test]
+async fn secret_rotation_with_grace_signs_with_both_secrets() {
+    let s = server().await;
+    let r = Receiver::start().await;
+    let sub = subscribe(&s, &r.url("/rot"), json!({})).await;
+    let id = sub["id"].as_str().unwrap();
+    let old = subscription_secret(&s, id).await;
+    // The read endpoint shows the same secret the store holds.
+    let (st, shown) = s.get(&format!("/v1/subscriptions/{id}/secret")).await;
+    assert_eq!(st, 200, "{shown}");
+    assert_eq!(shown["secret"], old.as_str());
+
+    let (st, rotated) = s
+        .post(
+            &format!("/v1/subscriptions/{id}/secret/rotate"),
+            json!({"gracePeriod": "PT1M"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{rotated}");
+    let new = rotated["secret"].as_str().unwrap().to_string();
+    assert_ne!(new, old);
+    publish(&s, "idn:identity-created", identity("gil", "Ops")).await;
+    let req = &r.wait_for_path("/rot", 1, WAIT).await[0];
+    let mut signers = standard_webhooks_signers(req, &[&old, &new]);
+    signers.sort();
+    assert_eq!(signers, [Some(0), Some(1)], "{:?}", req.headers);
+
+    // Without grace only the new secret signs.
+    let (st, rotated) = s
+        .post(
+            &format!("/v1/subscriptions/{id}/secret/rotate"),
+            json!({"gracePeriod": "PT0S"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{rotated}");
+    let newest = rotated["secret"].as_str().unwrap().to_string();
+    publish(&s, "idn:identity-created", identity("hil", "Ops")).await;
+    let req = &r.wait_for_path("/rot", 2, WAIT).await[1];
+    assert_eq!(
+        standard_webhooks_signers(req, &[&old, &new, &newest]),
+        [Some(2)]
+    );
+}
