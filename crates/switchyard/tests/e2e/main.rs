@@ -4,6 +4,7 @@
 mod auth;
 mod health;
 mod invocations;
+mod request_response;
 mod sailpoint;
 mod support;
 mod zitadel;
