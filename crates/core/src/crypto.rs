@@ -233,7 +233,10 @@ mod tests {
         let s2 = InvocationSecrets::from_master(&again);
         assert_eq!(s1.secret("inv-1"), s2.secret("inv-1"));
         assert_ne!(s1.secret("inv-1"), s1.secret("inv-2"));
-        assert_ne!(s1.secret("inv-1"), InvocationSecrets::random().secret("inv-1"));
+        assert_ne!(
+            s1.secret("inv-1"),
+            InvocationSecrets::random().secret("inv-1")
+        );
         assert_eq!(s1.secret("x").len(), 43);
     }
 

@@ -13,15 +13,15 @@ use crate::publish::{
 };
 use crate::request::{self, Prepared};
 use crate::routing::{BodyStyle, Destination, Routing};
-use crate::waiters::Waiters;
 use crate::sender::{Response, Sender};
+use crate::waiters::Waiters;
 use rand::Rng;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use switchyard_core::crypto::InvocationSecrets;
 use switchyard_core::netguard::OutboundPolicy;
 use switchyard_core::retry::RetrySchedule;
-use switchyard_core::crypto::InvocationSecrets;
 use switchyard_core::sailpoint::DispatchMode;
 use switchyard_core::{Clock, InstanceId};
 use switchyard_store::queue::{

@@ -6,9 +6,9 @@
 use crate::routing::PayloadValidator;
 use crate::sender::Response;
 use serde_json::Value;
-use switchyard_core::sailpoint::DispatchMode;
 use std::time::Duration;
 use switchyard_core::retry::{parse_retry_after, RetrySchedule};
+use switchyard_core::sailpoint::DispatchMode;
 use switchyard_core::Timestamp;
 use switchyard_store::queue::NextStep;
 
@@ -146,9 +146,8 @@ mod tests {
             validate_output: Some(&v),
             deadline: Timestamp(1500),
         };
-        let step = |r: &Response, mode| {
-            request_response_step(r, &rules(mode), 1, &s, Timestamp(0), 0.5)
-        };
+        let step =
+            |r: &Response, mode| request_response_step(r, &rules(mode), 1, &s, Timestamp(0), 0.5);
         use DispatchMode::*;
         assert_eq!(
             step(&answer(200, r#"{"approved":true}"#), Sync),
@@ -157,16 +156,24 @@ mod tests {
         assert!(
             matches!(step(&answer(200, r#"{"x":1}"#), Sync), NextStep::Failed(m) if m.contains("approved: is required"))
         );
-        assert!(matches!(step(&answer(200, "nope"), Sync), NextStep::Failed(m) if m.contains("not JSON")));
+        assert!(
+            matches!(step(&answer(200, "nope"), Sync), NextStep::Failed(m) if m.contains("not JSON"))
+        );
         assert_eq!(step(&answer(200, "{}"), Async), NextStep::AwaitingCallback);
-        assert_eq!(step(&answer(202, "{}"), Dynamic), NextStep::AwaitingCallback);
+        assert_eq!(
+            step(&answer(202, "{}"), Dynamic),
+            NextStep::AwaitingCallback
+        );
         assert_eq!(step(&answer(200, " "), Dynamic), NextStep::AwaitingCallback);
         assert!(matches!(
             step(&answer(200, r#"{"approved":false}"#), Dynamic),
             NextStep::Completed(_)
         ));
         // A retry 1 s later is before the deadline; the second (2 s later) would pass it.
-        assert_eq!(step(&answer(500, ""), Async), NextStep::RetryAt(Timestamp(1000)));
+        assert_eq!(
+            step(&answer(500, ""), Async),
+            NextStep::RetryAt(Timestamp(1000))
+        );
         assert!(matches!(
             request_response_step(&answer(500, ""), &rules(Async), 2, &s, Timestamp(0), 0.5),
             NextStep::Failed(m) if m.contains("deadline")

@@ -314,9 +314,19 @@ mod tests {
         let inv = &ev.invocations[0];
         assert_eq!(inv.deadline_at, Some(Timestamp(3000)));
         assert_eq!(secrets, vec![(inv.id.clone(), keys.secret(&inv.id))]);
-        assert!(crypto::verify_secret(&secrets[0].1, inv.secret_hash.as_deref().unwrap()));
+        assert!(crypto::verify_secret(
+            &secrets[0].1,
+            inv.secret_hash.as_deref().unwrap()
+        ));
         // Without with_secrets the hash is still stored (the callback needs it) but not returned.
-        let (ev, secrets) = build_event(&req(json!({})), &plan, "{}".into(), Timestamp(0), None, &keys);
+        let (ev, secrets) = build_event(
+            &req(json!({})),
+            &plan,
+            "{}".into(),
+            Timestamp(0),
+            None,
+            &keys,
+        );
         assert!(secrets.is_empty() && ev.invocations[0].secret_hash.is_some());
         r.expect_request_response = Some(false);
         assert!(check_kind(&r, &plan).is_err());

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use switchyard_core::wait::InvocationWait;
 use switchyard_core::ValidationError;
-use switchyard_delivery::{Published, PublishRequest};
+use switchyard_delivery::{PublishRequest, Published};
 use switchyard_store::queue::{InvocationKind, InvocationOutcome};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -54,7 +54,11 @@ fn outcome_wire(o: &InvocationOutcome) -> Value {
     m.insert("id".into(), json!(o.id));
     m.insert("subscriptionId".into(), json!(o.route_id));
     m.insert("status".into(), json!(o.status));
-    if let Some(out) = o.output.as_deref().and_then(|t| serde_json::from_str(t).ok()) {
+    if let Some(out) = o
+        .output
+        .as_deref()
+        .and_then(|t| serde_json::from_str(t).ok())
+    {
         m.insert("output".into(), out);
     }
     if let Some(e) = &o.error {
@@ -105,10 +109,12 @@ async fn start(
             .wait_for(&tenant.instance, &ids, w.duration())
             .await
             .map_err(ApiError::from)?,
-        None => state
-            .store
-            .invocation_outcomes(&tenant.instance, &ids)
-            .await?,
+        None => {
+            state
+                .store
+                .invocation_outcomes(&tenant.instance, &ids)
+                .await?
+        }
     };
     Ok(Json(
         json!({"invocations": outcomes.iter().map(outcome_wire).collect::<Vec<_>>()}),

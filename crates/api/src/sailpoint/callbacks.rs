@@ -189,7 +189,9 @@ async fn complete_impl(
         }
         // Lost a race with another callback or the deadline sweep.
         CompleteResult::AlreadyEnded => match state.store.callback_target(&id).await {
-            Ok(t) if t.last_error.as_deref() == Some(TIMED_OUT) || state.clock.now() >= deadline => {
+            Ok(t)
+                if t.last_error.as_deref() == Some(TIMED_OUT) || state.clock.now() >= deadline =>
+            {
                 Err(gone(&id).into())
             }
             Ok(t) => Err(already(&t.status).into()),

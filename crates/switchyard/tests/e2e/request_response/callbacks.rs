@@ -35,19 +35,36 @@ async fn async_callback_completes_once_and_guards_its_secret() {
     let meta = &got[0].body["_metadata"];
     assert_eq!(meta["responseMode"], "async");
     assert_eq!(meta["invocationId"], id.as_str());
-    assert_eq!(meta["secret"], secret.as_str(), "the delivery carries the returned secret");
+    assert_eq!(
+        meta["secret"],
+        secret.as_str(),
+        "the delivery carries the returned secret"
+    );
     let callback = meta["callbackURL"].as_str().unwrap();
-    assert_eq!(callback, s.url(&format!("/trigger-invocations/v1/{id}/complete")));
+    assert_eq!(
+        callback,
+        s.url(&format!("/trigger-invocations/v1/{id}/complete"))
+    );
     // Secrets stay out of the attempt log.
     let view = until_status(&s, &id, "awaiting_callback").await;
     assert!(!view.to_string().contains(&secret), "{view}");
 
-    let (st, v) = complete(&s, &id, json!({"secret": "wrong", "output": {"approved": true}})).await;
+    let (st, v) = complete(
+        &s,
+        &id,
+        json!({"secret": "wrong", "output": {"approved": true}}),
+    )
+    .await;
     assert_eq!(st, StatusCode::UNAUTHORIZED, "{v}");
     assert!(v["error"].is_string(), "SailPoint's 401 shape: {v}");
     let (st, v) = complete(&s, "no-such-id", json!({"secret": secret, "output": {}})).await;
     assert_eq!(st, StatusCode::NOT_FOUND, "{v}");
-    let (st, v) = complete(&s, &id, json!({"secret": secret, "output": {"approved": 1}})).await;
+    let (st, v) = complete(
+        &s,
+        &id,
+        json!({"secret": secret, "output": {"approved": 1}}),
+    )
+    .await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
     assert!(v.to_string().contains("approved"), "{v}");
     let (st, v) = complete(&s, &id, json!({"secret": secret})).await;
@@ -62,15 +79,35 @@ async fn async_callback_completes_once_and_guards_its_secret() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-    let (st, v) = complete(&s, &id, json!({"secret": secret, "output": {"approved": false}})).await;
+    let (st, v) = complete(
+        &s,
+        &id,
+        json!({"secret": secret, "output": {"approved": false}}),
+    )
+    .await;
     assert_eq!(st, StatusCode::CONFLICT, "{v}");
     let view = until_status(&s, &id, "completed").await;
-    assert_eq!(view["output"], json!({"approved": true}), "the first completion stays");
+    assert_eq!(
+        view["output"],
+        json!({"approved": true}),
+        "the first completion stays"
+    );
 
     let (_, rows) = s.get("/trigger-invocations/v1/status").await;
-    let row = rows.as_array().unwrap().iter().find(|r| r["id"] == id.as_str()).unwrap();
-    assert_eq!(row["completeInvocationInput"]["output"], json!({"approved": true}));
-    assert_eq!(row["startInvocationInput"]["contentJson"], json!({"k": "v"}));
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(
+        row["completeInvocationInput"]["output"],
+        json!({"approved": true})
+    );
+    assert_eq!(
+        row["startInvocationInput"]["contentJson"],
+        json!({"k": "v"})
+    );
 }
 
 #[tokio::test]
@@ -105,7 +142,10 @@ async fn wait_is_woken_by_the_callback_and_errors_fail_the_invocation() {
     .await;
     assert_eq!(st, StatusCode::NO_CONTENT, "{v}");
     let (st, v) = waiter.await.unwrap();
-    assert!(started.elapsed() < std::time::Duration::from_secs(5), "woken promptly");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "woken promptly"
+    );
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(only(&v)["status"], "completed", "{v}");
     assert_eq!(only(&v)["output"], json!({"approved": true}));
@@ -124,7 +164,12 @@ async fn wait_is_woken_by_the_callback_and_errors_fail_the_invocation() {
     let view = until_status(&s, &id, "failed").await;
     assert_eq!(view["lastError"], "approver unavailable", "{view}");
     let (_, rows) = s.get("/trigger-invocations/v1/status").await;
-    let row = rows.as_array().unwrap().iter().find(|r| r["id"] == id.as_str()).unwrap();
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id.as_str())
+        .unwrap();
     assert_eq!(
         row["completeInvocationInput"]["localizedError"]["message"],
         "approver unavailable"
@@ -162,8 +207,6 @@ async fn async_invocations_survive_a_restart() {
     let (done_id, done_secret) = start_sailpoint(&s, "/trigger-invocations/v1/start").await;
     rx.wait_for(1).await;
     until_status(&s, &done_id, "awaiting_callback").await;
-    // A second subscription-less trigger would not do: reuse the same one with a short deadline
-    // by starting through a second server run below.
     s.stop().await;
 
     let s = server_in(dir.0.clone()).await;
@@ -215,10 +258,23 @@ async fn test_invocations_dispatch_request_response_triggers() {
     let meta = &got[0].body["_metadata"];
     assert_eq!(meta["triggerType"], "requestResponse");
     assert_eq!(meta["secret"], secret.as_str());
-    let (st, v) = complete(&s, &id, json!({"secret": secret, "output": {"approved": true}})).await;
+    let (st, v) = complete(
+        &s,
+        &id,
+        json!({"secret": secret, "output": {"approved": true}}),
+    )
+    .await;
     assert_eq!(st, StatusCode::NO_CONTENT, "{v}");
     let (_, rows) = s.get("/trigger-invocations/v1/status").await;
-    let row = rows.as_array().unwrap().iter().find(|r| r["id"] == id.as_str()).unwrap();
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id.as_str())
+        .unwrap();
     assert_eq!(row["type"], "TEST");
-    assert_eq!(row["completeInvocationInput"]["output"], json!({"approved": true}));
+    assert_eq!(
+        row["completeInvocationInput"]["output"],
+        json!({"approved": true})
+    );
 }
