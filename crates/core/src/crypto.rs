@@ -7,6 +7,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -16,6 +17,8 @@ use subtle::ConstantTimeEq;
 pub struct MasterKey {
     id: String,
     cipher: XChaCha20Poly1305,
+    /// The raw key material, kept only to derive purpose-bound subkeys ([`MasterKey::derive_key`]).
+    raw: [u8; 32],
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -49,7 +52,18 @@ impl MasterKey {
         Self {
             id,
             cipher: XChaCha20Poly1305::new(key.into()),
+            raw: *key,
         }
+    }
+
+    /// A 32-byte subkey for one purpose: HMAC-SHA256 keyed with the master key over `label`.
+    /// Distinct labels give independent keys, and the master key cannot be recovered from them.
+    pub fn derive_key(&self, label: &str) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.raw)
+            .expect("HMAC accepts keys of any length");
+        mac.update(b"switchyard-subkey:");
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
     }
 
     pub fn id(&self) -> &str {
@@ -159,8 +173,73 @@ pub fn verify_secret(secret: &str, digest_hex: &str) -> bool {
     actual.as_bytes().ct_eq(digest_hex.as_bytes()).into()
 }
 
+/// Derives invocation secrets: base64url(HMAC-SHA256(key, invocation id)). The secret must be
+/// sent again on every retry of a request-response delivery, yet stored only hashed; deriving it
+/// from the id with a server-held key means it is never stored at all.
+#[derive(Clone)]
+pub struct InvocationSecrets {
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for InvocationSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InvocationSecrets(***)")
+    }
+}
+
+impl InvocationSecrets {
+    /// The label of the master-key subkey invocation secrets are derived with.
+    pub const LABEL: &'static str = "invocation-secrets/v1";
+
+    /// Secrets bound to this server's master key (stable across restarts).
+    pub fn from_master(master: &MasterKey) -> Self {
+        Self {
+            key: master.derive_key(Self::LABEL),
+        }
+    }
+
+    /// Secrets under a random key (tests and engines without a master key).
+    pub fn random() -> Self {
+        let mut key = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut key);
+        Self { key }
+    }
+
+    /// The secret of invocation `id`.
+    pub fn secret(&self, id: &str) -> String {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC accepts any key length");
+        mac.update(id.as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+}
+
+impl Default for InvocationSecrets {
+    fn default() -> Self {
+        Self::random()
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn derived_keys_and_invocation_secrets_are_stable_and_distinct() {
+        let (k, text) = MasterKey::generate_file();
+        let again = MasterKey::parse_file(&text).unwrap();
+        assert_eq!(k.derive_key("a"), again.derive_key("a"));
+        assert_ne!(k.derive_key("a"), k.derive_key("b"));
+        assert_ne!(k.derive_key("a"), MasterKey::generate().derive_key("a"));
+        let s1 = InvocationSecrets::from_master(&k);
+        let s2 = InvocationSecrets::from_master(&again);
+        assert_eq!(s1.secret("inv-1"), s2.secret("inv-1"));
+        assert_ne!(s1.secret("inv-1"), s1.secret("inv-2"));
+        assert_ne!(
+            s1.secret("inv-1"),
+            InvocationSecrets::random().secret("inv-1")
+        );
+        assert_eq!(s1.secret("x").len(), 43);
+    }
+
     use super::*;
 
     #[test]

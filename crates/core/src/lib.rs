@@ -14,6 +14,7 @@ pub mod netguard;
 pub mod retry;
 pub mod sailpoint;
 pub mod signing;
+pub mod wait;
 pub mod zitadel;
 
 pub use clock::{Clock, SystemClock, Timestamp};

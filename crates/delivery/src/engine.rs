@@ -6,22 +6,28 @@
 
 use crate::batch::GroupCommit;
 use crate::metrics::{DeliveryOutcome, Metrics};
-use crate::outcome::{describe, next_step, parked_wait};
+use crate::outcome::{describe, next_step, parked_wait, request_response_step, ResponseRules};
 use crate::publish::{
     build_event, check_event_id, check_payload, immediately_due, PublishError, PublishRequest,
     Published,
 };
 use crate::request::{self, Prepared};
-use crate::routing::{Destination, Routing};
+use crate::routing::{BodyStyle, Destination, Routing};
 use crate::sender::{Response, Sender};
+use crate::waiters::Waiters;
 use rand::Rng;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use switchyard_core::crypto::InvocationSecrets;
 use switchyard_core::netguard::OutboundPolicy;
 use switchyard_core::retry::RetrySchedule;
-use switchyard_core::Clock;
-use switchyard_store::queue::{AttemptRecord, Claimed, NewEvent, NextStep, Outcome, PublishResult};
+use switchyard_core::sailpoint::DispatchMode;
+use switchyard_core::{Clock, InstanceId};
+use switchyard_store::queue::{
+    AttemptRecord, Claimed, InvocationOutcome, NewEvent, NextStep, Outcome, PublishResult,
+    TIMED_OUT,
+};
 use switchyard_store::Store;
 use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
 
@@ -39,6 +45,11 @@ pub struct EngineConfig {
     pub poll_interval: Duration,
     /// Which addresses deliveries may reach.
     pub outbound: Arc<OutboundPolicy>,
+    /// Public base URL of the server: request-response callbacks go to
+    /// `{callback_base}/trigger-invocations/v1/{id}/complete`.
+    pub callback_base: String,
+    /// Derives invocation secrets (bound to the master key in production).
+    pub secrets: InvocationSecrets,
 }
 
 impl Default for EngineConfig {
@@ -50,6 +61,8 @@ impl Default for EngineConfig {
             max_batch: 512,
             poll_interval: Duration::from_secs(5),
             outbound: Arc::new(OutboundPolicy::default()),
+            callback_base: "http://127.0.0.1:8080".into(),
+            secrets: InvocationSecrets::random(),
         }
     }
 }
@@ -74,7 +87,15 @@ struct Inner {
     stopping: watch::Sender<bool>,
     /// Outcomes sent to the writer and not yet committed.
     unrecorded: AtomicUsize,
+    /// `wait`ers for ended invocations.
+    waiters: Arc<Waiters>,
+    /// Wakes the deadline sweeper (a new deadline may be the earliest).
+    deadline_wake: Arc<Notify>,
 }
+
+/// How often a `wait`er re-reads the store without a signal (another node may end its
+/// invocations).
+const WAIT_RECHECK: Duration = Duration::from_millis(500);
 
 impl Engine {
     /// Starts the engine's background tasks. They run until [`Engine::shutdown`].
@@ -106,8 +127,19 @@ impl Engine {
                 metrics: Metrics::default(),
                 stopping,
                 unrecorded: AtomicUsize::new(0),
+                waiters: Arc::new(Waiters::default()),
+                deadline_wake: Arc::new(Notify::new()),
             }),
         };
+        let inner = &engine.inner;
+        tokio::spawn(crate::deadlines::sweep_loop(
+            inner.store.clone(),
+            inner.clock.clone(),
+            inner.waiters.clone(),
+            inner.deadline_wake.clone(),
+            inner.stopping.subscribe(),
+            inner.config.poll_interval,
+        ));
         tokio::spawn(engine.clone().record_loop(outcome_rx));
         tokio::spawn(engine.clone().claim_loop());
         Ok(engine)
@@ -119,6 +151,41 @@ impl Engine {
 
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    /// The deriver of invocation secrets.
+    pub fn secrets(&self) -> &InvocationSecrets {
+        &self.inner.config.secrets
+    }
+
+    /// Tells `wait`ers that these invocations ended (a callback completed them).
+    pub fn ended(&self, ids: &[String]) {
+        self.inner.waiters.signal(ids.iter().map(String::as_str));
+    }
+
+    /// The current outcomes of `ids`, after waiting up to `wait` for all of them to end.
+    pub async fn wait_for(
+        &self,
+        instance: &InstanceId,
+        ids: &[String],
+        wait: Duration,
+    ) -> Result<Vec<InvocationOutcome>, switchyard_store::StoreError> {
+        let inner = &self.inner;
+        // Register before the first read, so an end committed in between still wakes us.
+        let registration = inner.waiters.register(ids);
+        let until = tokio::time::Instant::now() + wait;
+        loop {
+            let outcomes = inner.store.invocation_outcomes(instance, ids).await?;
+            let now = tokio::time::Instant::now();
+            if outcomes.iter().all(InvocationOutcome::is_final) || now >= until {
+                return Ok(outcomes);
+            }
+            let nap = (until - now).min(WAIT_RECHECK);
+            tokio::select! {
+                _ = registration.notified() => {}
+                _ = tokio::time::sleep(nap) => {}
+            }
+        }
     }
 
     /// Wakes the claimer (new due work was written by someone other than this engine).
@@ -137,6 +204,7 @@ impl Engine {
         }
         check_payload(&req.payload)?;
         let plan = inner.routing.plan(&req.instance, &req.event_type).await?;
+        crate::publish::check_kind(&req, &plan)?;
         if let Some(validate) = &plan.validator {
             validate(&req.payload).map_err(|errors| {
                 crate::routing::RoutingError::InvalidPayload {
@@ -154,7 +222,9 @@ impl Engine {
             payload_text,
             now,
             Some(now.plus(inner.config.lease)),
+            &inner.config.secrets,
         );
+        let has_deadlines = event.invocations.iter().any(|i| i.deadline_at.is_some());
         let due = immediately_due(&event);
         let permits = match u32::try_from(due) {
             Ok(n) if n > 0 => inner.permits.clone().try_acquire_many_owned(n).ok(),
@@ -173,6 +243,9 @@ impl Engine {
         match inner.publisher.submit(event).await {
             Ok(PublishResult::Created) => {
                 inner.metrics.accepted(invocations);
+                if has_deadlines {
+                    inner.deadline_wake.notify_one();
+                }
                 match (jobs, permits) {
                     (Some(jobs), Some(mut permits)) => {
                         for job in jobs {
@@ -306,8 +379,33 @@ impl Engine {
                     authorization,
                     signing,
                     body,
+                    dispatch,
                 } => {
-                    let body = request::body(&job, *body);
+                    // Request-response: the invocation carries its deadline; nothing is sent
+                    // after it, and no request may outlive it.
+                    let rr = job.deadline_at.map(|deadline| {
+                        let meta = request::ResponseMeta {
+                            mode: dispatch.unwrap_or(DispatchMode::Sync),
+                            callback_url: format!(
+                                "{}/trigger-invocations/v1/{}/complete",
+                                inner.config.callback_base.trim_end_matches('/'),
+                                job.id
+                            ),
+                            secret: inner.config.secrets.secret(&job.id),
+                        };
+                        (deadline, meta)
+                    });
+                    if rr.as_ref().is_some_and(|(d, _)| started >= *d) {
+                        let attempt = failed_attempt(n, started, TIMED_OUT);
+                        return self.finish(job, attempt, NextStep::Failed(TIMED_OUT.into()));
+                    }
+                    let style = match (&rr, *body) {
+                        (Some(_), BodyStyle::SailPointFireAndForget) => {
+                            BodyStyle::SailPointRequestResponse
+                        }
+                        (_, style) => style,
+                    };
+                    let body = request::body(&job, style, rr.as_ref().map(|(_, m)| m));
                     let headers = request::headers(
                         &job,
                         &body,
@@ -317,19 +415,53 @@ impl Engine {
                     );
                     let prepared = Prepared { body, headers };
                     let recorded = prepared.recorded_headers();
+                    let timeout = match &rr {
+                        Some((deadline, _)) => (*timeout).min(Duration::from_millis(
+                            (deadline.millis() - started.millis()).max(1) as u64,
+                        )),
+                        None => *timeout,
+                    };
                     let resp: Response = inner
                         .sender
-                        .post(url, &prepared.headers, prepared.body, *timeout)
+                        .post(url, &prepared.headers, prepared.body, timeout)
                         .await;
                     inner.metrics.latency(resp.duration);
-                    let next = next_step(
-                        &resp,
-                        round_n,
-                        &inner.config.schedule,
-                        inner.clock.now(),
-                        jitter,
-                    );
-                    let error = (!matches!(next, NextStep::Delivered)).then(|| describe(&resp));
+                    let next = match &rr {
+                        Some((deadline, meta)) => {
+                            let plan = inner.routing.plan(&job.instance, &job.event_type).await;
+                            let validator = plan.ok().and_then(|p| p.output_validator.clone());
+                            let rules = ResponseRules {
+                                mode: meta.mode,
+                                validate_output: validator.as_ref(),
+                                deadline: *deadline,
+                            };
+                            request_response_step(
+                                &resp,
+                                &rules,
+                                round_n,
+                                &inner.config.schedule,
+                                inner.clock.now(),
+                                jitter,
+                            )
+                        }
+                        None => next_step(
+                            &resp,
+                            round_n,
+                            &inner.config.schedule,
+                            inner.clock.now(),
+                            jitter,
+                        ),
+                    };
+                    let answered = resp.error.is_none()
+                        && resp.status.is_some_and(|s| (200..300).contains(&s));
+                    let error = match &next {
+                        NextStep::Delivered
+                        | NextStep::Completed(_)
+                        | NextStep::AwaitingCallback => None,
+                        // An answer that arrived but did not do (invalid output): say why.
+                        NextStep::Failed(m) if answered => Some(m.clone()),
+                        _ => Some(describe(&resp)),
+                    };
                     (
                         AttemptRecord {
                             n,
@@ -369,8 +501,16 @@ impl Engine {
                 )
             }
         };
+        self.finish(job, attempt, next);
+    }
+
+    /// Counts the outcome and hands it to the writer.
+    fn finish(&self, job: Claimed, attempt: AttemptRecord, next: NextStep) {
+        let inner = &self.inner;
         let label = match &next {
-            NextStep::Delivered => DeliveryOutcome::Delivered,
+            NextStep::Delivered | NextStep::Completed(_) | NextStep::AwaitingCallback => {
+                DeliveryOutcome::Delivered
+            }
             NextStep::RetryAt(_) => DeliveryOutcome::Retried,
             NextStep::Failed(_) => DeliveryOutcome::Failed,
             NextStep::FailedDisableRoute(_) => DeliveryOutcome::Disabled,
@@ -411,6 +551,12 @@ impl Engine {
                 match inner.store.record_outcomes(&batch).await {
                     Ok(released) => {
                         inner.unrecorded.fetch_sub(batch.len(), Ordering::SeqCst);
+                        inner.waiters.signal(
+                            batch
+                                .iter()
+                                .filter(|o| o.next.is_terminal())
+                                .map(|o| o.invocation_id.as_str()),
+                        );
                         let retries = batch.iter().any(|o| matches!(o.next, NextStep::RetryAt(_)));
                         if released > 0 || retries {
                             inner.wake.notify_one();
@@ -458,6 +604,7 @@ fn fast_path_jobs(ev: &NewEvent) -> Vec<Claimed> {
             kind: ev.kind,
             attempts_done: 0,
             round_attempts: 0,
+            deadline_at: i.deadline_at,
         })
         .collect()
 }

@@ -7,6 +7,7 @@
 //! decide the next step) → [`batch`] (group-commit the result).
 
 pub mod batch;
+pub mod deadlines;
 pub mod engine;
 pub mod guard;
 pub mod metrics;
@@ -16,6 +17,7 @@ pub mod request;
 pub mod routing;
 pub mod sender;
 pub mod store_routing;
+pub mod waiters;
 
 pub use engine::{Engine, EngineConfig};
 pub use publish::{PublishError, PublishRequest, Published};

@@ -1,10 +1,14 @@
 //! Deciding what an answer means: 2xx delivered; 410 Gone fails and disables the route; anything
 //! else (3xx, 4xx, 5xx, timeouts, connection errors) is retried on the schedule, honouring the
-//! receiver's `Retry-After`, until the tries run out.
+//! receiver's `Retry-After`, until the tries run out. Request-response deliveries add the
+//! dispatch mode (output now, or a callback later) and never retry past their deadline.
 
+use crate::routing::PayloadValidator;
 use crate::sender::Response;
+use serde_json::Value;
 use std::time::Duration;
 use switchyard_core::retry::{parse_retry_after, RetrySchedule};
+use switchyard_core::sailpoint::DispatchMode;
 use switchyard_core::Timestamp;
 use switchyard_store::queue::NextStep;
 
@@ -34,6 +38,67 @@ pub fn next_step(
     }
 }
 
+/// Everything a request-response answer is judged by.
+pub struct ResponseRules<'a> {
+    pub mode: DispatchMode,
+    pub validate_output: Option<&'a PayloadValidator>,
+    pub deadline: Timestamp,
+}
+
+/// The next step after a request-response attempt: SYNC wants the output in the 2xx body (checked
+/// against the output schema; an invalid output fails at once), ASYNC only an acknowledgement
+/// (the output comes by callback), DYNAMIC decides by the answer (202 or an empty body: callback).
+/// Failed answers retry on the schedule, but a retry that would start after the deadline fails.
+pub fn request_response_step(
+    resp: &Response,
+    rules: &ResponseRules<'_>,
+    attempt_n: u32,
+    schedule: &RetrySchedule,
+    now: Timestamp,
+    jitter: f64,
+) -> NextStep {
+    match next_step(resp, attempt_n, schedule, now, jitter) {
+        NextStep::Delivered => {
+            let status = resp.status.unwrap_or(200);
+            let sync = match rules.mode {
+                DispatchMode::Sync => true,
+                DispatchMode::Async => false,
+                DispatchMode::Dynamic => status != 202 && !is_empty_output(&resp.body),
+            };
+            if !sync {
+                return NextStep::AwaitingCallback;
+            }
+            let output: Value = match serde_json::from_slice(&resp.body) {
+                Ok(v @ Value::Object(_)) => v,
+                Ok(_) => return NextStep::Failed("invalid output: must be a JSON object".into()),
+                Err(e) => {
+                    return NextStep::Failed(format!(
+                        "invalid output: the response body is not JSON ({e})"
+                    ))
+                }
+            };
+            if let Some(validate) = rules.validate_output {
+                if let Err(errors) = validate(&output) {
+                    return NextStep::Failed(format!("invalid output: {}", errors.join("; ")));
+                }
+            }
+            NextStep::Completed(output.to_string())
+        }
+        NextStep::RetryAt(t) if t >= rules.deadline => NextStep::Failed(format!(
+            "gave up after {attempt_n} attempts: the next try would pass the response deadline; {}",
+            describe(resp)
+        )),
+        other => other,
+    }
+}
+
+/// An empty body or an empty JSON object: no output (DYNAMIC then expects a callback).
+fn is_empty_output(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(body);
+    let t = text.trim();
+    t.is_empty() || serde_json::from_str::<Value>(t).is_ok_and(|v| v == serde_json::json!({}))
+}
+
 /// A short description of a failed answer for the attempt log.
 pub fn describe(resp: &Response) -> String {
     match (&resp.error, resp.status) {
@@ -55,6 +120,65 @@ pub fn parked_wait(schedule: &RetrySchedule, attempt_n: u32, jitter: f64) -> Dur
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn answer(status: u16, body: &str) -> Response {
+        Response {
+            status: Some(status),
+            retry_after: None,
+            body: body.as_bytes().to_vec(),
+            error: None,
+            duration: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn request_response_answers() {
+        let s = RetrySchedule::parse("1s,2s").unwrap();
+        let v: PayloadValidator = std::sync::Arc::new(|o: &Value| {
+            if o.get("approved").is_some_and(Value::is_boolean) {
+                Ok(())
+            } else {
+                Err(vec!["approved: is required".into()])
+            }
+        });
+        let rules = |mode| ResponseRules {
+            mode,
+            validate_output: Some(&v),
+            deadline: Timestamp(1500),
+        };
+        let step =
+            |r: &Response, mode| request_response_step(r, &rules(mode), 1, &s, Timestamp(0), 0.5);
+        use DispatchMode::*;
+        assert_eq!(
+            step(&answer(200, r#"{"approved":true}"#), Sync),
+            NextStep::Completed(r#"{"approved":true}"#.into())
+        );
+        assert!(
+            matches!(step(&answer(200, r#"{"x":1}"#), Sync), NextStep::Failed(m) if m.contains("approved: is required"))
+        );
+        assert!(
+            matches!(step(&answer(200, "nope"), Sync), NextStep::Failed(m) if m.contains("not JSON"))
+        );
+        assert_eq!(step(&answer(200, "{}"), Async), NextStep::AwaitingCallback);
+        assert_eq!(
+            step(&answer(202, "{}"), Dynamic),
+            NextStep::AwaitingCallback
+        );
+        assert_eq!(step(&answer(200, " "), Dynamic), NextStep::AwaitingCallback);
+        assert!(matches!(
+            step(&answer(200, r#"{"approved":false}"#), Dynamic),
+            NextStep::Completed(_)
+        ));
+        // A retry 1 s later is before the deadline; the second (2 s later) would pass it.
+        assert_eq!(
+            step(&answer(500, ""), Async),
+            NextStep::RetryAt(Timestamp(1000))
+        );
+        assert!(matches!(
+            request_response_step(&answer(500, ""), &rules(Async), 2, &s, Timestamp(0), 0.5),
+            NextStep::Failed(m) if m.contains("deadline")
+        ));
+    }
 
     fn resp(status: Option<u16>, retry_after: Option<&str>) -> Response {
         Response {

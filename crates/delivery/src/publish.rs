@@ -2,9 +2,10 @@
 //! plan (matching subscriptions, then the execution's targets as an ordered chain), and commit
 //! the event with all its invocations in one group-committed transaction before answering.
 
-use crate::routing::{FanoutPlan, RoutingError};
+use crate::routing::{FanoutPlan, PlannedSubscription, RoutingError};
 use serde_json::{json, Value};
-use switchyard_core::{crypto, ids, InstanceId, Timestamp};
+use switchyard_core::crypto::{self, InvocationSecrets};
+use switchyard_core::{ids, InstanceId, Timestamp};
 use switchyard_store::queue::{InitialState, InvocationKind, NewEvent, NewInvocation, RouteKind};
 
 /// A producer's request to publish one event.
@@ -23,7 +24,12 @@ pub struct PublishRequest {
     /// SailPoint's `contentJson` metadata map, kept with the event.
     pub content_json: Option<Value>,
     /// Give every invocation a secret (returned once in [`Published::secrets`], stored hashed).
+    /// Request-response invocations always get one (their callback needs it); this only decides
+    /// whether it is returned.
     pub with_secrets: bool,
+    /// `Some(true)`: the type must be a request-response trigger (starting one); `Some(false)`:
+    /// it must not be (publishing an event); `None`: either (test invocations).
+    pub expect_request_response: Option<bool>,
 }
 
 /// The answer to a publish.
@@ -73,14 +79,26 @@ pub fn check_event_id(id: &str) -> Result<(), PublishError> {
     }
 }
 
+/// Checks the trigger kind against what the caller asked for.
+pub fn check_kind(req: &PublishRequest, plan: &FanoutPlan) -> Result<(), RoutingError> {
+    match (req.expect_request_response, plan.request_response) {
+        (Some(false), true) => Err(RoutingError::NotFireAndForget(req.event_type.clone())),
+        (Some(true), false) => Err(RoutingError::NotRequestResponse(req.event_type.clone())),
+        _ => Ok(()),
+    }
+}
+
 /// Builds the event row and its invocations. `lease` is `Some(until)` when the caller reserved
-/// worker capacity for every immediately-due invocation (the fast path).
+/// worker capacity for every immediately-due invocation (the fast path). Request-response
+/// invocations get their deadline (now + the subscription's response deadline) and a secret
+/// derived from their id, of which only the hash is stored.
 pub fn build_event(
     req: &PublishRequest,
     plan: &FanoutPlan,
     payload_text: String,
     now: Timestamp,
     lease: Option<Timestamp>,
+    keys: &InvocationSecrets,
 ) -> (NewEvent, Vec<(String, String)>) {
     let event_id = req.id.clone().unwrap_or_else(ids::ordered_uuid);
     let due = match lease {
@@ -93,21 +111,26 @@ pub fn build_event(
             id: ids::ordered_uuid(),
             secret_hash: None,
             route_kind: RouteKind::Subscription,
-            route_id: sub.to_string(),
+            route_id: sub.id.clone(),
             state: due,
             chain_next: None,
             interrupt_on_error: false,
+            deadline_at: plan
+                .request_response
+                .then(|| now.plus(sub.response_deadline)),
         });
     }
     if req.kind == InvocationKind::RealTime {
         invocations.extend(chain(plan, due));
     }
     let mut secrets = Vec::new();
-    if req.with_secrets {
+    if req.with_secrets || plan.request_response {
         for inv in &mut invocations {
-            let secret = crypto::random_token(32);
+            let secret = keys.secret(&inv.id);
             inv.secret_hash = Some(crypto::hash_secret(&secret));
-            secrets.push((inv.id.clone(), secret));
+            if req.with_secrets {
+                secrets.push((inv.id.clone(), secret));
+            }
         }
     }
     let response = json!({
@@ -133,7 +156,7 @@ pub fn build_event(
 fn matching_subscriptions<'a>(
     req: &'a PublishRequest,
     plan: &'a FanoutPlan,
-) -> impl Iterator<Item = &'a str> {
+) -> impl Iterator<Item = &'a PlannedSubscription> {
     plan.subscriptions
         .iter()
         .filter(move |s| {
@@ -143,7 +166,6 @@ fn matching_subscriptions<'a>(
         })
         .filter(move |s| s.enabled || req.include_disabled)
         .filter(move |s| s.filter.as_ref().is_none_or(|f| f(&req.payload)))
-        .map(|s| s.id.as_str())
 }
 
 /// The execution's targets: awaited targets form a chain in list order (each waits for the one
@@ -172,6 +194,7 @@ fn chain(plan: &FanoutPlan, due: InitialState) -> Vec<NewInvocation> {
             state,
             chain_next: None,
             interrupt_on_error: t.interrupt_on_error,
+            deadline_at: None,
         });
     }
     out
@@ -188,8 +211,9 @@ pub fn immediately_due(ev: &NewEvent) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::routing::{PlannedSubscription, PlannedTarget};
+    use crate::routing::PlannedTarget;
     use std::sync::Arc;
+    use std::time::Duration;
 
     fn req(payload: Value) -> PublishRequest {
         PublishRequest {
@@ -202,6 +226,7 @@ mod tests {
             include_disabled: false,
             content_json: None,
             with_secrets: false,
+            expect_request_response: None,
         }
     }
 
@@ -209,21 +234,26 @@ mod tests {
     fn filters_select_subscriptions_and_targets_chain_in_order() {
         let plan = FanoutPlan {
             validator: None,
+            request_response: false,
+            output_validator: None,
             subscriptions: vec![
                 PlannedSubscription {
                     id: "all".into(),
                     enabled: true,
                     filter: None,
+                    response_deadline: Duration::from_secs(3600),
                 },
                 PlannedSubscription {
                     id: "off".into(),
                     enabled: false,
                     filter: None,
+                    response_deadline: Duration::from_secs(3600),
                 },
                 PlannedSubscription {
                     id: "none".into(),
                     enabled: true,
                     filter: Some(Arc::new(|_| false)),
+                    response_deadline: Duration::from_secs(3600),
                 },
             ],
             targets: vec![
@@ -244,7 +274,15 @@ mod tests {
                 },
             ],
         };
-        let (ev, secrets) = build_event(&req(json!({})), &plan, "{}".into(), Timestamp(1), None);
+        let keys = InvocationSecrets::random();
+        let (ev, secrets) = build_event(
+            &req(json!({})),
+            &plan,
+            "{}".into(),
+            Timestamp(1),
+            None,
+            &keys,
+        );
         assert!(secrets.is_empty());
         let routes: Vec<&str> = ev.invocations.iter().map(|i| i.route_id.as_str()).collect();
         assert_eq!(routes, ["all", "a", "async", "b"]);
@@ -255,6 +293,45 @@ mod tests {
         assert_eq!(ev.invocations[2].state, InitialState::Pending);
         assert_eq!(ev.invocations[3].state, InitialState::Waiting);
         assert_eq!(immediately_due(&ev), 3);
+    }
+
+    #[test]
+    fn request_response_invocations_get_a_deadline_and_a_derived_secret() {
+        let plan = FanoutPlan {
+            request_response: true,
+            subscriptions: vec![PlannedSubscription {
+                id: "s".into(),
+                enabled: true,
+                filter: None,
+                response_deadline: Duration::from_secs(2),
+            }],
+            ..FanoutPlan::default()
+        };
+        let keys = InvocationSecrets::random();
+        let mut r = req(json!({}));
+        r.with_secrets = true;
+        let (ev, secrets) = build_event(&r, &plan, "{}".into(), Timestamp(1000), None, &keys);
+        let inv = &ev.invocations[0];
+        assert_eq!(inv.deadline_at, Some(Timestamp(3000)));
+        assert_eq!(secrets, vec![(inv.id.clone(), keys.secret(&inv.id))]);
+        assert!(crypto::verify_secret(
+            &secrets[0].1,
+            inv.secret_hash.as_deref().unwrap()
+        ));
+        // Without with_secrets the hash is still stored (the callback needs it) but not returned.
+        let (ev, secrets) = build_event(
+            &req(json!({})),
+            &plan,
+            "{}".into(),
+            Timestamp(0),
+            None,
+            &keys,
+        );
+        assert!(secrets.is_empty() && ev.invocations[0].secret_hash.is_some());
+        r.expect_request_response = Some(false);
+        assert!(check_kind(&r, &plan).is_err());
+        r.expect_request_response = Some(true);
+        assert!(check_kind(&r, &plan).is_ok());
     }
 
     #[test]

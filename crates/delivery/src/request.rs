@@ -1,8 +1,10 @@
 //! Building the outbound request: the body in the receiver's format and the signature and auth
-//! headers. The recorded copy of the headers masks credentials.
+//! headers. The recorded copy of the headers masks credentials; bodies (which carry invocation
+//! secrets for request-response deliveries) are never recorded or logged.
 
 use crate::routing::{BodyStyle, Signing};
 use serde_json::{json, Value};
+use switchyard_core::sailpoint::DispatchMode;
 use switchyard_core::signing::{standard_webhooks_signature, zitadel_signature};
 use switchyard_store::queue::Claimed;
 
@@ -30,9 +32,43 @@ impl Prepared {
     }
 }
 
-/// Builds the body of `inv` in `style`.
-pub fn body(inv: &Claimed, style: BodyStyle) -> Vec<u8> {
+/// What a request-response delivery tells the subscriber about answering.
+#[derive(Debug, Clone)]
+pub struct ResponseMeta {
+    pub mode: DispatchMode,
+    /// `{public_url}/trigger-invocations/v1/{id}/complete`.
+    pub callback_url: String,
+    /// The invocation secret the callback must present.
+    pub secret: String,
+}
+
+/// SailPoint's `responseMode` value.
+fn response_mode(mode: DispatchMode) -> &'static str {
+    match mode {
+        DispatchMode::Sync => "sync",
+        DispatchMode::Async => "async",
+        DispatchMode::Dynamic => "dynamic",
+    }
+}
+
+/// Builds the body of `inv` in `style`. `rr` is required for
+/// [`BodyStyle::SailPointRequestResponse`] (without it the delivery is announced as SYNC).
+pub fn body(inv: &Claimed, style: BodyStyle, rr: Option<&ResponseMeta>) -> Vec<u8> {
     match style {
+        BodyStyle::SailPointRequestResponse => {
+            let mode = rr.map_or(DispatchMode::Sync, |r| r.mode);
+            let mut meta = json!({
+                "triggerId": inv.event_type,
+                "triggerType": "requestResponse",
+                "invocationId": inv.id,
+                "responseMode": response_mode(mode),
+            });
+            if let (Some(r), false) = (rr, mode == DispatchMode::Sync) {
+                meta["callbackURL"] = json!(r.callback_url);
+                meta["secret"] = json!(r.secret);
+            }
+            splice_metadata(&inv.payload, &meta)
+        }
         BodyStyle::SailPointFireAndForget => {
             let meta = json!({
                 "triggerId": inv.event_type,
@@ -142,6 +178,51 @@ mod tests {
         assert_eq!(v, json!({"x": [1, {"y": "}"}], "_metadata": {"a": 1}}));
         let v: Value = serde_json::from_slice(&splice_metadata("{ }", &meta)).unwrap();
         assert_eq!(v, json!({"_metadata": {"a": 1}}));
+    }
+
+    fn claimed() -> Claimed {
+        Claimed {
+            id: "inv-1".into(),
+            instance: switchyard_core::InstanceId::default_instance(),
+            event_id: "e".into(),
+            event_type: "acme:approve".into(),
+            payload: r#"{"orderId":"o-1"}"#.into(),
+            event_created_at: switchyard_core::Timestamp(0),
+            route_kind: switchyard_store::queue::RouteKind::Subscription,
+            route_id: "s".into(),
+            kind: switchyard_store::queue::InvocationKind::RealTime,
+            attempts_done: 0,
+            round_attempts: 0,
+            deadline_at: Some(switchyard_core::Timestamp(1000)),
+        }
+    }
+
+    #[test]
+    fn request_response_metadata_carries_the_callback_unless_sync() {
+        let meta = |mode| ResponseMeta {
+            mode,
+            callback_url: "http://h/trigger-invocations/v1/inv-1/complete".into(),
+            secret: "s3cret".into(),
+        };
+        let style = BodyStyle::SailPointRequestResponse;
+        let v: Value =
+            serde_json::from_slice(&body(&claimed(), style, Some(&meta(DispatchMode::Async))))
+                .unwrap();
+        assert_eq!(v["orderId"], "o-1");
+        assert_eq!(v["_metadata"]["triggerType"], "requestResponse");
+        assert_eq!(v["_metadata"]["responseMode"], "async");
+        assert_eq!(v["_metadata"]["invocationId"], "inv-1");
+        assert_eq!(v["_metadata"]["secret"], "s3cret");
+        assert_eq!(
+            v["_metadata"]["callbackURL"],
+            "http://h/trigger-invocations/v1/inv-1/complete"
+        );
+        let v: Value =
+            serde_json::from_slice(&body(&claimed(), style, Some(&meta(DispatchMode::Sync))))
+                .unwrap();
+        assert_eq!(v["_metadata"]["responseMode"], "sync");
+        assert!(v["_metadata"].get("secret").is_none());
+        assert!(v["_metadata"].get("callbackURL").is_none());
     }
 
     #[test]

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
+use switchyard_core::sailpoint::DispatchMode;
 use switchyard_core::InstanceId;
 use switchyard_store::queue::RouteKind;
 
@@ -21,6 +22,8 @@ pub enum RoutingError {
     },
     #[error("'{0}' is a request-response trigger; start it with POST /v1/invocations")]
     NotFireAndForget(String),
+    #[error("'{0}' is not a request-response trigger; publish it with POST /v1/events")]
+    NotRequestResponse(String),
     #[error(transparent)]
     Store(#[from] switchyard_store::StoreError),
 }
@@ -37,6 +40,8 @@ pub struct PlannedSubscription {
     /// Disabled subscriptions get test invocations only.
     pub enabled: bool,
     pub filter: Option<PayloadFilter>,
+    /// Request-response triggers: how long after creation an invocation times out.
+    pub response_deadline: Duration,
 }
 
 /// One target of the best-matching ZITADEL execution, in list order.
@@ -52,6 +57,10 @@ pub struct PlannedTarget {
 #[derive(Clone, Default)]
 pub struct FanoutPlan {
     pub validator: Option<PayloadValidator>,
+    /// The event type is a request-response trigger: its invocations wait for an output.
+    pub request_response: bool,
+    /// Checks a subscriber's output against the trigger's output schema (request-response).
+    pub output_validator: Option<PayloadValidator>,
     pub subscriptions: Vec<PlannedSubscription>,
     pub targets: Vec<PlannedTarget>,
 }
@@ -70,6 +79,9 @@ pub enum Signing {
 pub enum BodyStyle {
     /// SailPoint fire-and-forget: the input plus `_metadata`.
     SailPointFireAndForget,
+    /// SailPoint request-response: the input plus `_metadata` with the response mode and, unless
+    /// SYNC, the callback URL and the invocation secret.
+    SailPointRequestResponse,
     /// A ZITADEL event envelope.
     ZitadelEvent,
 }
@@ -84,6 +96,8 @@ pub enum Destination {
         authorization: Option<String>,
         signing: Signing,
         body: BodyStyle,
+        /// SailPoint subscriptions: how a request-response subscriber answers.
+        dispatch: Option<DispatchMode>,
     },
     /// AWS EventBridge; no sender exists yet, so such invocations stay queued.
     EventBridge { account: String, region: String },

@@ -70,11 +70,13 @@ impl StoreRouting {
         let catalog = TriggerCatalog::with_custom(custom);
         let trigger = catalog.get(event_type).cloned();
         if let Some(trigger) = &trigger {
-            if trigger.kind() == TriggerType::RequestResponse {
-                return Err(RoutingError::NotFireAndForget(event_type.to_string()));
-            }
             let t = trigger.clone();
             plan.validator = Some(Arc::new(move |v| t.validate_input(v)));
+            if trigger.kind() == TriggerType::RequestResponse {
+                plan.request_response = true;
+                let t = trigger.clone();
+                plan.output_validator = Some(Arc::new(move |v| t.validate_output(v)));
+            }
             for sub in self
                 .store
                 .trigger_subscriptions(instance, event_type)
@@ -88,6 +90,7 @@ impl StoreRouting {
                     id: sub.id,
                     enabled: sub.enabled,
                     filter,
+                    response_deadline: sub.response_deadline.duration(),
                 });
             }
         }
@@ -178,6 +181,7 @@ impl StoreRouting {
                         authorization,
                         signing: Signing::StandardWebhooks(secrets),
                         body: BodyStyle::SailPointFireAndForget,
+                        dispatch: Some(http.dispatch_mode),
                     })),
                     valid_until,
                 })
@@ -208,6 +212,7 @@ impl StoreRouting {
                         authorization: None,
                         signing: Signing::Zitadel(opened),
                         body: BodyStyle::ZitadelEvent,
+                        dispatch: None,
                     })),
                     valid_until,
                 })

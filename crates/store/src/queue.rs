@@ -70,6 +70,8 @@ pub struct NewInvocation {
     pub state: InitialState,
     pub chain_next: Option<String>,
     pub interrupt_on_error: bool,
+    /// Request-response invocations: when they time out (created + the route's deadline).
+    pub deadline_at: Option<Timestamp>,
 }
 
 /// An event to accept with its fan-out.
@@ -113,6 +115,8 @@ pub struct Claimed {
     pub attempts_done: u32,
     /// Attempts since the last replay; drives the retry schedule.
     pub round_attempts: u32,
+    /// Set for request-response invocations: no attempt may start after it.
+    pub deadline_at: Option<Timestamp>,
 }
 
 /// One outbound request as recorded.
@@ -137,6 +141,17 @@ pub enum NextStep {
     Failed(String),
     /// The receiver said 410 Gone: fail, and switch the route off.
     FailedDisableRoute(String),
+    /// Request-response: the subscriber answered with a valid output (JSON text).
+    Completed(String),
+    /// Request-response: the subscriber acknowledged and will POST the output to the callback.
+    AwaitingCallback,
+}
+
+impl NextStep {
+    /// Whether the invocation ends with this step (nothing more will happen to it).
+    pub fn is_terminal(&self) -> bool {
+        !matches!(self, NextStep::RetryAt(_) | NextStep::AwaitingCallback)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -168,6 +183,12 @@ pub struct InvocationView {
     pub completed_at: Option<Timestamp>,
     pub last_error: Option<String>,
     pub last_status: Option<u16>,
+    /// Request-response: the output the subscriber completed the invocation with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<serde_json::Value>,
+    /// Request-response: when the invocation times out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline_at: Option<Timestamp>,
     #[serde(rename = "attempts")]
     pub attempt_log: Vec<AttemptRecord>,
 }
@@ -189,6 +210,53 @@ pub struct InvocationStatusRow {
     pub output: Option<String>,
     pub error: Option<String>,
 }
+
+/// What the callback endpoint needs to authenticate and check a completion.
+#[derive(Debug, Clone)]
+pub struct CallbackTarget {
+    pub instance: InstanceId,
+    pub trigger_id: String,
+    pub status: String,
+    /// [`switchyard_core::crypto::hash_secret`] of the invocation secret.
+    pub secret_hash: Option<String>,
+    /// `None` for invocations that are not request-response.
+    pub deadline_at: Option<Timestamp>,
+    /// Why it failed ([`TIMED_OUT`] after the deadline sweep).
+    pub last_error: Option<String>,
+}
+
+/// The result of a completion attempt (a compare-and-set on the status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompleteResult {
+    /// This call completed (or failed) the invocation.
+    Done,
+    /// It had already ended (completed, failed or timed out) or its deadline passed.
+    AlreadyEnded,
+}
+
+/// The current result of one invocation, as `POST /v1/invocations` reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvocationOutcome {
+    pub id: String,
+    pub route_id: String,
+    pub status: String,
+    /// The output as JSON text.
+    pub output: Option<String>,
+    pub error: Option<String>,
+}
+
+impl InvocationOutcome {
+    /// Whether nothing more will happen to the invocation.
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "completed" | "failed" | "delivered" | "expired"
+        )
+    }
+}
+
+/// The error recorded on a request-response invocation that reached its deadline.
+pub const TIMED_OUT: &str = "invocation timed out";
 
 #[async_trait]
 pub trait QueueStore {
@@ -228,6 +296,35 @@ pub trait QueueStore {
         since: Timestamp,
         max: u32,
     ) -> StoreResult<Vec<InvocationStatusRow>>;
+
+    /// The invocation a callback names (looked up by id alone: the secret authenticates it).
+    async fn callback_target(&self, id: &str) -> StoreResult<CallbackTarget>;
+
+    /// Completes a request-response invocation with `output` (or fails it with `error`): one
+    /// atomic compare-and-set that only applies while the invocation is open (pending, in
+    /// flight or awaiting its callback) and its deadline has not passed.
+    async fn complete(
+        &self,
+        id: &str,
+        output: Option<&str>,
+        error: Option<&str>,
+        now: Timestamp,
+    ) -> StoreResult<CompleteResult>;
+
+    /// Fails open invocations whose deadline is at or before `now` with [`TIMED_OUT`]; returns
+    /// their ids (at most `limit`).
+    async fn expire_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<String>>;
+
+    /// The earliest deadline of an open request-response invocation.
+    async fn next_deadline(&self) -> StoreResult<Option<Timestamp>>;
+
+    /// The current status, output and error of the instance's invocations `ids` (unknown ids are
+    /// left out), in the given order.
+    async fn invocation_outcomes(
+        &self,
+        instance: &InstanceId,
+        ids: &[String],
+    ) -> StoreResult<Vec<InvocationOutcome>>;
 
     /// Invocation counts by status, for metrics.
     async fn queue_depth(&self) -> StoreResult<Vec<(String, i64)>>;

@@ -234,6 +234,8 @@ impl Config {
             max_batch: d.max_batch,
             poll_interval: dur("poll_interval", &d.poll_interval)?,
             outbound: std::sync::Arc::new(self.outbound()?),
+            // The callback base and the secret key come from the running server (lib.rs).
+            ..Default::default()
         })
     }
 

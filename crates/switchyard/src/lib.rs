@@ -62,7 +62,10 @@ impl Application {
             zitadel_catalog.clone(),
             config.subscription_timeout()?,
         ));
-        let engine_config = config.engine()?;
+        let mut engine_config = config.engine()?;
+        engine_config.callback_base = public_url.clone();
+        engine_config.secrets =
+            switchyard_core::crypto::InvocationSecrets::from_master(&data.master_key);
         let outbound = engine_config.outbound.clone();
         let engine = Engine::start(shared.clone(), routing, clock.clone(), engine_config)?;
         let state = AppState {

@@ -56,6 +56,7 @@ async fn publish(
             include_disabled: false,
             content_json: None,
             with_secrets: false,
+            expect_request_response: Some(false),
         })
         .await
         .map_err(publish_error)?;

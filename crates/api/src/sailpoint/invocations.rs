@@ -1,11 +1,12 @@
 //! SailPoint trigger invocations: the status list (`GET /trigger-invocations/v1/status`) and test
 //! invocations (`POST /trigger-invocations/v1/test`), also under `/beta/trigger-invocations`.
 //! Test invocations go through the same engine as real events: the trigger's input schema is
-//! enforced, subscription filters apply, `enabled` is ignored, and every attempt is logged.
+//! enforced, subscription filters apply, `enabled` is ignored, and every attempt is logged; for a
+//! request-response trigger they are dispatched exactly like a real start (type TEST).
 
 use super::{catalog, ListParams, Listing};
 use crate::dialect::SailPoint;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Body, Query};
 use crate::native::events::publish_error;
 use crate::state::AppState;
@@ -16,7 +17,6 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use switchyard_core::sailpoint::query::{compare, FilterSpec, Op};
-use switchyard_core::sailpoint::TriggerType;
 use switchyard_core::ValidationError;
 use switchyard_delivery::PublishRequest;
 use switchyard_store::queue::{InvocationKind, InvocationStatusRow};
@@ -180,13 +180,6 @@ async fn test_impl(
             format!("'{}' is not a known trigger", body.trigger_id),
         )
     })?;
-    if trigger.kind() == TriggerType::RequestResponse {
-        return Err(ApiError::invalid(format!(
-            "triggerId: '{}' is a request-response trigger; test invocations support fire-and-forget triggers",
-            body.trigger_id
-        ))
-        .into());
-    }
     let input = body
         .input
         .unwrap_or_else(|| trigger.definition().example_input.clone());
@@ -202,6 +195,7 @@ async fn test_impl(
             include_disabled: true,
             content_json: Some(content_json.clone()),
             with_secrets: true,
+            expect_request_response: None,
         })
         .await
         .map_err(publish_error)?;

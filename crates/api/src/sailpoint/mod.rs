@@ -3,6 +3,7 @@
 //! dialect). Handlers translate between the wire and `switchyard_core::sailpoint`, which owns
 //! every rule.
 
+mod callbacks;
 mod custom;
 mod invocations;
 mod patch;
@@ -48,6 +49,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(custom::create, custom::list))
         .routes(routes!(custom::get_one, custom::delete))
         .merge(invocations::router())
+        .merge(callbacks::router())
 }
 
 /// The triggers visible to `instance`: built-ins plus its custom triggers.

@@ -30,6 +30,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "auth",
         include_str!("../../migrations/sqlite/0005_auth.sql"),
     ),
+    (
+        6,
+        "request_response",
+        include_str!("../../migrations/sqlite/0006_request_response.sql"),
+    ),
 ];
 
 pub async fn run(pool: &SqlitePool) -> anyhow::Result<()> {

@@ -144,7 +144,7 @@ impl QueueStore for SqliteStore {
     async fn invocation(&self, instance: &InstanceId, id: &str) -> StoreResult<InvocationView> {
         let row = sqlx::query(
             "SELECT id, event_id, trigger_id, route_kind, route_id, kind, status, attempts, next_attempt_at,
-                    created_at, completed_at, last_error, last_status
+                    created_at, completed_at, last_error, last_status, output, deadline_at
              FROM invocations WHERE instance_id = ? AND id = ?",
         )
         .bind(instance.as_str())
@@ -192,6 +192,10 @@ impl QueueStore for SqliteStore {
             completed_at: row.get::<Option<i64>, _>(10).map(Timestamp),
             last_error: row.get(11),
             last_status: row.get::<Option<i64>, _>(12).map(|s| s as u16),
+            output: row
+                .get::<Option<&str>, _>(13)
+                .and_then(|t| serde_json::from_str(t).ok()),
+            deadline_at: row.get::<Option<i64>, _>(14).map(Timestamp),
             attempt_log: attempts,
         })
     }
@@ -270,6 +274,36 @@ impl QueueStore for SqliteStore {
                 error: r.get(11),
             })
             .collect())
+    }
+
+    async fn callback_target(&self, id: &str) -> StoreResult<CallbackTarget> {
+        super::callbacks::callback_target(&self.read, id).await
+    }
+
+    async fn complete(
+        &self,
+        id: &str,
+        output: Option<&str>,
+        error: Option<&str>,
+        now: Timestamp,
+    ) -> StoreResult<CompleteResult> {
+        super::callbacks::complete(&self.write, id, output, error, now).await
+    }
+
+    async fn expire_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<String>> {
+        super::callbacks::expire_due(&self.write, now, limit).await
+    }
+
+    async fn next_deadline(&self) -> StoreResult<Option<Timestamp>> {
+        super::callbacks::next_deadline(&self.read).await
+    }
+
+    async fn invocation_outcomes(
+        &self,
+        instance: &InstanceId,
+        ids: &[String],
+    ) -> StoreResult<Vec<InvocationOutcome>> {
+        super::callbacks::invocation_outcomes(&self.read, instance, ids).await
     }
 
     async fn queue_depth(&self) -> StoreResult<Vec<(String, i64)>> {
@@ -370,7 +404,8 @@ async fn insert_invocations(
 ) -> StoreResult<()> {
     let mut q = QueryBuilder::<Sqlite>::new(
         "INSERT INTO invocations (id, instance_id, event_id, trigger_id, route_kind, route_id, kind, status,
-            next_attempt_at, lease_until, chain_next, interrupt_on_error, created_at, updated_at, secret_hash) ",
+            next_attempt_at, lease_until, chain_next, interrupt_on_error, created_at, updated_at, secret_hash,
+            deadline_at) ",
     );
     q.push_values(rows, |mut b, (ev, inv)| {
         let (status, lease) = match inv.state {
@@ -392,7 +427,8 @@ async fn insert_invocations(
             .push_bind(inv.interrupt_on_error)
             .push_bind(ev.created_at.millis())
             .push_bind(ev.created_at.millis())
-            .push_bind(inv.secret_hash.as_deref());
+            .push_bind(inv.secret_hash.as_deref())
+            .push_bind(inv.deadline_at.map(Timestamp::millis));
     });
     q.build().execute(&mut *conn).await?;
     Ok(())
@@ -403,7 +439,7 @@ async fn load(conn: &mut SqliteConnection, ids: &[String]) -> StoreResult<Vec<Cl
     for chunk in ids.chunks(ROWS_PER_INSERT) {
         let mut q = QueryBuilder::<Sqlite>::new(
             "SELECT i.id, i.instance_id, i.event_id, i.trigger_id, e.payload, e.created_at, i.route_kind,
-                    i.route_id, i.kind, i.attempts, i.round_base
+                    i.route_id, i.kind, i.attempts, i.round_base, i.deadline_at
              FROM invocations i JOIN events e ON e.instance_id = i.instance_id AND e.id = i.event_id
              WHERE i.id IN (",
         );
@@ -431,6 +467,7 @@ async fn load(conn: &mut SqliteConnection, ids: &[String]) -> StoreResult<Vec<Cl
                 },
                 attempts_done: r.get::<i64, _>(9) as u32,
                 round_attempts: (r.get::<i64, _>(9) - r.get::<i64, _>(10)) as u32,
+                deadline_at: r.get::<Option<i64>, _>(11).map(Timestamp),
             });
         }
     }
@@ -447,18 +484,22 @@ async fn load(conn: &mut SqliteConnection, ids: &[String]) -> StoreResult<Vec<Cl
 /// Applies one outcome; returns how many invocations it made pending.
 async fn apply_next_step(conn: &mut SqliteConnection, o: &Outcome) -> StoreResult<usize> {
     let at = o.at.millis();
-    let (status, next_at, error) = match &o.next {
-        NextStep::Delivered => ("delivered", None, None),
-        NextStep::RetryAt(t) => ("pending", Some(t.millis()), o.attempt.error.clone()),
-        NextStep::Failed(e) | NextStep::FailedDisableRoute(e) => ("failed", None, Some(e.clone())),
+    let (status, next_at, error, output) = match &o.next {
+        NextStep::Delivered => ("delivered", None, None, None),
+        NextStep::RetryAt(t) => ("pending", Some(t.millis()), o.attempt.error.clone(), None),
+        NextStep::Failed(e) | NextStep::FailedDisableRoute(e) => {
+            ("failed", None, Some(e.clone()), None)
+        }
+        NextStep::Completed(out) => ("completed", None, None, Some(out.as_str())),
+        NextStep::AwaitingCallback => ("awaiting_callback", None, None, None),
     };
-    let terminal = next_at.is_none();
+    let terminal = o.next.is_terminal();
     // Only an invocation that is still in flight takes the outcome: a late result for work that
     // was re-claimed elsewhere must not overwrite a newer state.
     let row: Option<(Option<String>, bool)> = sqlx::query_as(
         "UPDATE invocations SET status = ?, attempts = attempts + 1, next_attempt_at = COALESCE(?, next_attempt_at),
                 lease_until = NULL, updated_at = ?, completed_at = CASE WHEN ? THEN ? ELSE NULL END,
-                last_error = ?, last_status = ?
+                last_error = ?, last_status = ?, output = COALESCE(?, output)
          WHERE id = ? AND status = 'in_flight'
          RETURNING chain_next, interrupt_on_error",
     )
@@ -469,10 +510,11 @@ async fn apply_next_step(conn: &mut SqliteConnection, o: &Outcome) -> StoreResul
     .bind(at)
     .bind(error.as_deref())
     .bind(o.attempt.status.map(i64::from))
+    .bind(output)
     .bind(&o.invocation_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let mut released = usize::from(!terminal);
+    let mut released = usize::from(matches!(o.next, NextStep::RetryAt(_)));
     if let NextStep::FailedDisableRoute(reason) = &o.next {
         disable_route(conn, o, reason, at).await?;
     }

@@ -5,6 +5,7 @@ mod auth;
 mod delivery;
 mod health;
 mod invocations;
+mod request_response;
 mod sailpoint;
 mod support;
 mod zitadel;
