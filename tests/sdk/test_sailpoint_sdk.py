@@ -1,6 +1,6 @@
 """SailPoint Event Triggers compatibility: the official `sailpoint` SDK (2.1.72), unchanged,
-drives Switchyard's /triggers/v1 and /trigger-subscriptions/v1 endpoints. Any access token
-works until authentication lands; base_url points at the test server."""
+drives Switchyard's /triggers/v1 and /trigger-subscriptions/v1 endpoints. It authenticates as
+SailPoint's SDK does by itself: client credentials exchanged at {base_url}/oauth/token."""
 
 import json
 
@@ -22,9 +22,12 @@ from sailpoint.triggers.models.validate_filter_input_dto import ValidateFilterIn
 
 @pytest.fixture
 def api(server):
+    client_id, client_secret = server.create_client(
+        scopes="triggers:read subscriptions:read subscriptions:write")
     params = ConfigurationParams()
     params.base_url = server.base
-    params.access_token = "any-token"
+    params.client_id = client_id
+    params.client_secret = client_secret
     config = Configuration(params)
     with ApiClient(config) as client:
         yield TriggersApi(client)

@@ -28,7 +28,7 @@ from zitadel_client.models import (
 
 @pytest.fixture(scope="module")
 def actions(server):
-    return Zitadel.with_access_token(server.base, "any-token").actions
+    return Zitadel.with_access_token(server.base, server.token(scopes="targets:read targets:write")).actions
 
 
 def create(actions, name):
