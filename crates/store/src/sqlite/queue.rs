@@ -6,6 +6,7 @@ use crate::queue::*;
 use crate::{StoreError, StoreResult};
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use std::collections::{HashMap, HashSet};
 use switchyard_core::{InstanceId, Timestamp};
 
 /// SQLite allows 32766 bound parameters; stay well below.
@@ -15,35 +16,54 @@ const ROWS_PER_INSERT: usize = 500;
 impl QueueStore for SqliteStore {
     async fn publish(&self, batch: &[NewEvent]) -> StoreResult<Vec<PublishResult>> {
         let mut tx = self.write.begin().await?;
-        let mut results = Vec::with_capacity(batch.len());
+        // One multi-row insert per chunk; RETURNING names the rows that were new, so a duplicate
+        // id costs a lookup only when it happens.
+        let mut inserted: HashSet<(String, String)> = HashSet::with_capacity(batch.len());
+        for chunk in batch.chunks(ROWS_PER_INSERT) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO events (instance_id, id, type, payload, content_json, created_at, response) ",
+            );
+            q.push_values(chunk, |mut b, ev| {
+                b.push_bind(ev.instance.as_str())
+                    .push_bind(&ev.id)
+                    .push_bind(&ev.event_type)
+                    .push_bind(&ev.payload)
+                    .push_bind(ev.content_json.as_deref())
+                    .push_bind(ev.created_at.millis())
+                    .push_bind(&ev.response);
+            });
+            q.push(" ON CONFLICT (instance_id, id) DO NOTHING RETURNING instance_id, id");
+            for row in q.build().fetch_all(&mut *tx).await? {
+                inserted.insert((row.get(0), row.get(1)));
+            }
+        }
+        let mut results: Vec<PublishResult> = Vec::with_capacity(batch.len());
+        let mut first_seen: HashMap<(&str, &str), usize> = HashMap::with_capacity(batch.len());
         let mut accepted = Vec::with_capacity(batch.len());
-        for ev in batch {
-            let inserted = sqlx::query(
-                "INSERT INTO events (instance_id, id, type, payload, content_json, created_at, response)
-                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (instance_id, id) DO NOTHING",
-            )
-            .bind(ev.instance.as_str())
-            .bind(&ev.id)
-            .bind(&ev.event_type)
-            .bind(&ev.payload)
-            .bind(ev.content_json.as_deref())
-            .bind(ev.created_at.millis())
-            .bind(&ev.response)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if inserted == 0 {
+        for (i, ev) in batch.iter().enumerate() {
+            let key = (ev.instance.as_str(), ev.id.as_str());
+            if let Some(&first) = first_seen.get(&key) {
+                // The same id twice in one batch: the later one gets the earlier one's answer.
+                let response = match &results[first] {
+                    PublishResult::Created => batch[first].response.clone(),
+                    PublishResult::Duplicate { response } => response.clone(),
+                };
+                results.push(PublishResult::Duplicate { response });
+                continue;
+            }
+            first_seen.insert(key, i);
+            if inserted.contains(&(key.0.to_string(), key.1.to_string())) {
+                results.push(PublishResult::Created);
+                accepted.push(ev);
+            } else {
                 let response: String = sqlx::query_scalar(
                     "SELECT response FROM events WHERE instance_id = ? AND id = ?",
                 )
-                .bind(ev.instance.as_str())
-                .bind(&ev.id)
+                .bind(key.0)
+                .bind(key.1)
                 .fetch_one(&mut *tx)
                 .await?;
                 results.push(PublishResult::Duplicate { response });
-            } else {
-                results.push(PublishResult::Created);
-                accepted.push(ev);
             }
         }
         let rows: Vec<(&NewEvent, &NewInvocation)> = accepted
@@ -133,9 +153,21 @@ impl QueueStore for SqliteStore {
             });
             q.build().execute(&mut *tx).await?;
         }
+        // The common case, a delivery that succeeded, is applied with one statement per HTTP
+        // status; everything else row by row.
+        let mut delivered: HashMap<Option<u16>, Vec<&Outcome>> = HashMap::new();
         let mut released = 0;
         for o in outcomes {
-            released += apply_next_step(&mut tx, o).await?;
+            if o.next == NextStep::Delivered {
+                delivered.entry(o.attempt.status).or_default().push(o);
+            } else {
+                released += apply_next_step(&mut tx, o).await?;
+            }
+        }
+        for (status, group) in delivered {
+            for chunk in group.chunks(ROWS_PER_INSERT) {
+                released += mark_delivered(&mut tx, status, chunk).await?;
+            }
         }
         tx.commit().await?;
         Ok(released)
@@ -481,6 +513,52 @@ async fn load(conn: &mut SqliteConnection, ids: &[String]) -> StoreResult<Vec<Cl
     Ok(out)
 }
 
+/// Marks successfully delivered invocations (all answered `status`) and releases the next
+/// target of their chains; returns how many invocations became pending.
+async fn mark_delivered(
+    conn: &mut SqliteConnection,
+    status: Option<u16>,
+    group: &[&Outcome],
+) -> StoreResult<usize> {
+    let at = group
+        .iter()
+        .map(|o| o.at.millis())
+        .max()
+        .unwrap_or_default();
+    let mut q = QueryBuilder::<Sqlite>::new("UPDATE invocations SET status = 'delivered', attempts = attempts + 1, lease_until = NULL, updated_at = ");
+    q.push_bind(at)
+        .push(", completed_at = ")
+        .push_bind(at)
+        .push(", last_error = NULL, last_status = ")
+        .push_bind(status.map(i64::from))
+        .push(" WHERE status = 'in_flight' AND id IN (");
+    let mut ids = q.separated(", ");
+    for o in group {
+        ids.push_bind(&o.invocation_id);
+    }
+    q.push(") RETURNING chain_next");
+    let next: Vec<Option<String>> = q.build_query_scalar().fetch_all(&mut *conn).await?;
+    let mut released = 0;
+    for id in next.into_iter().flatten() {
+        released += release_waiting(conn, &id, at).await?;
+    }
+    Ok(released)
+}
+
+/// Makes a chained invocation that waited for its predecessor due now.
+async fn release_waiting(conn: &mut SqliteConnection, id: &str, at: i64) -> StoreResult<usize> {
+    Ok(sqlx::query(
+        "UPDATE invocations SET status = 'pending', next_attempt_at = ?, updated_at = ?
+         WHERE id = ? AND status = 'waiting'",
+    )
+    .bind(at)
+    .bind(at)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected() as usize)
+}
+
 /// Applies one outcome; returns how many invocations it made pending.
 async fn apply_next_step(conn: &mut SqliteConnection, o: &Outcome) -> StoreResult<usize> {
     let at = o.at.millis();
@@ -527,16 +605,7 @@ async fn apply_next_step(conn: &mut SqliteConnection, o: &Outcome) -> StoreResul
     if status == "failed" && interrupt {
         cancel_chain(conn, next, &o.route_id, at).await?;
     } else {
-        released += sqlx::query(
-            "UPDATE invocations SET status = 'pending', next_attempt_at = ?, updated_at = ?
-             WHERE id = ? AND status = 'waiting'",
-        )
-        .bind(at)
-        .bind(at)
-        .bind(&next)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected() as usize;
+        released += release_waiting(conn, &next, at).await?;
     }
     Ok(released)
 }
@@ -564,4 +633,83 @@ async fn cancel_chain(
         .flatten();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store() -> (SqliteStore, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("sy-q-{}", switchyard_core::ids::hex_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        (
+            SqliteStore::open(&dir.join("db.sqlite")).await.unwrap(),
+            dir,
+        )
+    }
+
+    fn event(id: &str, response: &str, inv: &str) -> NewEvent {
+        NewEvent {
+            instance: InstanceId::default_instance(),
+            id: id.into(),
+            event_type: "t".into(),
+            payload: "{}".into(),
+            content_json: None,
+            created_at: Timestamp(1),
+            kind: InvocationKind::RealTime,
+            invocations: vec![NewInvocation {
+                id: inv.into(),
+                secret_hash: None,
+                route_kind: RouteKind::Subscription,
+                route_id: "s".into(),
+                state: InitialState::Pending,
+                deadline_at: None,
+                chain_next: None,
+                interrupt_on_error: false,
+            }],
+            response: response.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn duplicates_within_and_across_batches_get_the_first_answer() {
+        let (s, dir) = store().await;
+        let batch = [
+            event("a", "A1", "i1"),
+            event("b", "B1", "i2"),
+            event("a", "A2", "i3"),
+        ];
+        let r = s.publish(&batch).await.unwrap();
+        assert_eq!(r[0], PublishResult::Created);
+        assert_eq!(r[1], PublishResult::Created);
+        assert_eq!(
+            r[2],
+            PublishResult::Duplicate {
+                response: "A1".into()
+            }
+        );
+        let r = s
+            .publish(&[event("b", "B2", "i4"), event("b", "B3", "i5")])
+            .await
+            .unwrap();
+        assert_eq!(
+            r[0],
+            PublishResult::Duplicate {
+                response: "B1".into()
+            }
+        );
+        assert_eq!(
+            r[1],
+            PublishResult::Duplicate {
+                response: "B1".into()
+            }
+        );
+        let depth = s.queue_depth().await.unwrap();
+        assert_eq!(
+            depth,
+            vec![("pending".to_string(), 2)],
+            "only i1 and i2 were created"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

@@ -42,6 +42,39 @@ async fn same_id_twice_is_accepted_once() {
 }
 
 #[tokio::test]
+async fn same_id_published_concurrently_is_accepted_once() {
+    // Concurrent publishes land in one group-committed batch: the duplicates inside that batch
+    // must get the first answer, and only one event with one set of invocations may exist.
+    let s = server().await;
+    let r = Receiver::start().await;
+    subscribe(&s, &r.url("/race"), json!({})).await;
+    let body = json!({"type": "idn:identity-created", "id": "evt-race", "payload": identity("ann", "Ops")});
+    let answers = futures_util::future::join_all((0..24).map(|_| {
+        let (s, body) = (&s, body.clone());
+        async move { s.post("/v1/events", body).await }
+    }))
+    .await;
+    let first = &answers[0].1;
+    for (st, v) in &answers {
+        assert_eq!(*st, 202, "{v}");
+        assert_eq!(v, first, "every answer is the first answer");
+    }
+    let inv = first["invocations"][0]["id"].as_str().unwrap();
+    wait_status(&s, inv, "delivered").await;
+    let text = metrics_text(&s).await;
+    assert_eq!(
+        metric(&text, "switchyard_events_accepted_total"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        metric(&text, "switchyard_invocations_created_total"),
+        Some(1.0),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn bad_events_are_refused_with_native_errors() {
     let s = server().await;
     let cases = [
