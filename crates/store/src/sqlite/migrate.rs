@@ -30,6 +30,12 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "auth",
         include_str!("../../migrations/sqlite/0005_auth.sql"),
     ),
+    // Version 6 is reserved for the SailPoint request-response work.
+    (
+        7,
+        "calls",
+        include_str!("../../migrations/sqlite/0007_calls.sql"),
+    ),
 ];
 
 pub async fn run(pool: &SqlitePool) -> anyhow::Result<()> {

@@ -1,6 +1,7 @@
 //! The embedded backend: one SQLite file in WAL mode. Writes go through a single-connection pool
 //! (SQLite has one writer anyway, and this avoids busy-retry storms); reads use their own pool.
 
+mod calls;
 mod clients;
 mod instances;
 pub mod keys;
