@@ -77,7 +77,8 @@ pub struct CallRecord {
 #[async_trait]
 pub trait CallStore {
     /// Writes finished calls with their attempts in one transaction. Writing a call id again
-    /// replaces it (the writer may retry a batch).
+    /// replaces the call row (the writer may retry a batch); an attempt already recorded through
+    /// [`CallStore::record_call_attempts`] (a late result) is kept.
     async fn record_calls(&self, calls: &[CallRecord]) -> StoreResult<()>;
 
     /// Appends attempts to an already (or not yet) recorded call: restAsync targets finish

@@ -26,7 +26,15 @@ use async_trait::async_trait;
 /// Everything the rest of Switchyard needs from storage.
 #[async_trait]
 pub trait Store:
-    InstanceStore + ClientStore + ZitadelStore + SailPointStore + QueueStore + CallStore + Send + Sync + 'static
+    InstanceStore
+    + ClientStore
+    + ZitadelStore
+    + SailPointStore
+    + QueueStore
+    + CallStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Cheap round trip to the database, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;

@@ -31,6 +31,8 @@ fn push_attempts<'a>(
 
 const INSERT_ATTEMPTS: &str = "INSERT OR REPLACE INTO call_attempts (instance_id, call_id, n, target_id, at, outcome, status, duration_ms, error, response_excerpt) ";
 
+const INSERT_ATTEMPTS_KEEP: &str = "INSERT OR IGNORE INTO call_attempts (instance_id, call_id, n, target_id, at, outcome, status, duration_ms, error, response_excerpt) ";
+
 #[async_trait]
 impl CallStore for SqliteStore {
     async fn record_calls(&self, calls: &[CallRecord]) -> StoreResult<()> {
@@ -62,7 +64,8 @@ impl CallStore for SqliteStore {
             })
             .collect();
         for chunk in rows.chunks(ROWS_PER_INSERT) {
-            let mut q = QueryBuilder::<Sqlite>::new(INSERT_ATTEMPTS);
+            // A late result recorded first (restAsync) wins over the chain's "dispatched" row.
+            let mut q = QueryBuilder::<Sqlite>::new(INSERT_ATTEMPTS_KEEP);
             push_attempts(&mut q, chunk.iter().copied());
             q.build().execute(&mut *tx).await?;
         }
@@ -82,7 +85,10 @@ impl CallStore for SqliteStore {
         let mut tx = self.write.begin().await?;
         for chunk in attempts.chunks(ROWS_PER_INSERT) {
             let mut q = QueryBuilder::<Sqlite>::new(INSERT_ATTEMPTS);
-            push_attempts(&mut q, chunk.iter().map(|a| (instance.as_str(), call_id, a)));
+            push_attempts(
+                &mut q,
+                chunk.iter().map(|a| (instance.as_str(), call_id, a)),
+            );
             q.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
@@ -174,7 +180,10 @@ mod tests {
                 attempt(2, CallAttemptOutcome::Skipped),
             ],
         };
-        store.record_calls(std::slice::from_ref(&rec)).await.unwrap();
+        store
+            .record_calls(std::slice::from_ref(&rec))
+            .await
+            .unwrap();
         store
             .record_call_attempts(&a, "c1", &[attempt(3, CallAttemptOutcome::Dispatched)])
             .await
