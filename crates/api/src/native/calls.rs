@@ -163,7 +163,7 @@ fn call_error(e: CallError) -> ApiError {
 /// The record of a call: condition, outcome and every target call.
 #[utoipa::path(get, path = "/v1/calls/{id}", tag = "native",
     params(("id" = String, Path, description = "call id (the `switchyard-call-id` header)")),
-    responses((status = 200, description = "`{id, condition, createdAt, durationMs, status, error?, attempts:[{n, targetId, at, outcome, status?, durationMs, error?, responseExcerpt?}]}`"),
+    responses((status = 200, description = "`{id, condition (ZITADEL JSON), createdAt, durationMs, status, error?, attempts:[{n, targetId, at, outcome, status?, durationMs, error?, responseExcerpt?}]}`"),
               (status = 404, description = "no such call (records are written within milliseconds of the answer)")))]
 async fn get_call(
     State(state): State<AppState>,
@@ -178,7 +178,11 @@ async fn get_call(
             StoreError::NotFound => ApiError::not_found(format!("call '{id}' not found")),
             other => other.into(),
         })?;
-    Ok(Json(
-        serde_json::to_value(record).map_err(|e| ApiError::internal(e.into()))?,
-    ))
+    let mut v = serde_json::to_value(&record).map_err(|e| ApiError::internal(e.into()))?;
+    // Show the condition in ZITADEL's JSON, as it was sent.
+    if let Some(c) = Condition::from_key(&record.condition) {
+        v["condition"] = serde_json::to_value(ConditionJson::from_core(&c))
+            .map_err(|e| ApiError::internal(e.into()))?;
+    }
+    Ok(Json(v))
 }
