@@ -136,13 +136,11 @@ async fn call(
 /// A failed call in the native error shape, with the status the chain decided.
 fn call_error(e: CallError) -> ApiError {
     let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_GATEWAY);
+    if let CallError::Store(s) = e {
+        return s.into();
+    }
     let code = match &e {
-        CallError::Store(_) => {
-            let CallError::Store(s) = e else {
-                unreachable!()
-            };
-            return s.into();
-        }
+        CallError::Store(_) => Code::Internal,
         CallError::Forwarded { status, .. } => match status {
             401 => Code::Unauthenticated,
             403 => Code::PermissionDenied,

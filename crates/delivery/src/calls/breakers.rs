@@ -52,6 +52,10 @@ impl Breakers {
     pub fn record(&self, instance: &InstanceId, target: &str, success: bool) {
         let now = self.clock.now();
         self.with(|map| {
+            // The common case: a success while nothing has failed needs no key.
+            if success && map.is_empty() {
+                return;
+            }
             let key = (instance.clone(), target.to_string());
             if success {
                 map.remove(&key);
