@@ -113,8 +113,13 @@ pub fn verdict(kind: TargetType, resp: &Response) -> Verdict {
         }
     }
     match kind {
+        // The answer stands in for a proto message (or a function's answer): an object.
         TargetType::Call { .. } => match parsed {
-            Some(v) => Verdict::Ok(Some(v)),
+            Some(v) if v.is_object() => Verdict::Ok(Some(v)),
+            Some(_) => Verdict::Failed {
+                message: "answered JSON that is not an object".into(),
+                timed_out: false,
+            },
             None => Verdict::Failed {
                 message: "answered a body that is not JSON".into(),
                 timed_out: false,
@@ -209,6 +214,10 @@ mod tests {
         );
         assert!(matches!(
             verdict(CALL, &resp(Some(200), "nope")),
+            Verdict::Failed { .. }
+        ));
+        assert!(matches!(
+            verdict(CALL, &resp(Some(200), "[1]")),
             Verdict::Failed { .. }
         ));
         assert!(matches!(

@@ -87,13 +87,9 @@ impl Breakers {
                 .filter(|(_, s)| *s != BreakerState::Closed)
                 .collect()
         });
-        out.push_str("# HELP switchyard_target_circuit_open Targets whose circuit breaker is open (1) or half-open (0.5); closed circuits are not listed.\n# TYPE switchyard_target_circuit_open gauge\n");
+        out.push_str("# HELP switchyard_target_circuit_open Targets whose circuit breaker is open (1) or half-open, awaiting a probe (0); closed circuits are not listed.\n# TYPE switchyard_target_circuit_open gauge\n");
         for (target, state) in &open {
-            let v = if *state == BreakerState::Open {
-                "1"
-            } else {
-                "0.5"
-            };
+            let v = u8::from(*state == BreakerState::Open);
             let _ = writeln!(
                 out,
                 "switchyard_target_circuit_open{{target=\"{target}\"}} {v}"
@@ -101,5 +97,45 @@ impl Breakers {
         }
         out.push_str("# HELP switchyard_target_circuits_open Circuit breakers currently not closed.\n# TYPE switchyard_target_circuits_open gauge\n");
         let _ = writeln!(out, "switchyard_target_circuits_open {}", open.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use switchyard_core::clock::ManualClock;
+    use switchyard_core::Timestamp;
+
+    #[test]
+    fn breakers_are_per_instance_and_target_and_render_only_open_ones() {
+        let clock = ManualClock::at(Timestamp(1_000));
+        let b = Breakers::new(
+            BreakerPolicy::new(2, Duration::from_secs(10)).unwrap(),
+            Arc::new(clock.clone()),
+        );
+        let (a, z) = (
+            InstanceId::parse("a").unwrap(),
+            InstanceId::parse("z").unwrap(),
+        );
+        b.record(&a, "t1", false);
+        b.record(&a, "t1", false);
+        b.record(&z, "t2", false);
+        assert!(matches!(b.admit(&a, "t1"), Admission::Rejected { .. }));
+        assert_eq!(b.admit(&z, "t1"), Admission::Allowed);
+        assert_eq!(b.admit(&z, "t2"), Admission::Allowed);
+        let mut out = String::new();
+        b.render(&mut out);
+        assert!(out.contains("switchyard_target_circuit_open{target=\"t1\"} 1"));
+        assert!(!out.contains("target=\"t2\""));
+        assert!(out.contains("switchyard_target_circuits_open 1"));
+        clock.advance_millis(10_000);
+        assert_eq!(b.snapshot(&a, "t1").state, BreakerState::HalfOpen);
+        assert_eq!(b.admit(&a, "t1"), Admission::Probe);
+        b.record(&a, "t1", true);
+        assert_eq!(b.snapshot(&a, "t1").state, BreakerState::Closed);
+        let mut out = String::new();
+        b.render(&mut out);
+        assert!(out.contains("switchyard_target_circuits_open 0"));
     }
 }

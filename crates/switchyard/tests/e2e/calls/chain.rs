@@ -99,6 +99,15 @@ async fn targets_run_in_order_and_rest_call_answers_replace_the_request() {
         .contains("from-b"));
     let (st, _) = s.get("/v1/calls/nope").await;
     assert_eq!(st, 404);
+
+    // The routes are documented.
+    let (_, doc) = s.get("/openapi.json").await;
+    for p in ["/v1/calls", "/v1/calls/{id}", "/v1/targets/{id}/health"] {
+        assert!(
+            doc["paths"].get(p).is_some(),
+            "{p} missing from /openapi.json"
+        );
+    }
 }
 
 #[tokio::test]
