@@ -6,7 +6,8 @@
 
 use crate::outcome::describe;
 use crate::sender::Response;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use switchyard_core::zitadel::{Condition, MethodSelector, TargetType};
 use switchyard_core::InstanceId;
 
@@ -24,6 +25,25 @@ pub struct CallContext {
     pub request: Option<Value>,
 }
 
+/// The request/response envelope, serialized straight from borrowed parts (no payload copy).
+#[derive(Serialize)]
+struct Envelope<'a> {
+    #[serde(rename = "fullMethod")]
+    full_method: &'a str,
+    #[serde(rename = "instanceID")]
+    instance_id: &'a str,
+    #[serde(rename = "orgID")]
+    org_id: &'a str,
+    #[serde(rename = "projectID")]
+    project_id: &'a str,
+    #[serde(rename = "userID")]
+    user_id: &'a str,
+    request: &'a Value,
+    headers: &'a Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response: Option<&'a Value>,
+}
+
 /// The JSON body of a target call for `payload` (the request, the response or the function
 /// input, depending on the condition).
 pub fn body(
@@ -31,41 +51,37 @@ pub fn body(
     instance: &InstanceId,
     ctx: &CallContext,
     payload: &Value,
-) -> Value {
-    let method = |sel: &MethodSelector| {
-        ctx.full_method.clone().unwrap_or_else(|| match sel {
-            MethodSelector::Method(m) => m.clone(),
-            _ => String::new(),
-        })
-    };
-    let envelope = |full_method: String, request: Value| {
-        let mut m = Map::new();
-        m.insert("fullMethod".into(), json!(full_method));
-        m.insert("instanceID".into(), json!(instance.as_str()));
-        m.insert("orgID".into(), json!(ctx.org_id));
-        m.insert("projectID".into(), json!(ctx.project_id));
-        m.insert("userID".into(), json!(ctx.user_id));
-        m.insert("request".into(), request);
-        m.insert(
-            "headers".into(),
-            ctx.headers.clone().unwrap_or_else(|| json!({})),
-        );
-        m
-    };
-    match condition {
-        Condition::Request(sel) => Value::Object(envelope(method(sel), payload.clone())),
-        Condition::Response(sel) => {
-            let mut m = envelope(
-                method(sel),
-                ctx.request.clone().unwrap_or_else(|| json!({})),
-            );
-            m.insert("response".into(), payload.clone());
-            Value::Object(m)
-        }
+) -> Vec<u8> {
+    let empty_object = Value::Object(Map::new());
+    let (sel, request, response) = match condition {
+        Condition::Request(sel) => (sel, payload, None),
+        Condition::Response(sel) => (
+            sel,
+            ctx.request.as_ref().unwrap_or(&empty_object),
+            Some(payload),
+        ),
         // Functions get the producer's payload as is (`{function, userinfo, user, ...}`);
         // events never reach here (they are published, not called).
-        Condition::Function(_) | Condition::Event(_) => payload.clone(),
-    }
+        Condition::Function(_) | Condition::Event(_) => {
+            return serde_json::to_vec(payload).unwrap_or_default()
+        }
+    };
+    let full_method = match (&ctx.full_method, sel) {
+        (Some(m), _) => m.as_str(),
+        (None, MethodSelector::Method(m)) => m.as_str(),
+        (None, _) => "",
+    };
+    serde_json::to_vec(&Envelope {
+        full_method,
+        instance_id: instance.as_str(),
+        org_id: &ctx.org_id,
+        project_id: &ctx.project_id,
+        user_id: &ctx.user_id,
+        request,
+        headers: ctx.headers.as_ref().unwrap_or(&empty_object),
+        response,
+    })
+    .unwrap_or_default()
 }
 
 /// What one awaited target's answer means.
@@ -145,7 +161,12 @@ fn trim(b: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use std::time::Duration;
+
+    fn body(c: &Condition, i: &InstanceId, ctx: &CallContext, p: &Value) -> Value {
+        serde_json::from_slice(&super::body(c, i, ctx, p)).unwrap()
+    }
 
     fn resp(status: Option<u16>, body: &str) -> Response {
         Response {

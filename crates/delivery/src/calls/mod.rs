@@ -149,15 +149,17 @@ impl CallRunner {
         let created_at = inner.clock.now();
         let t0 = Instant::now();
         let mut attempts = Vec::new();
-        let outcome = self.run(&req, &call_id, &mut attempts).await;
+        let condition_key = req.condition.key();
+        let instance = req.instance.clone();
+        let outcome = self.run(req, &call_id, &mut attempts).await;
         let (status, error) = match &outcome {
             Ok(_) => (200, None),
             Err(e) => (e.http_status(), Some(e.to_string())),
         };
         inner.recorder.call(CallRecord {
-            instance: req.instance.clone(),
+            instance,
             id: call_id.clone(),
-            condition: req.condition.key(),
+            condition: condition_key,
             created_at,
             duration_ms: t0.elapsed().as_millis() as u64,
             status,
@@ -169,12 +171,12 @@ impl CallRunner {
 
     async fn run(
         &self,
-        req: &CallRequest,
+        req: CallRequest,
         call_id: &str,
         attempts: &mut Vec<CallAttempt>,
     ) -> Result<Value, CallError> {
         let inner = &self.inner;
-        let mut payload = req.payload.clone();
+        let mut payload = req.payload;
         let Some(chain) = inner.chains.get(&req.instance, &req.condition).await? else {
             return Ok(payload);
         };
@@ -202,7 +204,6 @@ impl CallRunner {
                 continue;
             }
             let body = answer::body(&req.condition, &req.instance, &req.context, &payload);
-            let body = serde_json::to_vec(&body).unwrap_or_default();
             if target.kind == TargetType::Async {
                 attempts.push(attempt(
                     n,
