@@ -49,6 +49,7 @@ pub async fn invalidate_routes(
     if relevant && resp.status().is_success() {
         if let Some(instance) = slot.0.get() {
             state.engine.routing().invalidate(instance);
+            state.calls.invalidate(instance);
         }
     }
     resp

@@ -7,6 +7,7 @@ use switchyard_core::crypto::MasterKey;
 use switchyard_core::netguard::OutboundPolicy;
 use switchyard_core::zitadel::ZitadelCatalog;
 use switchyard_core::{Clock, ValidationError};
+use switchyard_delivery::calls::CallRunner;
 use switchyard_delivery::Engine;
 use switchyard_store::Store;
 
@@ -37,6 +38,8 @@ pub struct AppState {
     pub settings: Arc<ApiSettings>,
     /// The delivery engine: publishing, replays, metrics, route-cache invalidation.
     pub engine: Engine,
+    /// Synchronous ZITADEL call chains (`/v1/calls`) and the per-target circuit breakers.
+    pub calls: CallRunner,
     /// Names ZITADEL execution conditions may use (functions, methods, services, events).
     pub zitadel_catalog: Arc<ZitadelCatalog>,
     /// Which addresses deliveries may reach; literal addresses are checked when routes are saved.

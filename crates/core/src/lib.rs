@@ -4,6 +4,7 @@
 //! here is unit-testable and identical on every node.
 
 pub mod auth;
+pub mod breaker;
 pub mod clock;
 pub mod crypto;
 pub mod duration;

@@ -149,6 +149,11 @@ impl Engine {
         &self.inner.routing
     }
 
+    /// The pooled, outbound-protected HTTP client, shared with synchronous calls.
+    pub(crate) fn sender(&self) -> &Sender {
+        &self.inner.sender
+    }
+
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
     }

@@ -7,6 +7,7 @@
 //! decide the next step) → [`batch`] (group-commit the result).
 
 pub mod batch;
+pub mod calls;
 pub mod deadlines;
 pub mod engine;
 pub mod guard;

@@ -2,6 +2,7 @@
 //! PostgreSQL later) and is assembled from one sub-trait per domain so each can evolve on its own.
 //! Backends hold no state another node would need; everything durable lives in the database.
 
+pub mod calls;
 pub mod clients;
 pub mod error;
 pub mod instances;
@@ -11,6 +12,7 @@ pub mod sailpoint;
 pub mod sqlite;
 pub mod zitadel;
 
+pub use calls::CallStore;
 pub use clients::{ApiClient, ClientStore};
 pub use error::{StoreError, StoreResult};
 pub use instances::InstanceStore;
@@ -24,7 +26,15 @@ use async_trait::async_trait;
 /// Everything the rest of Switchyard needs from storage.
 #[async_trait]
 pub trait Store:
-    InstanceStore + ClientStore + ZitadelStore + SailPointStore + QueueStore + Send + Sync + 'static
+    InstanceStore
+    + ClientStore
+    + ZitadelStore
+    + SailPointStore
+    + QueueStore
+    + CallStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Cheap round trip to the database, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;

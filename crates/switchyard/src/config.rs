@@ -130,6 +130,10 @@ pub struct Delivery {
     pub poll_interval: String,
     /// Largest group-commit batch.
     pub max_batch: usize,
+    /// Consecutive failures that open a target's circuit breaker.
+    pub breaker_failures: u32,
+    /// How long an open circuit stays open before one probe is let through.
+    pub breaker_cooldown: String,
 }
 
 impl Default for Delivery {
@@ -140,6 +144,8 @@ impl Default for Delivery {
             subscription_timeout: "10s".into(),
             poll_interval: "5s".into(),
             max_batch: 512,
+            breaker_failures: 5,
+            breaker_cooldown: "30s".into(),
         }
     }
 }
@@ -239,6 +245,14 @@ impl Config {
         })
     }
 
+    /// The circuit breaker policy of synchronous calls.
+    pub fn breaker(&self) -> anyhow::Result<switchyard_core::breaker::BreakerPolicy> {
+        let cooldown = switchyard_core::duration::parse_human(&self.delivery.breaker_cooldown)
+            .map_err(|e| anyhow::anyhow!("delivery.breaker_cooldown: {e}"))?;
+        switchyard_core::breaker::BreakerPolicy::new(self.delivery.breaker_failures, cooldown)
+            .map_err(|e| anyhow::anyhow!("delivery.{}: {}", e.field, e.rule))
+    }
+
     /// The outbound protection policy.
     pub fn outbound(&self) -> anyhow::Result<switchyard_core::netguard::OutboundPolicy> {
         switchyard_core::netguard::OutboundPolicy::new(&self.allow_networks, self.https_only)
@@ -254,6 +268,7 @@ impl Config {
     /// Checks values that serde cannot.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.engine()?;
+        self.breaker()?;
         if self.limits.max_body_bytes < 1024 {
             bail!("limits.max_body_bytes must be at least 1024");
         }
@@ -310,6 +325,12 @@ mod tests {
         assert!(c.validate().is_err());
         let mut c = Config::default();
         c.auth.jwt_secret = Some("short".into());
+        assert!(c.validate().is_err());
+        let mut c = Config::default();
+        c.delivery.breaker_failures = 0;
+        assert!(c.validate().is_err());
+        let mut c = Config::default();
+        c.delivery.breaker_cooldown = "soon".into();
         assert!(c.validate().is_err());
         let mut c = Config::default();
         c.auth.producer_rate_limit = Some(RateLimitConfig {

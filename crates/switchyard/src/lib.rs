@@ -18,6 +18,7 @@ use std::time::Duration;
 use switchyard_api::{ApiSettings, AppState};
 use switchyard_core::zitadel::ZitadelCatalog;
 use switchyard_core::{Clock, SystemClock};
+use switchyard_delivery::calls::CallRunner;
 use switchyard_delivery::store_routing::StoreRouting;
 use switchyard_delivery::Engine;
 use switchyard_store::{InstanceStore, SqliteStore, Store};
@@ -30,6 +31,7 @@ pub struct Application {
     state: AppState,
     store: SqliteStore,
     engine: Engine,
+    calls: CallRunner,
 }
 
 impl Application {
@@ -68,6 +70,13 @@ impl Application {
             switchyard_core::crypto::InvocationSecrets::from_master(&data.master_key);
         let outbound = engine_config.outbound.clone();
         let engine = Engine::start(shared.clone(), routing, clock.clone(), engine_config)?;
+        let calls = CallRunner::new(
+            &engine,
+            shared.clone(),
+            data.master_key.clone(),
+            clock.clone(),
+            config.breaker()?,
+        );
         let state = AppState {
             store: shared,
             master_key: data.master_key.clone(),
@@ -77,6 +86,7 @@ impl Application {
                 public_url,
             }),
             engine: engine.clone(),
+            calls: calls.clone(),
             zitadel_catalog,
             outbound,
             auth: auth::auth_state(&config, &data.path)?,
@@ -87,6 +97,7 @@ impl Application {
             state,
             store,
             engine,
+            calls,
         })
     }
 
@@ -108,6 +119,7 @@ impl Application {
             .context("serving HTTP")?;
         // API stopped accepting; let deliveries in flight finish and their results be written.
         self.engine.shutdown(Duration::from_secs(10)).await;
+        self.calls.flush(Duration::from_secs(5)).await;
         self.store.close().await;
         tracing::info!("switchyard stopped");
         Ok(())

@@ -125,6 +125,8 @@ pub fn required_scope(method: &Method, path: &str) -> Option<Scope> {
         }
         ["v1", "invocations", ..] if *method == Method::GET => Some(InvocationsRead),
         ["v1", "calls"] if *method == Method::POST => Some(InvocationsStart),
+        ["v1", "calls", _] if *method == Method::GET => Some(InvocationsRead),
+        ["v1", "targets", _, "health"] if *method == Method::GET => Some(TargetsRead),
         ["metrics"] => Some(Admin),
         _ => Some(Admin),
     }
@@ -360,6 +362,14 @@ mod tests {
         );
         assert_eq!(scope(Method::DELETE, "/v1/invocations/i1"), Some(Admin));
         assert_eq!(scope(Method::POST, "/v1/calls"), Some(InvocationsStart));
+        assert_eq!(scope(Method::GET, "/v1/calls/c1"), Some(InvocationsRead));
+        assert_eq!(scope(Method::DELETE, "/v1/calls/c1"), Some(Admin));
+        assert_eq!(
+            scope(Method::GET, "/v1/targets/t1/health"),
+            Some(TargetsRead)
+        );
+        assert_eq!(scope(Method::POST, "/v1/targets/t1/health"), Some(Admin));
+        assert_eq!(scope(Method::GET, "/v1/targets/t1"), Some(Admin));
         assert_eq!(scope(Method::GET, "/metrics"), Some(Admin));
         assert_eq!(scope(Method::GET, "/v1/whoami"), Some(Admin));
         assert_eq!(scope(Method::GET, "/"), Some(Admin));

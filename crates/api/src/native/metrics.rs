@@ -11,7 +11,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(metrics))
 }
 
-/// Queue depth by state, deliveries by outcome, delivery latency, retries scheduled.
+/// Queue depth by state, deliveries by outcome, delivery latency, retries scheduled, open
+/// circuit breakers.
 #[utoipa::path(get, path = "/metrics", tag = "native",
     responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain")))]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
@@ -22,9 +23,11 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             Vec::new()
         }
     };
+    let mut text = state.engine.metrics().render(&depth);
+    state.calls.render_metrics(&mut text);
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.engine.metrics().render(&depth),
+        text,
     )
 }

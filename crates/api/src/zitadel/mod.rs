@@ -9,7 +9,7 @@ mod rest_v2;
 mod service;
 mod v2;
 mod v3alpha;
-mod wire;
+pub(crate) mod wire;
 
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;

@@ -35,6 +35,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "request_response",
         include_str!("../../migrations/sqlite/0006_request_response.sql"),
     ),
+    (
+        7,
+        "calls",
+        include_str!("../../migrations/sqlite/0007_calls.sql"),
+    ),
 ];
 
 pub async fn run(pool: &SqlitePool) -> anyhow::Result<()> {

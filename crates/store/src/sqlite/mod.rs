@@ -2,6 +2,7 @@
 //! (SQLite has one writer anyway, and this avoids busy-retry storms); reads use their own pool.
 
 mod callbacks;
+mod calls;
 mod clients;
 mod instances;
 pub mod keys;

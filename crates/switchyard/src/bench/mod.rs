@@ -3,7 +3,10 @@
 //! receiver to a trigger and binds it as a target of an execution for all events, publishes N
 //! events at concurrency C, and reports accepted/s, delivered/s and end-to-end latency. As the
 //! baseline, the same load generator hits the receiver directly (raw loopback HTTP rate).
+//! `--mode calls` measures request-response instead: the latency Switchyard adds to a
+//! synchronous ZITADEL call chain (see [`calls`]).
 
+mod calls;
 mod load;
 mod receiver;
 mod server;
@@ -12,10 +15,22 @@ use anyhow::Context;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
+/// What to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchMode {
+    /// Fire-and-forget fan-out: publish events, count deliveries.
+    Events,
+    /// Request-response: `POST /v1/calls` with one restCall target vs calling it directly.
+    Calls,
+}
+
 /// Benchmark parameters.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
-    /// Events to publish.
+    /// What to measure.
+    #[arg(long, value_enum, default_value_t = BenchMode::Events)]
+    pub mode: BenchMode,
+    /// Events to publish (calls to make in `--mode calls`).
     #[arg(long, default_value_t = 20_000)]
     pub events: usize,
     /// Concurrent producer connections.
@@ -28,6 +43,9 @@ pub struct BenchArgs {
 
 /// Runs the benchmark and prints the report.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.mode == BenchMode::Calls {
+        return calls::run(&args).await;
+    }
     let drain =
         switchyard_core::duration::parse_human(&args.drain_timeout).map_err(anyhow::Error::msg)?;
     let recv = receiver::Receiver::start().await?;

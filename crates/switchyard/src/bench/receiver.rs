@@ -1,5 +1,5 @@
 //! The benchmark's receiver: answers 204 as fast as it can and notes when each delivery (by
-//! `webhook-id`) arrived.
+//! `webhook-id`) arrived; `/call` answers like a restCall target (a small JSON body).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -29,6 +29,16 @@ impl Receiver {
         let seen = Arc::new(Seen::default());
         let app = Router::new()
             .route("/raw", post(|| async { StatusCode::NO_CONTENT }))
+            // A restCall target's answer: a small JSON body that replaces the request.
+            .route(
+                "/call",
+                post(|| async {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        r#"{"username":"john.doe","verified":true}"#,
+                    )
+                }),
+            )
             .route("/hook", post(hook))
             .with_state(seen.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

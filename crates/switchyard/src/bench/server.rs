@@ -113,6 +113,32 @@ impl Server {
         Ok(())
     }
 
+    /// A restCall target at `endpoint` and the execution of `method`'s requests to it.
+    pub async fn setup_call_route(
+        &self,
+        client: &reqwest::Client,
+        token: &str,
+        endpoint: &str,
+        method: &str,
+    ) -> anyhow::Result<()> {
+        let target = client
+            .post(self.url("/v2/actions/targets"))
+            .bearer_auth(token)
+            .json(&json!({"name": "bench-call", "endpoint": endpoint, "timeout": "10s", "restCall": {"interruptOnError": true}}))
+            .send()
+            .await?;
+        let target = check(target, "creating the restCall target").await?;
+        let id = target["id"].as_str().context("target id")?.to_string();
+        let exec = client
+            .put(self.url("/v2/actions/executions"))
+            .bearer_auth(token)
+            .json(&json!({"condition": {"request": {"method": method}}, "targets": [id]}))
+            .send()
+            .await?;
+        check(exec, "setting the execution").await?;
+        Ok(())
+    }
+
     pub async fn stop(mut self) {
         if let Some(pid) = self.child.id() {
             // SIGTERM for a clean stop; the child is killed on drop if it hangs.

@@ -2,6 +2,7 @@
 //! it over HTTP, as a client would. One test binary (modules below) keeps link time low.
 
 mod auth;
+mod calls;
 mod delivery;
 mod health;
 mod invocations;

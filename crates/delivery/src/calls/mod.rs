@@ -1,0 +1,340 @@
+//! Synchronous ZITADEL call chains (`POST /v1/calls`): the best-matching request, response or
+//! function execution is run target by target and the final payload goes back to the caller.
+//! The hot path touches no database: chains and keys come from [`plan::ChainCache`], requests go
+//! through the engine's pooled, outbound-protected client, and the record of the call is handed
+//! to a group-committing [`recorder::Recorder`]. A per-target circuit breaker
+//! ([`breakers::Breakers`]) keeps one broken target from taking every call down with it
+//! (zitadel#8205).
+//!
+//! restAsync targets are called in the background from this node and their result is added to
+//! the call's record; they are not queued in the durable delivery queue, because that queue
+//! only knows the event body format (a crash while one is in flight loses that one call).
+
+pub mod answer;
+pub mod breakers;
+pub mod plan;
+pub mod recorder;
+
+pub use answer::CallContext;
+
+use crate::sender::{Response, Sender};
+use crate::Engine;
+use answer::Verdict;
+use breakers::Breakers;
+use plan::{ChainCache, ChainTarget};
+use recorder::Recorder;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use switchyard_core::breaker::{Admission, BreakerPolicy, BreakerSnapshot};
+use switchyard_core::crypto::MasterKey;
+use switchyard_core::signing::zitadel_signature;
+use switchyard_core::zitadel::{Condition, TargetType};
+use switchyard_core::{Clock, InstanceId, Timestamp};
+use switchyard_store::calls::{CallAttempt, CallAttemptOutcome, CallRecord};
+use switchyard_store::{Store, StoreError};
+
+/// One call to run.
+#[derive(Debug, Clone)]
+pub struct CallRequest {
+    pub instance: InstanceId,
+    /// A request, response or function condition (events are published, not called).
+    pub condition: Condition,
+    /// The request (request conditions), the response (response conditions) or the function
+    /// input; restCall answers replace it.
+    pub payload: Value,
+    pub context: CallContext,
+}
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// A target answered `{forwardedStatusCode, forwardedErrorMessage}`.
+    #[error("{message}")]
+    Forwarded { status: u16, message: String },
+    /// An interruptOnError target failed.
+    #[error("target {target} failed: {message}")]
+    TargetFailed {
+        target: String,
+        message: String,
+        timed_out: bool,
+    },
+    /// An interruptOnError target's circuit is open.
+    #[error("circuit open for target {target}; next try at {}", .retry_at.rfc3339())]
+    CircuitOpen { target: String, retry_at: Timestamp },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl CallError {
+    /// The HTTP status the caller gets.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            CallError::Forwarded { status, .. } => *status,
+            CallError::TargetFailed {
+                timed_out: true, ..
+            } => 504,
+            CallError::TargetFailed { .. } => 502,
+            CallError::CircuitOpen { .. } => 503,
+            CallError::Store(_) => 500,
+        }
+    }
+}
+
+/// The result of a call and the id of its record.
+#[derive(Debug)]
+pub struct CallResult {
+    pub call_id: String,
+    pub outcome: Result<Value, CallError>,
+}
+
+/// Cheap-to-clone handle shared by the API.
+#[derive(Clone)]
+pub struct CallRunner {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    sender: Sender,
+    chains: ChainCache,
+    breakers: Breakers,
+    recorder: Recorder,
+    clock: Arc<dyn Clock>,
+}
+
+impl CallRunner {
+    /// Builds the runner on the engine's HTTP client (one connection pool for everything).
+    pub fn new(
+        engine: &Engine,
+        store: Arc<dyn Store>,
+        master_key: MasterKey,
+        clock: Arc<dyn Clock>,
+        breaker: BreakerPolicy,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                sender: engine.sender().clone(),
+                chains: ChainCache::new(store.clone(), master_key, clock.clone()),
+                breakers: Breakers::new(breaker, clock.clone()),
+                recorder: Recorder::spawn(store),
+                clock,
+            }),
+        }
+    }
+
+    /// Forgets cached chains of `instance` (its targets or executions changed).
+    pub fn invalidate(&self, instance: &InstanceId) {
+        self.inner.chains.invalidate(instance);
+    }
+
+    /// The circuit breaker state of a target.
+    pub fn health(&self, instance: &InstanceId, target: &str) -> BreakerSnapshot {
+        self.inner.breakers.snapshot(instance, target)
+    }
+
+    /// Appends the breaker metrics in Prometheus text format.
+    pub fn render_metrics(&self, out: &mut String) {
+        self.inner.breakers.render(out);
+    }
+
+    /// Waits (bounded) until every call record handed off so far is written.
+    pub async fn flush(&self, grace: Duration) {
+        self.inner.recorder.flush(grace).await;
+    }
+
+    /// Runs the chain and records it.
+    pub async fn call(&self, req: CallRequest) -> CallResult {
+        let inner = &self.inner;
+        let call_id = switchyard_core::ids::ordered_uuid();
+        let created_at = inner.clock.now();
+        let t0 = Instant::now();
+        let mut attempts = Vec::new();
+        let condition_key = req.condition.key();
+        let instance = req.instance.clone();
+        let outcome = self.run(req, &call_id, &mut attempts).await;
+        let (status, error) = match &outcome {
+            Ok(_) => (200, None),
+            Err(e) => (e.http_status(), Some(e.to_string())),
+        };
+        inner.recorder.call(CallRecord {
+            instance,
+            id: call_id.clone(),
+            condition: condition_key,
+            created_at,
+            duration_ms: t0.elapsed().as_millis() as u64,
+            status,
+            error,
+            attempts,
+        });
+        CallResult { call_id, outcome }
+    }
+
+    async fn run(
+        &self,
+        req: CallRequest,
+        call_id: &str,
+        attempts: &mut Vec<CallAttempt>,
+    ) -> Result<Value, CallError> {
+        let inner = &self.inner;
+        let mut payload = req.payload;
+        let Some(chain) = inner.chains.get(&req.instance, &req.condition).await? else {
+            return Ok(payload);
+        };
+        for target in &chain.targets {
+            let n = attempts.len() as u32 + 1;
+            let at = inner.clock.now();
+            let interrupt = target.kind.interrupt_on_error();
+            if let Admission::Rejected { retry_at } =
+                inner.breakers.admit(&req.instance, &target.id)
+            {
+                attempts.push(attempt(
+                    n,
+                    target,
+                    at,
+                    CallAttemptOutcome::Skipped,
+                    None,
+                    Some(format!("circuit open; next try at {}", retry_at.rfc3339())),
+                ));
+                if interrupt {
+                    return Err(CallError::CircuitOpen {
+                        target: target.label(),
+                        retry_at,
+                    });
+                }
+                continue;
+            }
+            let body = answer::body(&req.condition, &req.instance, &req.context, &payload);
+            if target.kind == TargetType::Async {
+                attempts.push(attempt(
+                    n,
+                    target,
+                    at,
+                    CallAttemptOutcome::Dispatched,
+                    None,
+                    None,
+                ));
+                self.dispatch(
+                    req.instance.clone(),
+                    call_id.to_string(),
+                    n,
+                    target.clone(),
+                    body,
+                );
+                continue;
+            }
+            let resp = send(&inner.sender, target, body, at).await;
+            let verdict = answer::verdict(target.kind, &resp);
+            let healthy = !matches!(verdict, Verdict::Failed { .. });
+            inner.breakers.record(&req.instance, &target.id, healthy);
+            match verdict {
+                Verdict::Ok(replacement) => {
+                    attempts.push(attempt(
+                        n,
+                        target,
+                        at,
+                        CallAttemptOutcome::Succeeded,
+                        Some(&resp),
+                        None,
+                    ));
+                    if let Some(v) = replacement {
+                        payload = v;
+                    }
+                }
+                Verdict::Forwarded { status, message } => {
+                    attempts.push(attempt(
+                        n,
+                        target,
+                        at,
+                        CallAttemptOutcome::Failed,
+                        Some(&resp),
+                        Some(format!("forwarded error {status}: {message}")),
+                    ));
+                    if interrupt {
+                        return Err(CallError::Forwarded { status, message });
+                    }
+                }
+                Verdict::Failed { message, timed_out } => {
+                    attempts.push(attempt(
+                        n,
+                        target,
+                        at,
+                        CallAttemptOutcome::Failed,
+                        Some(&resp),
+                        Some(message.clone()),
+                    ));
+                    if interrupt {
+                        return Err(CallError::TargetFailed {
+                            target: target.label(),
+                            message,
+                            timed_out,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(payload)
+    }
+
+    /// Calls a restAsync target in the background; its result feeds the breaker and the record.
+    fn dispatch(
+        &self,
+        instance: InstanceId,
+        call_id: String,
+        n: u32,
+        target: ChainTarget,
+        body: Vec<u8>,
+    ) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let inner = &this.inner;
+            let at = inner.clock.now();
+            let resp = send(&inner.sender, &target, body, at).await;
+            let (outcome, error) = match answer::verdict(TargetType::Async, &resp) {
+                Verdict::Failed { message, .. } => (CallAttemptOutcome::Failed, Some(message)),
+                _ => (CallAttemptOutcome::Succeeded, None),
+            };
+            inner.breakers.record(
+                &instance,
+                &target.id,
+                outcome == CallAttemptOutcome::Succeeded,
+            );
+            let a = attempt(n, &target, at, outcome, Some(&resp), error);
+            inner.recorder.attempts(instance, call_id, vec![a]);
+        });
+    }
+}
+
+/// POSTs a signed body to a target.
+async fn send(sender: &Sender, target: &ChainTarget, body: Vec<u8>, at: Timestamp) -> Response {
+    let mut headers = vec![("content-type", "application/json".to_string())];
+    if !target.keys.is_empty() {
+        let keys: Vec<&str> = target.keys.iter().map(String::as_str).collect();
+        headers.push((
+            "zitadel-signature",
+            zitadel_signature(&keys, at.unix_seconds(), &body),
+        ));
+    }
+    sender
+        .post(&target.url, &headers, body, target.timeout)
+        .await
+}
+
+fn attempt(
+    n: u32,
+    target: &ChainTarget,
+    at: Timestamp,
+    outcome: CallAttemptOutcome,
+    resp: Option<&Response>,
+    error: Option<String>,
+) -> CallAttempt {
+    CallAttempt {
+        n,
+        target_id: target.id.clone(),
+        at,
+        outcome,
+        status: resp.and_then(|r| r.status),
+        duration_ms: resp.map_or(0, |r| r.duration.as_millis() as u64),
+        error,
+        response_excerpt: resp.and_then(Response::excerpt),
+    }
+}

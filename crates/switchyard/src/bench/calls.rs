@@ -1,0 +1,85 @@
+//! `switchyard bench --mode calls`: the latency Switchyard adds to a synchronous call chain.
+//! One restCall target on the local receiver, an execution on a request condition; the same
+//! generator at the same concurrency first calls the receiver directly, then `POST /v1/calls`
+//! through Switchyard. The difference of the percentiles is the added latency (signing, chain
+//! resolution from cache, the extra loopback hop, recording handed off asynchronously).
+
+use super::{fmt, load, receiver, server, BenchArgs};
+use serde_json::json;
+use std::time::Duration;
+
+const METHOD: &str = "/zitadel.user.v2.UserService/AddHumanUser";
+
+pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    let recv = receiver::Receiver::start().await?;
+    let request = json!({"username": "john.doe", "profile": {"givenName": "John", "familyName": "Doe"},
+                         "email": {"email": "john.doe@example.com"}});
+    // What the target receives from Switchyard, so both runs move the same bytes to it.
+    let direct_body = serde_json::to_vec(&json!({
+        "fullMethod": METHOD, "instanceID": "default", "orgID": "", "projectID": "", "userID": "",
+        "request": request, "headers": {}
+    }))?;
+    let direct = load::run(&recv.url("/call"), args, move |_| direct_body.clone(), None).await?;
+
+    let server = server::Server::start().await?;
+    let token = server.admin_token()?;
+    let client = reqwest::Client::new();
+    server
+        .setup_call_route(&client, &token, &recv.url("/call"), METHOD)
+        .await?;
+    let call_body = serde_json::to_vec(
+        &json!({"condition": {"request": {"method": METHOD}}, "payload": request}),
+    )?;
+    // Warm the chain cache and the connection pool, as a running server would be.
+    let warm = BenchArgs {
+        events: args.concurrency.max(64),
+        ..args.clone()
+    };
+    let warm_body = call_body.clone();
+    load::run(
+        &server.url("/v1/calls"),
+        &warm,
+        move |_| warm_body.clone(),
+        Some(&token),
+    )
+    .await?;
+    let via = load::run(
+        &server.url("/v1/calls"),
+        args,
+        move |_| call_body.clone(),
+        Some(&token),
+    )
+    .await?;
+    server.stop().await;
+
+    let added = |a: Duration, b: Duration| {
+        if b >= a {
+            fmt(b - a)
+        } else {
+            format!("-{}", fmt(a - b))
+        }
+    };
+    println!(
+        "Switchyard call benchmark: {} calls, concurrency {}, one restCall target (request condition)",
+        args.events, args.concurrency
+    );
+    println!("| measure | direct to target | POST /v1/calls | added |\n|---|---|---|---|");
+    println!(
+        "| p50 latency | {} | {} | {} |",
+        fmt(direct.p(0.5)),
+        fmt(via.p(0.5)),
+        added(direct.p(0.5), via.p(0.5))
+    );
+    println!(
+        "| p99 latency | {} | {} | {} |",
+        fmt(direct.p(0.99)),
+        fmt(via.p(0.99)),
+        added(direct.p(0.99), via.p(0.99))
+    );
+    println!(
+        "| throughput | {:.0} req/s | {:.0} calls/s | |",
+        direct.rate(),
+        via.rate()
+    );
+    Ok(())
+}
