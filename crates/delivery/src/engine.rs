@@ -4,6 +4,8 @@
 //! the durable queue and the claimer leases them as capacity frees up. Results are recorded by a
 //! group-committing writer, so a worker never waits on the database.
 
+mod enqueue;
+
 use crate::batch::GroupCommit;
 use crate::metrics::{DeliveryOutcome, Metrics};
 use crate::outcome::{describe, next_step, parked_wait, request_response_step, ResponseRules};
@@ -25,8 +27,8 @@ use switchyard_core::retry::RetrySchedule;
 use switchyard_core::sailpoint::DispatchMode;
 use switchyard_core::{Clock, InstanceId};
 use switchyard_store::queue::{
-    AttemptRecord, Claimed, InvocationOutcome, NewEvent, NextStep, Outcome, PublishResult,
-    TIMED_OUT,
+    AttemptRecord, Claimed, InitialState, InvocationKind, InvocationOutcome, NewEvent, NextStep,
+    Outcome, PublishResult, TIMED_OUT,
 };
 use switchyard_store::Store;
 use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
@@ -221,7 +223,7 @@ impl Engine {
         let now = inner.clock.now();
         let payload_text = req.payload.to_string();
         // Try the fast path: reserve a worker for each immediately-due invocation.
-        let (mut event, secrets) = build_event(
+        let (event, secrets) = build_event(
             &req,
             &plan,
             payload_text,
@@ -229,52 +231,63 @@ impl Engine {
             Some(now.plus(inner.config.lease)),
             &inner.config.secrets,
         );
+        let response: serde_json::Value = serde_json::from_str(&event.response).unwrap_or_default();
+        match self.commit(event).await? {
+            PublishResult::Created => Ok(Published {
+                response,
+                duplicate: false,
+                secrets,
+            }),
+            PublishResult::Duplicate { response } => Ok(Published {
+                response: serde_json::from_str(&response).unwrap_or_default(),
+                duplicate: true,
+                secrets: Vec::new(),
+            }),
+        }
+    }
+
+    /// Commits an event with its invocations (group commit) and starts its due deliveries: from
+    /// memory when workers are free right now (the invocations were written leased to this node),
+    /// else through the durable queue (written pending; the claimer is woken).
+    async fn commit(&self, mut event: NewEvent) -> Result<PublishResult, PublishError> {
+        let inner = &self.inner;
         let has_deadlines = event.invocations.iter().any(|i| i.deadline_at.is_some());
         let due = immediately_due(&event);
         let permits = match u32::try_from(due) {
             Ok(n) if n > 0 => inner.permits.clone().try_acquire_many_owned(n).ok(),
             _ => None,
         };
-        if permits.is_none() && due > 0 {
+        if permits.is_none() {
             for inv in &mut event.invocations {
-                if matches!(inv.state, switchyard_store::queue::InitialState::Leased(_)) {
-                    inv.state = switchyard_store::queue::InitialState::Pending;
+                if matches!(inv.state, InitialState::Leased(_)) {
+                    inv.state = InitialState::Pending;
                 }
             }
         }
         let jobs = permits.as_ref().map(|_| fast_path_jobs(&event));
-        let response: serde_json::Value = serde_json::from_str(&event.response).unwrap_or_default();
         let invocations = event.invocations.len();
-        match inner.publisher.submit(event).await {
-            Ok(PublishResult::Created) => {
-                inner.metrics.accepted(invocations);
-                if has_deadlines {
-                    inner.deadline_wake.notify_one();
-                }
-                match (jobs, permits) {
-                    (Some(jobs), Some(mut permits)) => {
-                        for job in jobs {
-                            let permit = permits.split(1).expect("one permit per due invocation");
-                            tokio::spawn(self.clone().deliver(job, permit));
-                        }
-                    }
-                    _ if due > 0 => inner.wake.notify_one(),
-                    _ => {}
-                }
-                Ok(Published {
-                    response,
-                    duplicate: false,
-                    secrets,
-                })
+        let result = match inner.publisher.submit(event).await {
+            Ok(r) => r,
+            Err(crate::batch::CommitError::Closed) => return Err(PublishError::Unavailable),
+            Err(e) => return Err(PublishError::Store(e.to_string())),
+        };
+        if result == PublishResult::Created {
+            inner.metrics.accepted(invocations);
+            if has_deadlines {
+                inner.deadline_wake.notify_one();
             }
-            Ok(PublishResult::Duplicate { response }) => Ok(Published {
-                response: serde_json::from_str(&response).unwrap_or_default(),
-                duplicate: true,
-                secrets: Vec::new(),
-            }),
-            Err(crate::batch::CommitError::Closed) => Err(PublishError::Unavailable),
-            Err(e) => Err(PublishError::Store(e.to_string())),
+            match (jobs, permits) {
+                (Some(jobs), Some(mut permits)) => {
+                    for job in jobs {
+                        let permit = permits.split(1).expect("one permit per due invocation");
+                        tokio::spawn(self.clone().deliver(job, permit));
+                    }
+                }
+                _ if due > 0 => inner.wake.notify_one(),
+                _ => {}
+            }
         }
+        Ok(result)
     }
 
     /// Stops claiming and publishing, waits (bounded) for deliveries in flight and for their
@@ -410,7 +423,12 @@ impl Engine {
                         }
                         (_, style) => style,
                     };
-                    let body = request::body(&job, style, rr.as_ref().map(|(_, m)| m));
+                    // A restAsync target of a call chain gets the call's body as built then.
+                    let body = if job.kind == InvocationKind::Call {
+                        job.payload.clone().into_bytes()
+                    } else {
+                        request::body(&job, style, rr.as_ref().map(|(_, m)| m))
+                    };
                     let headers = request::headers(
                         &job,
                         &body,
@@ -596,7 +614,7 @@ fn failed_attempt(n: u32, at: switchyard_core::Timestamp, error: &str) -> Attemp
 fn fast_path_jobs(ev: &NewEvent) -> Vec<Claimed> {
     ev.invocations
         .iter()
-        .filter(|i| matches!(i.state, switchyard_store::queue::InitialState::Leased(_)))
+        .filter(|i| matches!(i.state, InitialState::Leased(_)))
         .map(|i| Claimed {
             id: i.id.clone(),
             instance: ev.instance.clone(),

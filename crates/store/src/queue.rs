@@ -38,6 +38,8 @@ impl RouteKind {
 pub enum InvocationKind {
     RealTime,
     Test,
+    /// A restAsync target of a ZITADEL call chain: the stored payload is the exact body.
+    Call,
 }
 
 impl InvocationKind {
@@ -45,6 +47,16 @@ impl InvocationKind {
         match self {
             InvocationKind::RealTime => "real_time",
             InvocationKind::Test => "test",
+            InvocationKind::Call => "call",
+        }
+    }
+
+    /// Inverse of [`Self::as_str`]; unknown values read as real-time.
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "test" => InvocationKind::Test,
+            "call" => InvocationKind::Call,
+            _ => InvocationKind::RealTime,
         }
     }
 }

@@ -66,7 +66,7 @@ fn status_wire(r: &InvocationStatusRow) -> Value {
         "triggerId": r.trigger_id,
         "subscriptionName": r.subscription_name,
         "subscriptionId": r.subscription_id,
-        "type": match r.kind { InvocationKind::Test => "TEST", InvocationKind::RealTime => "REAL_TIME" },
+        "type": match r.kind { InvocationKind::Test => "TEST", InvocationKind::RealTime | InvocationKind::Call => "REAL_TIME" },
         "created": r.created_at.rfc3339(),
         "completed": r.completed_at.map(|t| t.rfc3339()),
         "startInvocationInput": {

@@ -6,9 +6,9 @@
 //! ([`breakers::Breakers`]) keeps one broken target from taking every call down with it
 //! (zitadel#8205).
 //!
-//! restAsync targets are called in the background from this node and their result is added to
-//! the call's record; they are not queued in the durable delivery queue, because that queue
-//! only knows the event body format (a crash while one is in flight loses that one call).
+//! restAsync targets are not awaited: each is written to the durable delivery queue as an
+//! invocation carrying the body the chain built for it, so it is retried and logged like any
+//! delivery and survives a crash; the call's record names that invocation.
 
 pub mod answer;
 pub mod breakers;
@@ -95,6 +95,7 @@ pub struct CallRunner {
 }
 
 struct Inner {
+    engine: Engine,
     sender: Sender,
     chains: ChainCache,
     breakers: Breakers,
@@ -113,6 +114,7 @@ impl CallRunner {
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
+                engine: engine.clone(),
                 sender: engine.sender().clone(),
                 chains: ChainCache::new(store.clone(), master_key, clock.clone()),
                 breakers: Breakers::new(breaker, clock.clone()),
@@ -205,21 +207,19 @@ impl CallRunner {
             }
             let body = answer::body(&req.condition, &req.instance, &req.context, &payload);
             if target.kind == TargetType::Async {
-                attempts.push(attempt(
-                    n,
-                    target,
-                    at,
-                    CallAttemptOutcome::Dispatched,
-                    None,
-                    None,
-                ));
-                self.dispatch(
-                    req.instance.clone(),
-                    call_id.to_string(),
-                    n,
-                    target.clone(),
-                    body,
-                );
+                let queued = inner
+                    .engine
+                    .enqueue_call_target(&req.instance, call_id, n, &target.id, body)
+                    .await;
+                let note = match &queued {
+                    Ok(invocation) => format!("queued for delivery as invocation {invocation}"),
+                    Err(e) => format!("could not be queued: {e}"),
+                };
+                let outcome = match queued {
+                    Ok(_) => CallAttemptOutcome::Dispatched,
+                    Err(_) => CallAttemptOutcome::Failed,
+                };
+                attempts.push(attempt(n, target, at, outcome, None, Some(note)));
                 continue;
             }
             let resp = send(&inner.sender, target, body, at).await;
@@ -273,34 +273,6 @@ impl CallRunner {
             }
         }
         Ok(payload)
-    }
-
-    /// Calls a restAsync target in the background; its result feeds the breaker and the record.
-    fn dispatch(
-        &self,
-        instance: InstanceId,
-        call_id: String,
-        n: u32,
-        target: ChainTarget,
-        body: Vec<u8>,
-    ) {
-        let this = self.clone();
-        tokio::spawn(async move {
-            let inner = &this.inner;
-            let at = inner.clock.now();
-            let resp = send(&inner.sender, &target, body, at).await;
-            let (outcome, error) = match answer::verdict(TargetType::Async, &resp) {
-                Verdict::Failed { message, .. } => (CallAttemptOutcome::Failed, Some(message)),
-                _ => (CallAttemptOutcome::Succeeded, None),
-            };
-            inner.breakers.record(
-                &instance,
-                &target.id,
-                outcome == CallAttemptOutcome::Succeeded,
-            );
-            let a = attempt(n, &target, at, outcome, Some(&resp), error);
-            inner.recorder.attempts(instance, call_id, vec![a]);
-        });
     }
 }
 

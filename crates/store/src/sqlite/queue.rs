@@ -212,11 +212,7 @@ impl QueueStore for SqliteStore {
             trigger_id: row.get(2),
             route_kind: RouteKind::parse(row.get(3)).unwrap_or(RouteKind::Subscription),
             route_id: row.get(4),
-            kind: if row.get::<&str, _>(5) == "test" {
-                InvocationKind::Test
-            } else {
-                InvocationKind::RealTime
-            },
+            kind: InvocationKind::parse(row.get::<&str, _>(5)),
             status,
             attempts: row.get::<i64, _>(7) as u32,
             next_attempt_at: pending.then(|| Timestamp(row.get(8))),
@@ -292,11 +288,7 @@ impl QueueStore for SqliteStore {
                 trigger_id: r.get(1),
                 subscription_id: r.get(2),
                 subscription_name: r.get(3),
-                kind: if r.get::<&str, _>(4) == "test" {
-                    InvocationKind::Test
-                } else {
-                    InvocationKind::RealTime
-                },
+                kind: InvocationKind::parse(r.get::<&str, _>(4)),
                 status: r.get(5),
                 created_at: Timestamp(r.get(6)),
                 completed_at: r.get::<Option<i64>, _>(7).map(Timestamp),
@@ -492,11 +484,7 @@ async fn load(conn: &mut SqliteConnection, ids: &[String]) -> StoreResult<Vec<Cl
                 event_created_at: Timestamp(r.get(5)),
                 route_kind: RouteKind::parse(r.get(6)).unwrap_or(RouteKind::Subscription),
                 route_id: r.get(7),
-                kind: if r.get::<&str, _>(8) == "test" {
-                    InvocationKind::Test
-                } else {
-                    InvocationKind::RealTime
-                },
+                kind: InvocationKind::parse(r.get::<&str, _>(8)),
                 attempts_done: r.get::<i64, _>(9) as u32,
                 round_attempts: (r.get::<i64, _>(9) - r.get::<i64, _>(10)) as u32,
                 deadline_at: r.get::<Option<i64>, _>(11).map(Timestamp),

@@ -142,17 +142,28 @@ async fn rest_async_is_not_awaited_but_delivered() {
     assert_eq!(got.body["request"], json!({"x": 1}));
     assert!(got.headers.contains_key("zitadel-signature"));
     assert!(!key.is_empty());
-    // The record first says "dispatched", then the result replaces it.
-    let mut outcome = Value::Null;
+    // The call's record names the durable invocation the async target became; that invocation
+    // is delivered and logged like any other delivery.
+    let rec = record(&s, &id, 2).await;
+    assert_eq!(rec["attempts"][0]["outcome"], "dispatched", "{rec}");
+    let note = rec["attempts"][0]["error"].as_str().unwrap_or_default();
+    assert!(
+        note.starts_with("queued for delivery as invocation "),
+        "{rec}"
+    );
+    let invocation = note.rsplit(' ').next().unwrap();
+    let mut status = Value::Null;
     for _ in 0..150 {
-        let rec = record(&s, &id, 2).await;
-        outcome = rec["attempts"][0]["outcome"].clone();
-        if outcome == "succeeded" {
+        let (_, v) = s.get(&format!("/v1/invocations/{invocation}")).await;
+        status = v["status"].clone();
+        if status == "delivered" {
+            assert_eq!(v["routeId"], bg.as_str(), "{v}");
+            assert_eq!(v["attempts"][0]["status"], 200, "{v}");
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(outcome, "succeeded");
+    assert_eq!(status, "delivered");
 }
 
 #[tokio::test]
