@@ -12,18 +12,26 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-/// The key that seals secrets at rest. `id` names it inside every sealed value.
+/// The keys that seal secrets at rest: a keyring whose first key seals and whose every key
+/// opens what it sealed (the key id is part of every sealed value). Outside a master-key
+/// rotation the ring holds one key.
 #[derive(Clone)]
 pub struct MasterKey {
+    keys: std::sync::Arc<Vec<KeyEntry>>,
+}
+
+struct KeyEntry {
     id: String,
     cipher: XChaCha20Poly1305,
-    /// The raw key material, kept only to derive purpose-bound subkeys ([`MasterKey::derive_key`]).
+    /// The raw key material, kept to derive purpose-bound subkeys ([`MasterKey::derive_key`])
+    /// and to write the key file.
     raw: [u8; 32],
 }
 
 impl std::fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "MasterKey({})", self.id)
+        let ids: Vec<&str> = self.keys.iter().map(|k| k.id.as_str()).collect();
+        write!(f, "MasterKey({})", ids.join(", "))
     }
 }
 
@@ -50,24 +58,63 @@ impl MasterKey {
 
     fn from_parts(id: String, key: &[u8; 32]) -> Self {
         Self {
-            id,
-            cipher: XChaCha20Poly1305::new(key.into()),
-            raw: *key,
+            keys: std::sync::Arc::new(vec![KeyEntry::new(id, key)]),
         }
+    }
+
+    fn current(&self) -> &KeyEntry {
+        &self.keys[0]
+    }
+
+    /// A keyring with a fresh key in front (it seals from now on) and every key of `self` behind
+    /// it (they still open what they sealed), plus its file text.
+    pub fn rotated(&self) -> (Self, String) {
+        let (fresh, _) = Self::generate_file();
+        let mut keys = vec![KeyEntry::new(
+            fresh.current().id.clone(),
+            &fresh.current().raw,
+        )];
+        keys.extend(
+            self.keys
+                .iter()
+                .map(|k| KeyEntry::new(k.id.clone(), &k.raw)),
+        );
+        let next = Self {
+            keys: std::sync::Arc::new(keys),
+        };
+        let text = next.file_text();
+        (next, text)
+    }
+
+    /// Only the current key (after every stored secret was re-sealed with it), and its file text.
+    pub fn current_only(&self) -> (Self, String) {
+        let k = self.current();
+        let only = Self::from_parts(k.id.clone(), &k.raw);
+        let text = only.file_text();
+        (only, text)
+    }
+
+    /// The key file: one `<id>:<base64 key>` line per key, the current key first.
+    pub fn file_text(&self) -> String {
+        self.keys
+            .iter()
+            .map(|k| Self::encode_file(&k.id, &k.raw))
+            .collect()
     }
 
     /// A 32-byte subkey for one purpose: HMAC-SHA256 keyed with the master key over `label`.
     /// Distinct labels give independent keys, and the master key cannot be recovered from them.
     pub fn derive_key(&self, label: &str) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.raw)
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.current().raw)
             .expect("HMAC accepts keys of any length");
         mac.update(b"switchyard-subkey:");
         mac.update(label.as_bytes());
         mac.finalize().into_bytes().into()
     }
 
+    /// The id of the key that seals.
     pub fn id(&self) -> &str {
-        &self.id
+        &self.current().id
     }
 
     /// The key file format: `<id>:<base64 key>` on one line.
@@ -85,17 +132,25 @@ impl MasterKey {
     }
 
     pub fn parse_file(text: &str) -> Result<Self, CryptoError> {
-        let (id, b64) = text
-            .trim()
-            .split_once(':')
-            .ok_or_else(|| CryptoError::BadKeyFile("expected '<id>:<base64 key>'".into()))?;
-        let bytes = STANDARD
-            .decode(b64)
-            .map_err(|e| CryptoError::BadKeyFile(e.to_string()))?;
-        let key: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| CryptoError::BadKeyFile("key must be 32 bytes".into()))?;
-        Ok(Self::from_parts(id.to_string(), &key))
+        let mut keys = Vec::new();
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let (id, b64) = line
+                .split_once(':')
+                .ok_or_else(|| CryptoError::BadKeyFile("expected '<id>:<base64 key>'".into()))?;
+            let bytes = STANDARD
+                .decode(b64)
+                .map_err(|e| CryptoError::BadKeyFile(e.to_string()))?;
+            let key: [u8; 32] = bytes
+                .try_into()
+                .map_err(|_| CryptoError::BadKeyFile("key must be 32 bytes".into()))?;
+            keys.push(KeyEntry::new(id.to_string(), &key));
+        }
+        if keys.is_empty() {
+            return Err(CryptoError::BadKeyFile("no key in the file".into()));
+        }
+        Ok(Self {
+            keys: std::sync::Arc::new(keys),
+        })
     }
 
     /// Seals `plain` as `v1:<key id>:<base64url(nonce || ciphertext)>`.
@@ -103,13 +158,14 @@ impl MasterKey {
         let mut nonce = [0u8; 24];
         rand::thread_rng().fill_bytes(&mut nonce);
         let ct = self
+            .current()
             .cipher
             .encrypt(XNonce::from_slice(&nonce), plain)
             .expect("XChaCha20-Poly1305 encryption cannot fail for in-memory buffers");
         let mut out = Vec::with_capacity(24 + ct.len());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&ct);
-        format!("v1:{}:{}", self.id, URL_SAFE_NO_PAD.encode(out))
+        format!("v1:{}:{}", self.id(), URL_SAFE_NO_PAD.encode(out))
     }
 
     pub fn seal_str(&self, plain: &str) -> String {
@@ -129,9 +185,11 @@ impl MasterKey {
             return Err(CryptoError::Malformed);
         }
         let id = parts.next().ok_or(CryptoError::Malformed)?;
-        if id != self.id {
-            return Err(CryptoError::UnknownKey(id.to_string()));
-        }
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.id == id)
+            .ok_or_else(|| CryptoError::UnknownKey(id.to_string()))?;
         let raw = URL_SAFE_NO_PAD
             .decode(parts.next().ok_or(CryptoError::Malformed)?)
             .map_err(|_| CryptoError::Malformed)?;
@@ -139,13 +197,32 @@ impl MasterKey {
             return Err(CryptoError::Malformed);
         }
         let (nonce, ct) = raw.split_at(24);
-        self.cipher
+        key.cipher
             .decrypt(XNonce::from_slice(nonce), ct)
             .map_err(|_| CryptoError::Tampered)
     }
 
     pub fn open_str(&self, sealed: &str) -> Result<String, CryptoError> {
         String::from_utf8(self.open(sealed)?).map_err(|_| CryptoError::Malformed)
+    }
+
+    /// Re-seals `sealed` with the current key, if another key sealed it; `Ok(None)` when it is
+    /// already sealed with the current key.
+    pub fn reseal(&self, sealed: &str) -> Result<Option<String>, CryptoError> {
+        if Self::sealed_key_id(sealed) == Some(self.id()) {
+            return Ok(None);
+        }
+        Ok(Some(self.seal(&self.open(sealed)?)))
+    }
+}
+
+impl KeyEntry {
+    fn new(id: String, key: &[u8; 32]) -> Self {
+        Self {
+            id,
+            cipher: XChaCha20Poly1305::new(key.into()),
+            raw: *key,
+        }
     }
 }
 
@@ -261,6 +338,33 @@ mod tests {
         tampered.pop();
         tampered.push(if sealed.ends_with('A') { 'B' } else { 'A' });
         assert!(a.open(&tampered).is_err());
+    }
+
+    #[test]
+    fn rotation_keeps_old_secrets_readable_until_resealed() {
+        let (old, _) = MasterKey::generate_file();
+        let sealed = old.seal_str("s3cret");
+        let (ring, text) = old.rotated();
+        assert_ne!(ring.id(), old.id());
+        let ring = MasterKey::parse_file(&text).unwrap();
+        assert_eq!(
+            ring.open_str(&sealed).unwrap(),
+            "s3cret",
+            "old key still opens"
+        );
+        let resealed = ring
+            .reseal(&sealed)
+            .unwrap()
+            .expect("sealed by the old key");
+        assert_eq!(MasterKey::sealed_key_id(&resealed), Some(ring.id()));
+        assert!(ring.reseal(&resealed).unwrap().is_none(), "already current");
+        let (only, text) = ring.current_only();
+        let only = MasterKey::parse_file(&text).map(|_| only).unwrap();
+        assert_eq!(only.open_str(&resealed).unwrap(), "s3cret");
+        assert!(matches!(
+            only.open(&sealed),
+            Err(CryptoError::UnknownKey(_))
+        ));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod instances;
 pub mod keys;
 pub mod queue;
 pub mod sailpoint;
+pub mod secrets;
 pub mod sqlite;
 pub mod zitadel;
 
@@ -18,6 +19,7 @@ pub use error::{StoreError, StoreResult};
 pub use instances::InstanceStore;
 pub use queue::QueueStore;
 pub use sailpoint::SailPointStore;
+pub use secrets::SecretStore;
 pub use sqlite::SqliteStore;
 pub use zitadel::ZitadelStore;
 
@@ -30,6 +32,7 @@ pub trait Store:
     + ClientStore
     + ZitadelStore
     + SailPointStore
+    + SecretStore
     + QueueStore
     + CallStore
     + Send

@@ -9,6 +9,7 @@ pub mod keys;
 mod migrate;
 pub(crate) mod queue;
 mod sailpoint;
+mod secrets;
 mod zitadel;
 
 use crate::{Store, StoreResult};
