@@ -6,8 +6,8 @@ mod instances;
 pub mod keys;
 mod migrate;
 pub(crate) mod queue;
-mod sailpoint;
-mod zitadel;
+pub(crate) mod sailpoint;
+pub(crate) mod zitadel;
 
 use crate::{Store, StoreResult};
 use async_trait::async_trait;
@@ -77,5 +77,9 @@ impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())
+    }
+
+    async fn close(&self) {
+        SqliteStore::close(self).await
     }
 }

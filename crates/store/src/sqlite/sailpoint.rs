@@ -14,9 +14,9 @@ use switchyard_core::sailpoint::{
 };
 use switchyard_core::{InstanceId, Timestamp};
 
-type Row = (String, String, String);
+pub(crate) type Row = (String, String, String);
 
-fn decode(row: Row) -> StoreResult<Subscription> {
+pub(crate) fn decode(row: Row) -> StoreResult<Subscription> {
     let (id, trigger_id, doc) = row;
     let doc: SubscriptionDoc = serde_json::from_str(&doc)?;
     Subscription::from_doc(&id, &trigger_id, &doc).map_err(|e| {
@@ -24,7 +24,7 @@ fn decode(row: Row) -> StoreResult<Subscription> {
     })
 }
 
-fn encode(sub: &Subscription) -> StoreResult<String> {
+pub(crate) fn encode(sub: &Subscription) -> StoreResult<String> {
     serde_json::to_string(&sub.to_doc())
         .context("encoding subscription")
         .map_err(StoreError::Internal)

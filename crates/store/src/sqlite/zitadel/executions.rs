@@ -11,7 +11,7 @@ use switchyard_core::zitadel::execution::{check_graph, ExecutionGraph};
 use switchyard_core::zitadel::{Condition, ExecutionEntry, ExecutionSort};
 use switchyard_core::{InstanceId, Timestamp};
 
-fn encode(entries: &[ExecutionEntry]) -> StoreResult<String> {
+pub(crate) fn encode(entries: &[ExecutionEntry]) -> StoreResult<String> {
     let items: Vec<String> = entries
         .iter()
         .map(|e| match e {
@@ -22,7 +22,12 @@ fn encode(entries: &[ExecutionEntry]) -> StoreResult<String> {
     Ok(serde_json::to_string(&items)?)
 }
 
-fn decode(key: &str, entries: &str, created: i64, changed: i64) -> StoreResult<StoredExecution> {
+pub(crate) fn decode(
+    key: &str,
+    entries: &str,
+    created: i64,
+    changed: i64,
+) -> StoreResult<StoredExecution> {
     let bad = || StoreError::Internal(anyhow::anyhow!("stored execution '{key}' is invalid"));
     let condition = Condition::from_key(key).ok_or_else(bad)?;
     let items: Vec<String> = serde_json::from_str(entries)?;
@@ -60,7 +65,7 @@ pub(super) async fn fetch_all(
 }
 
 /// The executions as a graph for the core rules.
-pub(super) fn graph(all: &[StoredExecution]) -> ExecutionGraph {
+pub(crate) fn graph(all: &[StoredExecution]) -> ExecutionGraph {
     all.iter()
         .map(|e| (e.condition.key(), e.entries.clone()))
         .collect()
@@ -158,7 +163,7 @@ pub(super) async fn remove_target(
 }
 
 /// Filters, sorts and pages; `total` counts every match.
-pub(super) fn select(
+pub(crate) fn select(
     all: Vec<StoredExecution>,
     query: &ExecutionQuery,
 ) -> Listing<StoredExecution> {

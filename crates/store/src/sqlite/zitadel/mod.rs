@@ -3,8 +3,8 @@
 //! targets and executions use the pure logic of `switchyard_core::zitadel`, since an
 //! instance holds tens to hundreds of them, not millions (see `targets.rs`).
 
-mod executions;
-mod targets;
+pub(crate) mod executions;
+pub(crate) mod targets;
 
 use super::SqliteStore;
 use crate::keys::{KeyOwner, SealedKey};

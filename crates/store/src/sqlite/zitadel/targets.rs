@@ -22,7 +22,7 @@ const SELECT: &str =
         AND k.owner_id = t.id AND k.expires_at IS NULL
      WHERE t.instance_id = ?";
 
-type Row = (
+pub(crate) type Row = (
     String,
     String,
     String,
@@ -37,7 +37,7 @@ type Row = (
     i64,
 );
 
-fn decode(row: Row) -> StoreResult<StoredTarget> {
+pub(crate) fn decode(row: Row) -> StoreResult<StoredTarget> {
     let (
         id,
         name,
@@ -78,7 +78,7 @@ fn decode(row: Row) -> StoreResult<StoredTarget> {
     })
 }
 
-fn name_taken(e: sqlx::Error, config: &TargetConfig) -> StoreError {
+pub(crate) fn name_taken(e: sqlx::Error, config: &TargetConfig) -> StoreError {
     if is_unique_violation(&e) {
         StoreError::AlreadyExists(format!(
             "a target named '{}' already exists",
@@ -89,7 +89,7 @@ fn name_taken(e: sqlx::Error, config: &TargetConfig) -> StoreError {
     }
 }
 
-fn nanos(config: &TargetConfig) -> i64 {
+pub(crate) fn nanos(config: &TargetConfig) -> i64 {
     i64::try_from(config.timeout.duration().as_nanos()).unwrap_or(i64::MAX)
 }
 
@@ -202,7 +202,7 @@ fn compare(sort: TargetSort, a: &StoredTarget, b: &StoredTarget) -> Ordering {
 }
 
 /// Filters, sorts and pages; `total` counts every match.
-pub(super) fn select(all: Vec<StoredTarget>, query: &TargetQuery) -> Listing<StoredTarget> {
+pub(crate) fn select(all: Vec<StoredTarget>, query: &TargetQuery) -> Listing<StoredTarget> {
     let mut hits: Vec<StoredTarget> = all
         .into_iter()
         .filter(|t| {
