@@ -6,6 +6,8 @@
 //! - Three nodes share the queue; one is SIGKILLed while events are being published: every
 //!   accepted event must still reach the receiver (at-least-once; duplicates are counted).
 //! - Two nodes migrating an empty database at the same moment apply each migration once.
+//! - `/readyz` answers 503 quickly while the database is unreachable (a TCP proxy is cut) and
+//!   200 again once it is back, without restarting the node.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -357,4 +359,122 @@ async fn nodes_starting_together_migrate_once() {
     let _ = std::fs::remove_dir_all(&root);
     assert_eq!(rows, versions, "a migration was recorded twice");
     assert!(versions >= 5, "migrations missing: {versions}");
+}
+
+/// `url` with its host and port replaced (user, password, database and options kept).
+fn with_authority(url: &str, host_port: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[start..];
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let userinfo = rest[..end].rfind('@').map_or(0, |i| i + 1);
+    format!(
+        "{}{}{}{}",
+        &url[..start],
+        &rest[..userinfo],
+        host_port,
+        &rest[end..]
+    )
+}
+
+/// A TCP forwarder to PostgreSQL that can be cut (listener and every connection closed) and
+/// restored on the same port, to play an unreachable database.
+struct Proxy {
+    port: u16,
+    upstream: String,
+    tasks: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Proxy {
+    async fn start(upstream: String) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy = Self {
+            port: listener.local_addr().unwrap().port(),
+            upstream,
+            tasks: Arc::default(),
+        };
+        proxy.serve(listener);
+        proxy
+    }
+
+    fn serve(&self, listener: tokio::net::TcpListener) {
+        let (upstream, tasks) = (self.upstream.clone(), self.tasks.clone());
+        let conns = tasks.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                let conn = tokio::spawn(async move {
+                    if let Ok(mut out) = tokio::net::TcpStream::connect(&upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    }
+                });
+                conns.lock().unwrap().push(conn.abort_handle());
+            }
+        });
+        tasks.lock().unwrap().push(accept.abort_handle());
+    }
+
+    fn cut(&self) {
+        for t in self.tasks.lock().unwrap().drain(..) {
+            t.abort();
+        }
+    }
+
+    async fn restore(&self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .expect("rebind the proxy port");
+        self.serve(listener);
+    }
+}
+
+async fn readyz(http: &reqwest::Client, base: &str) -> (u16, Duration) {
+    let started = Instant::now();
+    let res = http
+        .get(format!("{base}/readyz"))
+        .timeout(Duration::from_secs(20))
+        .send()
+        .await
+        .expect("readyz answers");
+    (res.status().as_u16(), started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_reports_an_unreachable_database_and_recovers() {
+    let Some((db, url)) = create_db().await else {
+        return;
+    };
+    let options = PgConnectOptions::from_str(&url).unwrap();
+    let upstream = format!("{}:{}", options.get_host(), options.get_port());
+    let upstream = if upstream.starts_with('/') {
+        "127.0.0.1:5432".to_string()
+    } else {
+        upstream
+    };
+    let proxy = Proxy::start(upstream).await;
+    let proxied = with_authority(&url, &format!("127.0.0.1:{}", proxy.port));
+    let root = temp_dir("readyz");
+    let key_file = root.join("master.key");
+    let (mut node, base) = start_node(&proxied, &root.join("node"), &key_file).await;
+    let http = reqwest::Client::new();
+
+    assert_eq!(readyz(&http, &base).await.0, 200);
+    proxy.cut();
+    let (status, took) = readyz(&http, &base).await;
+    assert_eq!(status, 503, "database unreachable");
+    assert!(took < Duration::from_secs(8), "503 came fast ({took:?})");
+    proxy.restore().await;
+    // The pool reconnects by itself.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if readyz(&http, &base).await.0 == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "store did not come back");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = node.start_kill();
+    let _ = node.wait().await;
+    proxy.cut();
+    drop_db(&db).await;
+    let _ = std::fs::remove_dir_all(&root);
 }

@@ -17,6 +17,7 @@ crate::contract!(
     outcomes_retry_deliver_and_replay,
     gone_disables_both_route_kinds,
     chains_release_and_cancel,
+    wakeups_follow_new_due_work,
 );
 
 fn inv(id: &str, kind: RouteKind, route: &str, state: InitialState) -> NewInvocation {
@@ -516,4 +517,51 @@ pub async fn chains_release_and_cancel(s: Arc<dyn Store>) {
             ("in_flight".to_string(), 1)
         ]
     );
+}
+
+/// Backends with a cross-node signal (PostgreSQL) tick it when work becomes due; SQLite has none.
+pub async fn wakeups_follow_new_due_work(s: Arc<dyn Store>) {
+    let Some(mut rx) = s.subscribe_wakeups() else {
+        return;
+    };
+    let wait = std::time::Duration::from_secs(5);
+    // The first tick means the listener is connected (it ticks once per (re)connect).
+    if *rx.borrow_and_update() == 0 {
+        tokio::time::timeout(wait, rx.changed())
+            .await
+            .expect("listener connects")
+            .unwrap();
+    }
+    rx.borrow_and_update();
+    let i = inst("q1");
+    s.publish(&[event(
+        &i,
+        "e1",
+        100,
+        vec![inv("a", RouteKind::Target, "t1", InitialState::Pending)],
+    )])
+    .await
+    .unwrap();
+    tokio::time::timeout(wait, rx.changed())
+        .await
+        .expect("publish wakes")
+        .unwrap();
+    rx.borrow_and_update();
+    let c = s
+        .claim_due(Timestamp(100), Timestamp(500), 1)
+        .await
+        .unwrap()
+        .remove(0);
+    s.record_outcomes(&[outcome(
+        &c,
+        NextStep::RetryAt(Timestamp(200)),
+        150,
+        Some(503),
+    )])
+    .await
+    .unwrap();
+    tokio::time::timeout(wait, rx.changed())
+        .await
+        .expect("a scheduled retry wakes")
+        .unwrap();
 }
