@@ -4,6 +4,7 @@
 //! lives in the database. [`open`] picks the backend from a database URL.
 
 pub mod clients;
+mod codec;
 pub mod error;
 pub mod instances;
 pub mod keys;

@@ -1,11 +1,11 @@
 //! PostgreSQL implementation of [`crate::SailPointStore`]. Documents are encoded and validated
-//! exactly as in SQLite (shared codec in `sqlite/sailpoint.rs`). The per-trigger limit and the
+//! exactly as in SQLite (shared `codec::subscriptions`). The per-trigger limit and the
 //! trigger-in-use rule are check-then-write: both take an advisory lock on the (instance,
 //! trigger) pair so two nodes cannot both pass the check.
 
 use super::{keys, lock, PgStore};
+use crate::codec::subscriptions::{decode, encode, Row};
 use crate::keys::{KeyOwner, SealedKey};
-use crate::sqlite::sailpoint::{decode, encode, Row};
 use crate::{SailPointStore, StoreError, StoreResult};
 use async_trait::async_trait;
 use sqlx::PgConnection;

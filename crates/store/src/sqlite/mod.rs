@@ -6,8 +6,8 @@ mod instances;
 pub mod keys;
 mod migrate;
 pub(crate) mod queue;
-pub(crate) mod sailpoint;
-pub(crate) mod zitadel;
+mod sailpoint;
+mod zitadel;
 
 use crate::{Store, StoreResult};
 use async_trait::async_trait;

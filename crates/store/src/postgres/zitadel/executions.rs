@@ -2,7 +2,7 @@
 //! the instance's executions loaded inside the caller's transaction, which holds the instance's
 //! ZITADEL advisory lock so two nodes cannot create a cycle together.
 
-use crate::sqlite::zitadel::executions::{decode, encode, graph};
+use crate::codec::executions::{decode, encode, graph};
 use crate::zitadel::{ExecutionRejection, StoredExecution};
 use crate::StoreResult;
 use sqlx::PgConnection;

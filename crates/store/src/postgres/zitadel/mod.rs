@@ -1,15 +1,15 @@
 //! PostgreSQL implementation of [`crate::ZitadelStore`]. Every write runs in one transaction
 //! holding the instance's ZITADEL advisory lock: the SQLite backend gets that serialisation from
 //! its single writer, and the execution graph rules (targets exist, no cycles) need it. Listing
-//! and resolution reuse the backend-neutral logic of the SQLite modules.
+//! and resolution use the backend-neutral logic in `codec`.
 
 pub(crate) mod executions;
 pub(crate) mod targets;
 
 use super::{lock, PgStore};
+use crate::codec::{executions as exec_logic, targets as target_logic};
 use crate::keys::{KeyOwner, SealedKey};
 use crate::queue::RouteKind;
-use crate::sqlite::zitadel::{executions as exec_logic, targets as target_logic};
 use crate::zitadel::{
     ExecutionQuery, ExecutionRejection, KeyRotation, Listing, ResolvedExecution, ResolvedTarget,
     StoredExecution, StoredTarget, TargetQuery,

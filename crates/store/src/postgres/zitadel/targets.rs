@@ -1,7 +1,7 @@
 //! Target rows (PostgreSQL twin of `sqlite/zitadel/targets.rs`); decoding, filtering, sorting
-//! and paging reuse the backend-neutral functions there.
+//! and paging are the backend-neutral ones in `codec::targets`.
 
-use crate::sqlite::zitadel::targets::{decode, name_taken, nanos, Row};
+use crate::codec::targets::{decode, name_taken, nanos, Row};
 use crate::zitadel::StoredTarget;
 use crate::{StoreError, StoreResult};
 use sqlx::PgConnection;
