@@ -86,6 +86,23 @@ async fn drop_db(name: &str) {
     }
 }
 
+/// Runs `test` against a fresh database and drops the database afterwards, also when the test
+/// panics (its processes are killed on drop); skips when PostgreSQL is unreachable outside CI.
+async fn with_db<F, Fut>(test: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let Some((db, url)) = create_db().await else {
+        return;
+    };
+    let outcome = tokio::spawn(test(url)).await;
+    drop_db(&db).await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
 fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("sy-{tag}-{}", switchyard_core::ids::hex_id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -182,9 +199,10 @@ fn token(data_dir: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_accepted_event_is_delivered_when_a_node_dies() {
-    let Some((db, url)) = create_db().await else {
-        return;
-    };
+    with_db(every_accepted_event_is_delivered_when_a_node_dies_on).await;
+}
+
+async fn every_accepted_event_is_delivered_when_a_node_dies_on(url: String) {
     let root = temp_dir("multinode");
     let key_file = root.join("master.key");
     let (_, key_text) = switchyard_core::crypto::MasterKey::generate_file();
@@ -312,16 +330,16 @@ async fn every_accepted_event_is_delivered_when_a_node_dies() {
         let _ = child.wait().await;
     }
     let _ = victim.lock().await.wait().await;
-    drop_db(&db).await;
     let _ = std::fs::remove_dir_all(&root);
     assert_eq!(missing, 0, "accepted events never delivered");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_starting_together_migrate_once() {
-    let Some((db, url)) = create_db().await else {
-        return;
-    };
+    with_db(nodes_starting_together_migrate_once_on).await;
+}
+
+async fn nodes_starting_together_migrate_once_on(url: String) {
     let root = temp_dir("migrate");
     let key_file = root.join("master.key");
     let (_, key_text) = switchyard_core::crypto::MasterKey::generate_file();
@@ -355,7 +373,6 @@ async fn nodes_starting_together_migrate_once() {
             .await
             .unwrap();
     let _ = conn.close().await;
-    drop_db(&db).await;
     let _ = std::fs::remove_dir_all(&root);
     assert_eq!(rows, versions, "a migration was recorded twice");
     assert!(versions >= 5, "migrations missing: {versions}");
@@ -440,9 +457,10 @@ async fn readyz(http: &reqwest::Client, base: &str) -> (u16, Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readyz_reports_an_unreachable_database_and_recovers() {
-    let Some((db, url)) = create_db().await else {
-        return;
-    };
+    with_db(readyz_reports_an_unreachable_database_and_recovers_on).await;
+}
+
+async fn readyz_reports_an_unreachable_database_and_recovers_on(url: String) {
     let options = PgConnectOptions::from_str(&url).unwrap();
     let upstream = format!("{}:{}", options.get_host(), options.get_port());
     let upstream = if upstream.starts_with('/') {
@@ -475,6 +493,5 @@ async fn readyz_reports_an_unreachable_database_and_recovers() {
     let _ = node.start_kill();
     let _ = node.wait().await;
     proxy.cut();
-    drop_db(&db).await;
     let _ = std::fs::remove_dir_all(&root);
 }
