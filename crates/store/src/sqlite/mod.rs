@@ -80,4 +80,8 @@ impl Store for SqliteStore {
         sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())
     }
+
+    async fn close(&self) {
+        SqliteStore::close(self).await
+    }
 }
