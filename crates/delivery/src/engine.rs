@@ -144,6 +144,18 @@ impl Engine {
         ));
         tokio::spawn(engine.clone().record_loop(outcome_rx));
         tokio::spawn(engine.clone().claim_loop());
+        // Other nodes' new work (PostgreSQL NOTIFY) wakes the claimer; polling stays the fallback.
+        if let Some(mut wakeups) = engine.inner.store.subscribe_wakeups() {
+            let inner = Arc::downgrade(&engine.inner);
+            tokio::spawn(async move {
+                while wakeups.changed().await.is_ok() {
+                    match inner.upgrade() {
+                        Some(inner) => inner.wake.notify_one(),
+                        None => return,
+                    }
+                }
+            });
+        }
         Ok(engine)
     }
 

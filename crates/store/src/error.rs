@@ -24,12 +24,23 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match e {
             sqlx::Error::RowNotFound => StoreError::NotFound,
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
+            sqlx::Error::Database(ref db) if db.code().as_deref().is_some_and(is_transient) => {
                 StoreError::Unavailable(e.to_string())
             }
             other => StoreError::Internal(anyhow::Error::new(other)),
         }
     }
+}
+
+/// PostgreSQL SQLSTATEs that mean "try again": connection exceptions (class 08), the server
+/// shutting down or restarting (57P01-57P03), and a deadlock or serialization failure between
+/// nodes (40P01, 40001). Clients get a retryable 503 instead of a 500.
+fn is_transient(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "40P01" | "40001")
 }
 
 impl From<serde_json::Error> for StoreError {
@@ -41,4 +52,19 @@ impl From<serde_json::Error> for StoreError {
 /// True when a sqlx error is a UNIQUE constraint violation.
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_transient;
+
+    #[test]
+    fn transient_sqlstates_are_recognised() {
+        for code in ["08006", "08001", "57P01", "40P01", "40001"] {
+            assert!(is_transient(code), "{code}");
+        }
+        for code in ["23505", "42P01", "22001"] {
+            assert!(!is_transient(code), "{code}");
+        }
+    }
 }

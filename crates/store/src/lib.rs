@@ -1,12 +1,15 @@
-//! Storage for Switchyard. The [`Store`] trait is the contract every backend fulfils (SQLite now,
-//! PostgreSQL later) and is assembled from one sub-trait per domain so each can evolve on its own.
-//! Backends hold no state another node would need; everything durable lives in the database.
+//! Storage for Switchyard. The [`Store`] trait is the contract every backend fulfils (embedded
+//! SQLite, or PostgreSQL shared by several nodes) and is assembled from one sub-trait per domain so
+//! each can evolve on its own. Backends hold no state another node would need; everything durable
+//! lives in the database. [`open`] picks the backend from a database URL.
 
 pub mod calls;
 pub mod clients;
+mod codec;
 pub mod error;
 pub mod instances;
 pub mod keys;
+pub mod postgres;
 pub mod queue;
 pub mod sailpoint;
 pub mod secrets;
@@ -17,6 +20,7 @@ pub use calls::CallStore;
 pub use clients::{ApiClient, ClientStore};
 pub use error::{StoreError, StoreResult};
 pub use instances::InstanceStore;
+pub use postgres::PgStore;
 pub use queue::QueueStore;
 pub use sailpoint::SailPointStore;
 pub use secrets::SecretStore;
@@ -41,4 +45,41 @@ pub trait Store:
 {
     /// Cheap round trip to the database, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Closes the connections (SQLite: flushes the WAL). Calls after this fail with `Unavailable`.
+    async fn close(&self);
+
+    /// Ticks whenever any node made work due (Postgres `LISTEN/NOTIFY`), so an idle claimer can
+    /// wake at once instead of at its next poll. `None` when the backend has no such signal
+    /// (SQLite: one process owns the file and wakes its own claimer).
+    fn subscribe_wakeups(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
+}
+
+/// Opens the store named by `database_url`: `postgres://…` / `postgresql://…` for PostgreSQL,
+/// otherwise (empty) the SQLite file at `sqlite_path`.
+pub async fn open(
+    database_url: &str,
+    sqlite_path: &std::path::Path,
+) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+    use anyhow::Context;
+    if database_url.is_empty() {
+        let store = SqliteStore::open(sqlite_path)
+            .await
+            .with_context(|| format!("opening database {}", sqlite_path.display()))?;
+        return Ok(std::sync::Arc::new(store));
+    }
+    if !is_postgres_url(database_url) {
+        anyhow::bail!("database_url must start with postgres:// or postgresql://");
+    }
+    let store = PgStore::open(database_url)
+        .await
+        .context("connecting to PostgreSQL (database_url)")?;
+    Ok(std::sync::Arc::new(store))
+}
+
+/// Whether `url` names a PostgreSQL database.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }

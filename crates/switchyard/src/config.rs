@@ -15,6 +15,12 @@ pub struct Config {
     pub listen: String,
     /// Where the SQLite database and the master key live.
     pub data_dir: PathBuf,
+    /// PostgreSQL URL (`postgres://user@host/db`) for several nodes sharing one database; empty
+    /// means the embedded SQLite file in `data_dir` (`SWITCHYARD_DATABASE_URL`, `--database-url`).
+    pub database_url: String,
+    /// Master key file; default `<data_dir>/master.key`. Nodes sharing a database must use the
+    /// same key (point them all at one file, or copy it).
+    pub master_key_file: Option<PathBuf>,
     /// Public base URL of this server (for callback URLs); defaults to `http://<listen address>`.
     pub public_url: Option<String>,
     pub limits: Limits,
@@ -169,6 +175,8 @@ impl Default for Config {
         Self {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("switchyard-data"),
+            database_url: String::new(),
+            master_key_file: None,
             public_url: None,
             limits: Limits::default(),
             allow_networks: String::new(),
@@ -272,6 +280,9 @@ impl Config {
         if self.limits.max_body_bytes < 1024 {
             bail!("limits.max_body_bytes must be at least 1024");
         }
+        if !self.database_url.is_empty() && !switchyard_store::is_postgres_url(&self.database_url) {
+            bail!("database_url must be empty (SQLite in data_dir) or a postgres:// URL");
+        }
         if let Some(url) = &self.public_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 bail!("public_url must be an absolute http(s) URL");
@@ -317,6 +328,13 @@ mod tests {
     fn auth_settings_are_validated() {
         let ok = Config::default();
         ok.validate().unwrap();
+        let mut c = Config {
+            database_url: "mysql://x".into(),
+            ..Config::default()
+        };
+        assert!(c.validate().is_err());
+        c.database_url = "postgres://postgres@127.0.0.1/db".into();
+        c.validate().unwrap();
         let mut c = Config::default();
         c.auth.rate_limit.requests = 0;
         assert!(c.validate().is_err());

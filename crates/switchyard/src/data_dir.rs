@@ -1,5 +1,6 @@
 //! The data directory: the SQLite database and the master key file, created on first start with
-//! owner-only permissions.
+//! owner-only permissions. The key may live elsewhere (`master_key_file`) so several nodes
+//! sharing a PostgreSQL database can use one key.
 
 use anyhow::Context;
 use std::fs;
@@ -19,8 +20,14 @@ pub struct DataDir {
 impl DataDir {
     /// Creates the directory and the master key if missing, then loads the key.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
+        Self::open_with_key(path, None)
+    }
+
+    /// Like [`Self::open`], with the master key at `key_file` instead of `<path>/master.key`
+    /// (generated there if missing).
+    pub fn open_with_key(path: &Path, key_file: Option<&Path>) -> anyhow::Result<Self> {
         create_private_dir(path)?;
-        let key_path = path.join(MASTER_KEY_FILE);
+        let key_path = key_file.map_or_else(|| path.join(MASTER_KEY_FILE), Path::to_path_buf);
         let master_key = if key_path.exists() {
             let text = fs::read_to_string(&key_path)
                 .with_context(|| format!("reading {}", key_path.display()))?;
@@ -28,9 +35,20 @@ impl DataDir {
                 .with_context(|| format!("loading {}", key_path.display()))?
         } else {
             let (key, text) = MasterKey::generate_file();
-            write_private_file(&key_path, text.as_bytes())?;
-            tracing::info!(path = %key_path.display(), "generated a new master key");
-            key
+            match write_private_file(&key_path, text.as_bytes()) {
+                Ok(()) => {
+                    tracing::info!(path = %key_path.display(), "generated a new master key");
+                    key
+                }
+                // Another node sharing the file created it first: use theirs.
+                Err(_) if key_path.exists() => {
+                    let text = fs::read_to_string(&key_path)
+                        .with_context(|| format!("reading {}", key_path.display()))?;
+                    MasterKey::parse_file(&text)
+                        .with_context(|| format!("loading {}", key_path.display()))?
+                }
+                Err(e) => return Err(e),
+            }
         };
         Ok(Self {
             path: path.to_path_buf(),

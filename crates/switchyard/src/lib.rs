@@ -1,4 +1,5 @@
-//! The Switchyard server as a library: [`Application::build`] opens the data directory, binds the
+//! The Switchyard server as a library: [`Application::build`] opens the data directory and the
+//! store (SQLite in the data directory, or PostgreSQL when `database_url` is set), binds the
 //! listener (port 0 in tests) and wires API and workers; [`Application::run`] serves until the
 //! shutdown future resolves and then stops everything together. `main.rs` stays thin.
 
@@ -21,15 +22,20 @@ use switchyard_core::{Clock, SystemClock};
 use switchyard_delivery::calls::CallRunner;
 use switchyard_delivery::store_routing::StoreRouting;
 use switchyard_delivery::Engine;
-use switchyard_store::{InstanceStore, SqliteStore, Store};
+use switchyard_store::Store;
 use tokio::net::TcpListener;
+
+/// Opens the data directory with the configured master key file.
+pub fn open_data_dir(config: &Config) -> anyhow::Result<data_dir::DataDir> {
+    data_dir::DataDir::open_with_key(&config.data_dir, config.master_key_file.as_deref())
+}
 
 /// A built, bound, not yet running server.
 pub struct Application {
     listener: TcpListener,
     addr: SocketAddr,
     state: AppState,
-    store: SqliteStore,
+    store: Arc<dyn Store>,
     engine: Engine,
     calls: CallRunner,
 }
@@ -38,10 +44,8 @@ impl Application {
     /// Opens storage, runs migrations and binds the listen address.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.validate()?;
-        let data = data_dir::DataDir::open(&config.data_dir)?;
-        let store = SqliteStore::open(&data.database_path())
-            .await
-            .with_context(|| format!("opening database {}", data.database_path().display()))?;
+        let data = open_data_dir(&config)?;
+        let store = switchyard_store::open(&config.database_url, &data.database_path()).await?;
         for binding in &config.instances {
             let id = switchyard_core::InstanceId::parse(&binding.id)?;
             store.bind_domain(&id, &binding.domain).await?;
@@ -54,7 +58,7 @@ impl Application {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
-        let shared: Arc<dyn Store> = Arc::new(store.clone());
+        let shared = store.clone();
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let zitadel_catalog = Arc::new(ZitadelCatalog::with_defaults());
         let routing = Arc::new(StoreRouting::new(

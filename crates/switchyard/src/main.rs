@@ -24,6 +24,9 @@ enum Command {
         /// Data directory (SQLite database and master key).
         #[arg(long, env = "SWITCHYARD_DATA_DIR")]
         data_dir: Option<PathBuf>,
+        /// PostgreSQL URL shared by several nodes (default: SQLite in the data directory).
+        #[arg(long, env = "SWITCHYARD_DATABASE_URL")]
+        database_url: Option<String>,
     },
     /// Benchmark: accepted/s, delivered/s and latency against the raw loopback HTTP rate.
     Bench(switchyard::bench::BenchArgs),
@@ -31,6 +34,9 @@ enum Command {
     Migrate {
         #[arg(long, env = "SWITCHYARD_DATA_DIR")]
         data_dir: Option<PathBuf>,
+        /// PostgreSQL URL (default: SQLite in the data directory).
+        #[arg(long, env = "SWITCHYARD_DATABASE_URL")]
+        database_url: Option<String>,
     },
     /// Mint an access token with the data directory's JWT secret.
     Token(switchyard::cli::token::TokenArgs),
@@ -55,9 +61,16 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async move {
         let mut config = Config::load(cli.config.as_deref())?;
         match cli.command {
-            Command::Serve { listen, data_dir } => {
+            Command::Serve {
+                listen,
+                data_dir,
+                database_url,
+            } => {
                 if let Some(l) = listen {
                     config.listen = l;
+                }
+                if let Some(u) = database_url {
+                    config.database_url = u;
                 }
                 if let Some(d) = data_dir {
                     config.data_dir = d;
@@ -66,7 +79,13 @@ fn main() -> anyhow::Result<()> {
                 app.run(shutdown_signal()).await
             }
             Command::Bench(args) => switchyard::bench::run(args).await,
-            Command::Migrate { data_dir } => {
+            Command::Migrate {
+                data_dir,
+                database_url,
+            } => {
+                if let Some(u) = database_url {
+                    config.database_url = u;
+                }
                 if let Some(d) = data_dir {
                     config.data_dir = d;
                 }

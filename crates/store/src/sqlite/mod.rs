@@ -81,4 +81,8 @@ impl Store for SqliteStore {
         sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())
     }
+
+    async fn close(&self) {
+        SqliteStore::close(self).await
+    }
 }

@@ -5,30 +5,12 @@
 
 use super::keys;
 use super::SqliteStore;
+use crate::codec::subscriptions::{decode, encode, Row};
 use crate::keys::{KeyOwner, SealedKey};
 use crate::{SailPointStore, StoreError, StoreResult};
-use anyhow::Context;
 use async_trait::async_trait;
-use switchyard_core::sailpoint::{
-    Subscription, SubscriptionDoc, TriggerCatalog, TriggerDefinition,
-};
+use switchyard_core::sailpoint::{Subscription, TriggerCatalog, TriggerDefinition};
 use switchyard_core::{InstanceId, Timestamp};
-
-type Row = (String, String, String);
-
-fn decode(row: Row) -> StoreResult<Subscription> {
-    let (id, trigger_id, doc) = row;
-    let doc: SubscriptionDoc = serde_json::from_str(&doc)?;
-    Subscription::from_doc(&id, &trigger_id, &doc).map_err(|e| {
-        StoreError::Internal(anyhow::anyhow!("stored subscription {id} is invalid: {e}"))
-    })
-}
-
-fn encode(sub: &Subscription) -> StoreResult<String> {
-    serde_json::to_string(&sub.to_doc())
-        .context("encoding subscription")
-        .map_err(StoreError::Internal)
-}
 
 #[async_trait]
 impl SailPointStore for SqliteStore {

@@ -2,13 +2,12 @@
 //! The secret is random (256 bits), shown exactly once, and stored only as a digest.
 
 use crate::Config;
-use anyhow::Context;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use switchyard_core::auth::{RateLimit, Scopes};
 use switchyard_core::crypto::{hash_secret, random_token};
 use switchyard_core::{Clock, InstanceId, SystemClock};
-use switchyard_store::{ApiClient, ClientStore, SqliteStore};
+use switchyard_store::ApiClient;
 
 #[derive(Subcommand, Debug)]
 pub enum ClientsCommand {
@@ -58,10 +57,8 @@ async fn create(config: &Config, args: CreateArgs) -> anyhow::Result<()> {
     let management_limit = limit("--rate-limit", &args.rate_limit)?;
     let producer_limit = limit("--producer-rate-limit", &args.producer_rate_limit)?;
 
-    let data = crate::data_dir::DataDir::open(&config.data_dir)?;
-    let store = SqliteStore::open(&data.database_path())
-        .await
-        .with_context(|| format!("opening database {}", data.database_path().display()))?;
+    let data = crate::open_data_dir(config)?;
+    let store = switchyard_store::open(&config.database_url, &data.database_path()).await?;
     let secret = random_token(32);
     let client = ApiClient {
         id: switchyard_core::ids::hex_id(),

@@ -96,7 +96,7 @@ impl ZitadelStore for SqliteStore {
     ) -> StoreResult<Listing<StoredTarget>> {
         let mut conn = self.read.acquire().await?;
         let all = targets::fetch_all(&mut conn, instance).await?;
-        Ok(targets::select(all, query))
+        Ok(crate::codec::targets::select(all, query))
     }
 
     async fn set_execution(
@@ -121,7 +121,7 @@ impl ZitadelStore for SqliteStore {
     ) -> StoreResult<Listing<StoredExecution>> {
         let mut conn = self.read.acquire().await?;
         let all = executions::fetch_all(&mut conn, instance).await?;
-        Ok(executions::select(all, query))
+        Ok(crate::codec::executions::select(all, query))
     }
 
     async fn resolve_execution(
@@ -130,7 +130,8 @@ impl ZitadelStore for SqliteStore {
         condition: &Condition,
     ) -> StoreResult<Option<ResolvedExecution>> {
         let mut conn = self.read.acquire().await?;
-        let graph = executions::graph(&executions::fetch_all(&mut conn, instance).await?);
+        let graph =
+            crate::codec::executions::graph(&executions::fetch_all(&mut conn, instance).await?);
         let Some((matched, ids)) = execution::resolve(&graph, condition) else {
             return Ok(None);
         };

@@ -1,0 +1,187 @@
+//! PostgreSQL implementation of [`crate::ZitadelStore`]. Every write runs in one transaction
+//! holding the instance's ZITADEL advisory lock: the SQLite backend gets that serialisation from
+//! its single writer, and the execution graph rules (targets exist, no cycles) need it. Listing
+//! and resolution use the backend-neutral logic in `codec`.
+
+pub(crate) mod executions;
+pub(crate) mod targets;
+
+use super::{lock, PgStore};
+use crate::codec::{executions as exec_logic, targets as target_logic};
+use crate::keys::{KeyOwner, SealedKey};
+use crate::queue::RouteKind;
+use crate::zitadel::{
+    ExecutionQuery, ExecutionRejection, KeyRotation, Listing, ResolvedExecution, ResolvedTarget,
+    StoredExecution, StoredTarget, TargetQuery,
+};
+use crate::{StoreResult, ZitadelStore};
+use async_trait::async_trait;
+use sqlx::PgConnection;
+use switchyard_core::zitadel::{execution, Condition, ExecutionEntry, TargetConfig, TargetPatch};
+use switchyard_core::{InstanceId, Timestamp};
+
+/// Serialises the instance's ZITADEL writes until the transaction ends.
+async fn lock_instance(conn: &mut PgConnection, instance: &InstanceId) -> StoreResult<()> {
+    lock(conn, &format!("zitadel:{}", instance.as_str())).await
+}
+
+#[async_trait]
+impl ZitadelStore for PgStore {
+    async fn create_target(
+        &self,
+        instance: &InstanceId,
+        id: &str,
+        config: &TargetConfig,
+        key: &SealedKey,
+        now: Timestamp,
+    ) -> StoreResult<StoredTarget> {
+        let mut tx = self.pool.begin().await?;
+        let result: StoreResult<_> = async {
+            lock_instance(&mut tx, instance).await?;
+            targets::insert(&mut tx, instance, id, config, now).await?;
+            super::keys::rotate(&mut tx, instance, KeyOwner::Target, id, key, now, 0).await?;
+            let stored = targets::fetch(&mut tx, instance, id).await?;
+            Ok(stored)
+        }
+        .await;
+        super::finish(tx, result).await
+    }
+
+    async fn update_target(
+        &self,
+        instance: &InstanceId,
+        id: &str,
+        patch: &TargetPatch,
+        rotation: Option<&KeyRotation>,
+        now: Timestamp,
+    ) -> StoreResult<StoredTarget> {
+        let mut tx = self.pool.begin().await?;
+        let result: StoreResult<_> = async {
+            lock_instance(&mut tx, instance).await?;
+            let current = targets::fetch(&mut tx, instance, id).await?;
+            let next = current.config.apply(patch);
+            targets::update(&mut tx, instance, id, &next, now).await?;
+            if let Some(r) = rotation {
+                super::keys::rotate(
+                    &mut tx,
+                    instance,
+                    KeyOwner::Target,
+                    id,
+                    &r.key,
+                    now,
+                    r.grace_ms,
+                )
+                .await?;
+            }
+            // A target the delivery engine switched off (410 Gone) is back on once its owner changes it.
+            super::queue::enable_route(&mut tx, instance, RouteKind::Target, id).await?;
+            let stored = targets::fetch(&mut tx, instance, id).await?;
+            Ok(stored)
+        }
+        .await;
+        super::finish(tx, result).await
+    }
+
+    async fn get_target(&self, instance: &InstanceId, id: &str) -> StoreResult<StoredTarget> {
+        let mut conn = self.pool.acquire().await?;
+        targets::fetch(&mut conn, instance, id).await
+    }
+
+    async fn delete_target(
+        &self,
+        instance: &InstanceId,
+        id: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let result: StoreResult<_> = async {
+            lock_instance(&mut tx, instance).await?;
+            if !targets::delete(&mut tx, instance, id).await? {
+                return Ok(false);
+            }
+            super::keys::delete_all(&mut tx, instance, KeyOwner::Target, id).await?;
+            super::queue::enable_route(&mut tx, instance, RouteKind::Target, id).await?;
+            executions::remove_target(&mut tx, instance, id, now).await?;
+            Ok(true)
+        }
+        .await;
+        super::finish(tx, result).await
+    }
+
+    async fn list_targets(
+        &self,
+        instance: &InstanceId,
+        query: &TargetQuery,
+    ) -> StoreResult<Listing<StoredTarget>> {
+        let mut conn = self.pool.acquire().await?;
+        let all = targets::fetch_all(&mut conn, instance).await?;
+        Ok(target_logic::select(all, query))
+    }
+
+    async fn set_execution(
+        &self,
+        instance: &InstanceId,
+        condition: &Condition,
+        entries: &[ExecutionEntry],
+        now: Timestamp,
+    ) -> StoreResult<Result<(), ExecutionRejection>> {
+        let mut tx = self.pool.begin().await?;
+        lock_instance(&mut tx, instance).await?;
+        let outcome = executions::set(&mut tx, instance, condition, entries, now).await;
+        match outcome {
+            Ok(Ok(())) => super::finish(tx, Ok(Ok(()))).await,
+            // A rule violation: nothing may be written, and the lock must go now.
+            other => {
+                let _ = tx.rollback().await;
+                other
+            }
+        }
+    }
+
+    async fn list_executions(
+        &self,
+        instance: &InstanceId,
+        query: &ExecutionQuery,
+    ) -> StoreResult<Listing<StoredExecution>> {
+        let mut conn = self.pool.acquire().await?;
+        let all = executions::fetch_all(&mut conn, instance).await?;
+        Ok(exec_logic::select(all, query))
+    }
+
+    async fn resolve_execution(
+        &self,
+        instance: &InstanceId,
+        condition: &Condition,
+    ) -> StoreResult<Option<ResolvedExecution>> {
+        let mut conn = self.pool.acquire().await?;
+        let graph = exec_logic::graph(&executions::fetch_all(&mut conn, instance).await?);
+        let Some((matched, ids)) = execution::resolve(&graph, condition) else {
+            return Ok(None);
+        };
+        let mut by_id: std::collections::HashMap<String, StoredTarget> =
+            targets::fetch_all(&mut conn, instance)
+                .await?
+                .into_iter()
+                .map(|t| (t.id.clone(), t))
+                .collect();
+        let targets = ids
+            .into_iter()
+            .filter_map(|id| by_id.remove(&id))
+            .map(|t| ResolvedTarget {
+                id: t.id,
+                config: t.config,
+            })
+            .collect();
+        Ok(Some(ResolvedExecution { matched, targets }))
+    }
+
+    async fn target_signing_keys(
+        &self,
+        instance: &InstanceId,
+        id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Vec<SealedKey>> {
+        let mut conn = self.pool.acquire().await?;
+        super::keys::valid(&mut conn, instance, KeyOwner::Target, id, now).await
+    }
+}
