@@ -10,6 +10,11 @@ use switchyard_core::crypto::MasterKey;
 
 pub const DATABASE_FILE: &str = "switchyard.db";
 pub const MASTER_KEY_FILE: &str = "master.key";
+pub const LOCK_FILE: &str = "switchyard.lock";
+
+/// Proof that this process holds the data directory's lock.
+#[derive(Debug)]
+pub struct DataDirLock(#[allow(dead_code)] fs::File);
 
 /// An opened data directory.
 pub struct DataDir {
@@ -56,6 +61,28 @@ impl DataDir {
         })
     }
 
+    /// Takes the data directory's exclusive lock: one server (or maintenance command) per data
+    /// directory. Held until the returned guard is dropped; the OS releases it if the process dies.
+    pub fn lock(&self) -> anyhow::Result<DataDirLock> {
+        let path = self.path.join(LOCK_FILE);
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(DataDirLock(file)),
+            Err(fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "data directory {} is in use by another switchyard process",
+                self.path.display()
+            ),
+            Err(fs::TryLockError::Error(e)) => {
+                Err(e).with_context(|| format!("locking {}", path.display()))
+            }
+        }
+    }
+
     pub fn database_path(&self) -> PathBuf {
         self.path.join(DATABASE_FILE)
     }
@@ -87,5 +114,20 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("creating {}", path.display()))?;
     f.write_all(contents)?;
     f.sync_all()?;
+    Ok(())
+}
+
+/// Replaces `path` with `contents` atomically (temporary file, fsync, rename), mode 0600: a
+/// crash leaves either the old or the new file, never a torn one.
+pub fn replace_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let _ = fs::remove_file(&tmp);
+    write_private_file(&tmp, contents)?;
+    fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))?;
+    if let Some(dir) = path.parent() {
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
     Ok(())
 }

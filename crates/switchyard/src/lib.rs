@@ -38,6 +38,8 @@ pub struct Application {
     store: Arc<dyn Store>,
     engine: Engine,
     calls: CallRunner,
+    /// Held while the server runs: no second server or maintenance command on this data dir.
+    _lock: data_dir::DataDirLock,
 }
 
 impl Application {
@@ -45,6 +47,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.validate()?;
         let data = open_data_dir(&config)?;
+        let lock = data.lock()?;
         let store = switchyard_store::open(&config.database_url, &data.database_path()).await?;
         for binding in &config.instances {
             let id = switchyard_core::InstanceId::parse(&binding.id)?;
@@ -102,6 +105,7 @@ impl Application {
             store,
             engine,
             calls,
+            _lock: lock,
         })
     }
 

@@ -43,6 +43,8 @@ enum Command {
     /// Manage OAuth2 API clients.
     #[command(subcommand)]
     Clients(switchyard::cli::clients::ClientsCommand),
+    /// Replace the master key and re-encrypt every stored secret with it (servers stopped).
+    RotateMasterKey(switchyard::cli::rotate::RotateArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -96,6 +98,7 @@ fn main() -> anyhow::Result<()> {
             }
             Command::Token(args) => switchyard::cli::token::run(config, args),
             Command::Clients(cmd) => switchyard::cli::clients::run(config, cmd).await,
+            Command::RotateMasterKey(args) => switchyard::cli::rotate::run(config, args).await,
         }
     })
 }

@@ -43,8 +43,6 @@ CREATE TABLE invocations (
 );
 CREATE INDEX invocations_due ON invocations (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX invocations_leased ON invocations (lease_until) WHERE status = 'in_flight';
-CREATE INDEX invocations_by_event ON invocations (instance_id, event_id);
-CREATE INDEX invocations_by_route ON invocations (instance_id, route_kind, route_id, created_at);
 CREATE INDEX invocations_by_instance ON invocations (instance_id, created_at);
 
 -- Every outbound request: what was sent (secrets masked), what came back.

@@ -14,6 +14,7 @@ mod migrate;
 mod outcomes;
 mod queue;
 mod sailpoint;
+mod secrets;
 mod zitadel;
 
 use crate::{Store, StoreResult};

@@ -419,11 +419,7 @@ impl QueueStore for PgStore {
 }
 
 fn kind(s: &str) -> InvocationKind {
-    if s == "test" {
-        InvocationKind::Test
-    } else {
-        InvocationKind::RealTime
-    }
+    InvocationKind::parse(s)
 }
 
 /// Clears the engine's "disabled" mark of a route.

@@ -2,4 +2,5 @@
 //! Each prints its result as the last line of stdout (scripts take `tail -n1`).
 
 pub mod clients;
+pub mod rotate;
 pub mod token;

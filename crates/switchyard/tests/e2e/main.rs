@@ -7,6 +7,7 @@ mod delivery;
 mod health;
 mod invocations;
 mod request_response;
+mod rotate;
 mod sailpoint;
 mod support;
 mod zitadel;
