@@ -59,17 +59,8 @@ impl Metrics {
     pub fn render(&self, queue: &[(String, i64)]) -> String {
         let mut out = String::with_capacity(2048);
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        out.push_str("# HELP switchyard_queue_depth Invocations by state.\n# TYPE switchyard_queue_depth gauge\n");
-        for state in [
-            "waiting",
-            "pending",
-            "in_flight",
-            "delivered",
-            "awaiting_callback",
-            "completed",
-            "failed",
-            "expired",
-        ] {
+        out.push_str("# HELP switchyard_queue_depth Live invocations by state.\n# TYPE switchyard_queue_depth gauge\n");
+        for state in ["waiting", "pending", "in_flight", "awaiting_callback"] {
             let n = queue
                 .iter()
                 .find(|(s, _)| s == state)

@@ -338,7 +338,8 @@ pub trait QueueStore {
         ids: &[String],
     ) -> StoreResult<Vec<InvocationOutcome>>;
 
-    /// Invocation counts by status, for metrics.
+    /// Live invocations (waiting, pending, in flight, awaiting a callback) by status, for
+    /// metrics; finished ones are counted by the engine's counters instead.
     async fn queue_depth(&self) -> StoreResult<Vec<(String, i64)>>;
 
     /// Whether the delivery engine switched a route off.

@@ -43,6 +43,8 @@ CREATE TABLE invocations (
 );
 CREATE INDEX invocations_due ON invocations (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX invocations_leased ON invocations (lease_until) WHERE status = 'in_flight';
+-- Invocations parked behind a chain or waiting for a callback (rare, short-lived), for metrics.
+CREATE INDEX invocations_parked ON invocations (status) WHERE status IN ('waiting', 'awaiting_callback');
 CREATE INDEX invocations_by_instance ON invocations (instance_id, created_at);
 
 -- Every outbound request: what was sent (secrets masked), what came back.
