@@ -34,6 +34,8 @@ pub struct Config {
     /// Domains bound to instances, for `instance.domain`.
     pub instances: Vec<InstanceBinding>,
     pub auth: AuthConfig,
+    /// Names ZITADEL execution conditions may use beyond the built-in catalog.
+    pub zitadel_catalog: CatalogExtension,
 }
 
 /// `[auth]`: token verification, the token endpoint and rate limits. Authentication is always on.
@@ -163,6 +165,32 @@ pub struct Limits {
     pub max_body_bytes: usize,
 }
 
+/// Extra names for the ZITADEL execution catalog (your own services, methods, functions, events).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CatalogExtension {
+    /// Full gRPC method names, `/my.pkg.v1.MyService/DoThing` (their services become known).
+    pub methods: Vec<String>,
+    /// Services without listed methods, `my.pkg.v1.MyService`.
+    pub services: Vec<String>,
+    /// Function names, e.g. `preuserinfo`.
+    pub functions: Vec<String>,
+    /// Event types, `myapp.order.created` (their dotted prefixes become groups).
+    pub events: Vec<String>,
+}
+
+impl CatalogExtension {
+    /// ZITADEL's well-known names plus these.
+    pub fn catalog(&self) -> switchyard_core::zitadel::ZitadelCatalog {
+        let mut c = switchyard_core::zitadel::ZitadelCatalog::with_defaults();
+        c.add_methods(self.methods.iter().cloned());
+        c.add_services(self.services.iter().cloned());
+        c.add_functions(self.functions.iter().cloned());
+        c.add_events(self.events.iter().cloned());
+        c
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InstanceBinding {
@@ -185,6 +213,7 @@ impl Default for Config {
             delivery: Delivery::default(),
             instances: Vec::new(),
             auth: AuthConfig::default(),
+            zitadel_catalog: CatalogExtension::default(),
         }
     }
 }

@@ -17,7 +17,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use switchyard_api::{ApiSettings, AppState};
-use switchyard_core::zitadel::ZitadelCatalog;
 use switchyard_core::{Clock, SystemClock};
 use switchyard_delivery::calls::CallRunner;
 use switchyard_delivery::store_routing::StoreRouting;
@@ -63,7 +62,7 @@ impl Application {
             .unwrap_or_else(|| format!("http://{addr}"));
         let shared = store.clone();
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let zitadel_catalog = Arc::new(ZitadelCatalog::with_defaults());
+        let zitadel_catalog = Arc::new(config.zitadel_catalog.catalog());
         let routing = Arc::new(StoreRouting::new(
             shared.clone(),
             data.master_key.clone(),

@@ -437,3 +437,42 @@ async fn key_rotation_grace_keeps_the_previous_key_valid() {
     );
     store.close().await;
 }
+
+#[tokio::test]
+async fn the_catalog_is_extended_by_configuration() {
+    const METHOD: &str = "/acme.billing.v1.BillingService/CreateInvoice";
+    let exec = |target: &str| json!({"condition": {"request": {"method": METHOD}}, "execution": {"targets": [{"target": target}]}});
+    // Unknown to the built-in catalog: refused.
+    let plain = TestServer::start().await;
+    let t = make_target(&plain, "t").await;
+    let (st, err) = put_v3(&plain, exec(&t)).await;
+    assert_eq!(st, 400, "{err}");
+
+    let s = TestServer::start_with(|c| {
+        c.zitadel_catalog.methods = vec![METHOD.to_string()];
+        c.zitadel_catalog.events = vec!["acme.invoice.created".to_string()];
+    })
+    .await;
+    let (_, m) = s.get(&format!("{V3}/executions/methods")).await;
+    assert!(
+        m["methods"].as_array().unwrap().contains(&json!(METHOD)),
+        "{m}"
+    );
+    let (_, sv) = s.get(&format!("{V3}/executions/services")).await;
+    assert!(
+        sv["services"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("acme.billing.v1.BillingService")),
+        "a method's service becomes known: {sv}"
+    );
+    let t = make_target(&s, "t").await;
+    let (st, v) = put_v3(&s, exec(&t)).await;
+    assert_eq!(st, 201, "{v}");
+    let (st, v) = put_v3(
+        &s,
+        json!({"condition": {"event": {"event": "acme.invoice.created"}}, "execution": {"targets": [{"target": t}]}}),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+}
