@@ -19,10 +19,17 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
         "fullMethod": METHOD, "instanceID": "default", "orgID": "", "projectID": "", "userID": "",
         "request": request, "headers": {}
     }))?;
-    let direct = load::run(&recv.url("/call"), args, move |_| direct_body.clone(), None).await?;
+    let direct = load::run(
+        &[recv.url("/call")],
+        args,
+        move |_| direct_body.clone(),
+        None,
+    )
+    .await?;
 
-    let server = server::Server::start().await?;
-    let token = server.admin_token()?;
+    let cluster = server::Cluster::new(args.database_url.clone())?;
+    let server = cluster.start(0).await?;
+    let token = cluster.admin_token()?;
     let client = reqwest::Client::new();
     server
         .setup_call_route(&client, &token, &recv.url("/call"), METHOD)
@@ -37,14 +44,14 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     };
     let warm_body = call_body.clone();
     load::run(
-        &server.url("/v1/calls"),
+        &[server.url("/v1/calls")],
         &warm,
         move |_| warm_body.clone(),
         Some(&token),
     )
     .await?;
     let via = load::run(
-        &server.url("/v1/calls"),
+        &[server.url("/v1/calls")],
         args,
         move |_| call_body.clone(),
         Some(&token),

@@ -25,7 +25,7 @@ impl LoadResult {
 }
 
 pub async fn run(
-    url: &str,
+    urls: &[String],
     args: &BenchArgs,
     body: impl Fn(usize) -> Vec<u8> + Send + Sync + Clone + 'static,
     token: Option<&str>,
@@ -38,7 +38,8 @@ pub async fn run(
     let mut tasks = Vec::with_capacity(args.concurrency);
     for worker in 0..args.concurrency {
         let client = client.clone();
-        let url = url.to_string();
+        // Workers spread over the nodes.
+        let url = urls[worker % urls.len()].clone();
         let body = body.clone();
         let token = token.map(str::to_string);
         let (n, c) = (args.events, args.concurrency);

@@ -39,6 +39,13 @@ pub struct BenchArgs {
     /// Longest time to wait for all deliveries after the last publish.
     #[arg(long, default_value = "120s")]
     pub drain_timeout: String,
+    /// Run the servers on this PostgreSQL database instead of SQLite (postgres://...).
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Servers sharing the database (more than one needs --database-url); publishes are spread
+    /// over them.
+    #[arg(long, default_value_t = 1)]
+    pub nodes: usize,
 }
 
 /// Runs the benchmark and prints the report.
@@ -52,23 +59,33 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let body = serde_json::to_vec(&sample_event())?;
 
     // 1. The physical limit: the same generator straight at the receiver.
-    let raw = load::run(&recv.url("/raw"), &args, move |_| body.clone(), None).await?;
+    let raw = load::run(&[recv.url("/raw")], &args, move |_| body.clone(), None).await?;
     recv.reset();
 
     // 2. Switchyard in between.
-    let server = server::Server::start().await?;
-    let token = server.admin_token()?;
+    if args.nodes == 0 || (args.nodes > 1 && args.database_url.is_none()) {
+        anyhow::bail!("--nodes must be 1, or more with --database-url (nodes share one database)");
+    }
+    let cluster = server::Cluster::new(args.database_url.clone())?;
+    let mut servers = Vec::with_capacity(args.nodes);
+    for node in 0..args.nodes {
+        servers.push(cluster.start(node).await?);
+    }
+    let token = cluster.admin_token()?;
     let client = reqwest::Client::new();
-    server
+    servers[0]
         .setup_routes(&client, &token, &recv.url("/hook"))
         .await?;
+    let urls: Vec<String> = servers.iter().map(|s| s.url("/v1/events")).collect();
+    // Ids unique per run, so a reused PostgreSQL database sees no duplicates.
+    let run_id = format!("{}-{}", std::process::id(), switchyard_core::ids::hex_id());
     let per_event = 2; // one subscription + one execution target
     let started = Instant::now();
     let published = load::run(
-        &server.url("/v1/events"),
+        &urls,
         &args,
-        |i| {
-            serde_json::to_vec(&json!({"type": "idn:identity-created", "id": format!("bench-{i}"), "payload": sample_event()}))
+        move |i| {
+            serde_json::to_vec(&json!({"type": "idn:identity-created", "id": format!("bench-{run_id}-{i}"), "payload": sample_event()}))
                 .unwrap_or_default()
         },
         Some(&token),
@@ -79,10 +96,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let delivered_at = recv.last_arrival().unwrap_or_else(Instant::now);
     let latencies = recv.latencies(&published.sent_at);
     let delivered = recv.count();
-    server.stop().await;
+    for server in servers {
+        server.stop().await;
+    }
 
     let e2e = delivered_at.duration_since(started).as_secs_f64();
-    println!("Switchyard benchmark: {} events, concurrency {}, fan-out {per_event} (1 subscription + 1 execution target)", args.events, args.concurrency);
+    let storage = match &args.database_url {
+        Some(_) => format!("PostgreSQL, {} node(s)", args.nodes),
+        None => "SQLite, 1 node".to_string(),
+    };
+    println!("Switchyard benchmark: {} events, concurrency {}, fan-out {per_event} (1 subscription + 1 execution target), {storage}", args.events, args.concurrency);
     println!("| measure | value |\n|---|---|");
     println!(
         "| raw loopback HTTP (generator → receiver) | {:.0} req/s |",

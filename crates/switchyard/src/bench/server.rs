@@ -15,18 +15,76 @@ pub struct Server {
     data_dir: std::path::PathBuf,
 }
 
+/// What the servers of one benchmark run share: the database (SQLite in each data dir when
+/// `None`), the master key file and the JWT secret.
+pub struct Cluster {
+    pub database_url: Option<String>,
+    shared: std::path::PathBuf,
+    jwt_secret: String,
+}
+
+impl Cluster {
+    pub fn new(database_url: Option<String>) -> anyhow::Result<Self> {
+        let shared = std::env::temp_dir().join(format!("switchyard-bench-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&shared);
+        std::fs::create_dir_all(&shared)?;
+        Ok(Self {
+            database_url,
+            shared,
+            jwt_secret: switchyard_core::crypto::random_token(36),
+        })
+    }
+
+    /// An admin token for the default instance, valid on every node.
+    pub fn admin_token(&self) -> anyhow::Result<String> {
+        let mut config = crate::Config {
+            data_dir: self.shared.clone(),
+            ..crate::Config::default()
+        };
+        config.auth.jwt_secret = Some(self.jwt_secret.clone());
+        let scopes = switchyard_core::auth::Scopes::parse("admin").map_err(anyhow::Error::msg)?;
+        crate::auth::mint_token(
+            &config,
+            "bench",
+            &switchyard_core::InstanceId::default_instance(),
+            scopes,
+            Duration::from_secs(3600),
+        )
+    }
+
+    /// Starts node number `node`.
+    pub async fn start(&self, node: usize) -> anyhow::Result<Server> {
+        Server::start(self, node).await
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.shared);
+    }
+}
+
 impl Server {
-    pub async fn start() -> anyhow::Result<Self> {
-        let data_dir =
-            std::env::temp_dir().join(format!("switchyard-bench-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&data_dir);
+    async fn start(cluster: &Cluster, node: usize) -> anyhow::Result<Self> {
+        let data_dir = cluster.shared.join(format!("node-{node}"));
         let exe = std::env::current_exe()?;
-        let mut child = Command::new(exe)
+        let mut command = Command::new(exe);
+        command
             .arg("serve")
             .env("SWITCHYARD_LISTEN", "127.0.0.1:0")
             .env("SWITCHYARD_DATA_DIR", &data_dir)
+            .env(
+                "SWITCHYARD_MASTER_KEY_FILE",
+                cluster.shared.join("master.key"),
+            )
+            .env("SWITCHYARD_AUTH__JWT_SECRET", &cluster.jwt_secret)
+            .env(
+                "SWITCHYARD_DATABASE_URL",
+                cluster.database_url.as_deref().unwrap_or(""),
+            )
             .env("SWITCHYARD_ALLOW_NETWORKS", "127.0.0.0/8")
-            .env("RUST_LOG", "warn,switchyard=info")
+            .env("RUST_LOG", "warn,switchyard=info");
+        let mut child = command
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -59,22 +117,6 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
-    }
-
-    /// An admin token for the default instance, minted from the server's data dir.
-    pub fn admin_token(&self) -> anyhow::Result<String> {
-        let config = crate::Config {
-            data_dir: self.data_dir.clone(),
-            ..crate::Config::default()
-        };
-        let scopes = switchyard_core::auth::Scopes::parse("admin").map_err(anyhow::Error::msg)?;
-        crate::auth::mint_token(
-            &config,
-            "bench",
-            &switchyard_core::InstanceId::default_instance(),
-            scopes,
-            Duration::from_secs(3600),
-        )
     }
 
     /// A subscription on `idn:identity-created` and an execution for all events, both to `hook`.
