@@ -17,7 +17,9 @@ pub const SUBSCRIPTION_SECRET_POINTERS: [&str; 2] = [
 #[async_trait]
 pub trait SecretStore {
     /// Re-seals every stored secret (signing keys, subscription secrets, passwords, bearer
-    /// tokens) in one transaction: all or nothing. Returns how many values changed.
+    /// tokens) in one transaction: all or nothing. Returns how many values changed. The SQLite
+    /// backend then rewrites its file so no old ciphertext remains in free pages or the WAL
+    /// (PostgreSQL's dead row versions go with its regular VACUUM).
     async fn reseal_secrets(&self, reseal: &Resealer) -> StoreResult<u64>;
 }
 

@@ -47,6 +47,12 @@ impl SecretStore for SqliteStore {
             }
         }
         tx.commit().await?;
+        // Old page images (in the WAL and in free pages) still hold the values sealed with the
+        // retired key: rewrite the file and empty the WAL so nothing of them is left.
+        sqlx::query("VACUUM").execute(&self.write).await?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.write)
+            .await?;
         Ok(changed)
     }
 }
