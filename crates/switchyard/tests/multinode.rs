@@ -8,6 +8,11 @@
 //! - Two nodes migrating an empty database at the same moment apply each migration once.
 //! - `/readyz` answers 503 quickly while the database is unreachable (a TCP proxy is cut) and
 //!   200 again once it is back, without restarting the node.
+//! - PostgreSQL itself is restarted (`pg_ctlcluster ... restart`) while events are published to
+//!   two nodes: every node is ready again afterwards and every accepted event is delivered.
+//!
+//! The tests of this binary run one at a time (`SERIAL`): a database restart would cut the
+//! others' connections too.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -88,11 +93,14 @@ async fn drop_db(name: &str) {
 
 /// Runs `test` against a fresh database and drops the database afterwards, also when the test
 /// panics (its processes are killed on drop); skips when PostgreSQL is unreachable outside CI.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn with_db<F, Fut>(test: F)
 where
     F: FnOnce(String) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
+    let _one_at_a_time = SERIAL.lock().await;
     let Some((db, url)) = create_db().await else {
         return;
     };
@@ -494,4 +502,175 @@ async fn readyz_reports_an_unreachable_database_and_recovers_on(url: String) {
     let _ = node.wait().await;
     proxy.cut();
     let _ = std::fs::remove_dir_all(&root);
+}
+
+/// Restarts the local PostgreSQL cluster the way `.ci/run` starts it; `None` where this machine
+/// has no `pg_ctlcluster` (the test is then skipped, or fails under CI).
+fn restart_postgres() -> Option<std::process::ExitStatus> {
+    let version = std::fs::read_dir("/etc/postgresql")
+        .ok()?
+        .flatten()
+        .next()?
+        .file_name();
+    std::process::Command::new("pg_ctlcluster")
+        .args(["--skip-systemctl-redirect"])
+        .arg(version)
+        .args(["main", "restart"])
+        .status()
+        .ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_accepted_event_is_delivered_across_a_postgres_restart() {
+    if std::fs::read_dir("/etc/postgresql").is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs a local PostgreSQL cluster to restart"
+        );
+        eprintln!("skipped: no local PostgreSQL cluster to restart");
+        return;
+    }
+    with_db(every_accepted_event_is_delivered_across_a_postgres_restart_on).await;
+}
+
+async fn every_accepted_event_is_delivered_across_a_postgres_restart_on(url: String) {
+    let root = temp_dir("pgrestart");
+    let key_file = root.join("master.key");
+    let (_, key_text) = switchyard_core::crypto::MasterKey::generate_file();
+    std::fs::write(&key_file, key_text).unwrap();
+    let mut nodes = Vec::new();
+    for n in 0..2 {
+        nodes.push(start_node(&url, &root.join(format!("node{n}")), &key_file).await);
+    }
+    let bases: Vec<String> = nodes.iter().map(|(_, b)| b.clone()).collect();
+    let (hook_url, seen) = start_receiver().await;
+    let http = reqwest::Client::new();
+    let auth = format!("Bearer {}", token(&root));
+    let triggers: Value = http
+        .get(format!("{}/triggers/v1", bases[0]))
+        .query(&[("filters", "id eq \"idn:identity-created\"")])
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let example = triggers[0]["exampleInput"].clone();
+    let created = http
+        .post(format!("{}/trigger-subscriptions/v1", bases[0]))
+        .header("authorization", &auth)
+        .json(
+            &json!({"name": "n", "triggerId": "idn:identity-created", "type": "HTTP",
+                      "httpConfig": {"url": hook_url, "httpDispatchMode": "SYNC"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        created.status().is_success(),
+        "{}",
+        created.text().await.unwrap()
+    );
+
+    const EVENTS: usize = 1200;
+    const RESTART_AT: usize = EVENTS / 3;
+    let accepted: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let restarting = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let restart = {
+        let (next, restarting) = (next.clone(), restarting.clone());
+        tokio::spawn(async move {
+            while next.load(std::sync::atomic::Ordering::SeqCst) < RESTART_AT {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            restarting.store(true, std::sync::atomic::Ordering::SeqCst);
+            tokio::task::spawn_blocking(restart_postgres).await.unwrap()
+        })
+    };
+    let mut publishers = Vec::new();
+    for _ in 0..8 {
+        let (http, auth, bases, example) =
+            (http.clone(), auth.clone(), bases.clone(), example.clone());
+        let (accepted, next, restarting) = (accepted.clone(), next.clone(), restarting.clone());
+        publishers.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if n >= EVENTS {
+                    return;
+                }
+                let base = &bases[n % bases.len()];
+                let res = http
+                    .post(format!("{base}/v1/events"))
+                    .header("authorization", &auth)
+                    .json(&json!({"type": "idn:identity-created", "id": format!("evt-{n}"), "payload": example}))
+                    .timeout(Duration::from_secs(10))
+                    .send()
+                    .await;
+                let Ok(res) = res else { continue };
+                if res.status() != StatusCode::ACCEPTED {
+                    // Refusals are fine while the database restarts: nothing was accepted.
+                    assert!(
+                        restarting.load(std::sync::atomic::Ordering::SeqCst),
+                        "publish refused before the restart: {}",
+                        res.status()
+                    );
+                    continue;
+                }
+                let body: Value = res.json().await.unwrap();
+                let mut acc = accepted.lock().unwrap();
+                for inv in body["invocations"].as_array().expect("invocations") {
+                    acc.insert(inv["id"].as_str().unwrap().to_string());
+                }
+            }
+        }));
+    }
+    for p in publishers {
+        p.await.unwrap();
+    }
+    let status = restart.await.unwrap().expect("pg_ctlcluster runs");
+    assert!(status.success(), "restarting PostgreSQL failed: {status}");
+
+    // Every node becomes ready again by itself.
+    for base in &bases {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let (code, _) = readyz(&http, base).await;
+            if code == 200 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{base} never became ready again");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    let accepted = accepted.lock().unwrap().clone();
+    assert!(
+        accepted.len() > EVENTS / 3,
+        "too few accepted: {}",
+        accepted.len()
+    );
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let missing = loop {
+        let got = seen.lock().unwrap().clone();
+        let missing = accepted.iter().filter(|id| !got.contains_key(*id)).count();
+        if missing == 0 || Instant::now() > deadline {
+            break missing;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let got = seen.lock().unwrap().clone();
+    let duplicates: u32 = got.values().map(|n| n - 1).sum();
+    println!(
+        "postgres restart: {} accepted, {} distinct webhook-ids received, {} duplicate deliveries, {} missing",
+        accepted.len(),
+        got.len(),
+        duplicates,
+        missing
+    );
+    for (mut child, _) in nodes {
+        let _ = child.start_kill();
+        let _ = child.wait().await;
+    }
+    let _ = std::fs::remove_dir_all(&root);
+    assert_eq!(missing, 0, "accepted events never delivered");
 }
