@@ -187,6 +187,105 @@ async fn start_receiver() -> (String, Seen) {
     (url, seen)
 }
 
+/// Nodes on one database with a shared master key, a receiver, and a subscription to it.
+struct Cluster {
+    root: PathBuf,
+    nodes: Vec<(Child, String)>,
+    bases: Vec<String>,
+    seen: Seen,
+    http: reqwest::Client,
+    auth: String,
+    /// A payload that validates against `idn:identity-created`.
+    example: Value,
+}
+
+async fn subscribed_cluster(url: &str, tag: &str, size: usize) -> Cluster {
+    let root = temp_dir(tag);
+    let key_file = root.join("master.key");
+    let (_, key_text) = switchyard_core::crypto::MasterKey::generate_file();
+    std::fs::write(&key_file, key_text).unwrap();
+    let mut nodes = Vec::new();
+    for n in 0..size {
+        nodes.push(start_node(url, &root.join(format!("node{n}")), &key_file).await);
+    }
+    let bases: Vec<String> = nodes.iter().map(|(_, b)| b.clone()).collect();
+    let (hook_url, seen) = start_receiver().await;
+    let http = reqwest::Client::new();
+    let auth = format!("Bearer {}", token(&root));
+    let triggers: Value = http
+        .get(format!("{}/triggers/v1", bases[0]))
+        .query(&[("filters", "id eq \"idn:identity-created\"")])
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let example = triggers[0]["exampleInput"].clone();
+    assert!(example.is_object(), "trigger listing: {triggers}");
+    let created = http
+        .post(format!(
+            "{}/trigger-subscriptions/v1",
+            bases[bases.len() - 1]
+        ))
+        .header("authorization", &auth)
+        .json(
+            &json!({"name": "n", "triggerId": "idn:identity-created", "type": "HTTP",
+                      "httpConfig": {"url": hook_url, "httpDispatchMode": "SYNC"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        created.status().is_success(),
+        "{}",
+        created.text().await.unwrap()
+    );
+    Cluster {
+        root,
+        nodes,
+        bases,
+        seen,
+        http,
+        auth,
+        example,
+    }
+}
+
+/// Waits (bounded) until every accepted invocation id reached the receiver; prints and returns
+/// the number still missing.
+async fn wait_delivered(what: &str, accepted: &HashSet<String>, seen: &Seen) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let missing = loop {
+        let got = seen.lock().unwrap().clone();
+        let missing = accepted.iter().filter(|id| !got.contains_key(*id)).count();
+        if missing == 0 || Instant::now() > deadline {
+            break missing;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let got = seen.lock().unwrap().clone();
+    let duplicates: u32 = got.values().map(|n| n - 1).sum();
+    println!(
+        "{what}: {} accepted, {} distinct webhook-ids received, {} duplicate deliveries, {} missing",
+        accepted.len(),
+        got.len(),
+        duplicates,
+        missing
+    );
+    missing
+}
+
+/// Kills the remaining nodes and removes their data.
+async fn shut_down(nodes: Vec<(Child, String)>, root: &Path) {
+    for (mut child, _) in nodes {
+        let _ = child.start_kill();
+        let _ = child.wait().await;
+    }
+    let _ = std::fs::remove_dir_all(root);
+}
+
 fn token(data_dir: &Path) -> String {
     let mut config = switchyard::Config {
         data_dir: data_dir.to_path_buf(),
@@ -211,46 +310,15 @@ async fn every_accepted_event_is_delivered_when_a_node_dies() {
 }
 
 async fn every_accepted_event_is_delivered_when_a_node_dies_on(url: String) {
-    let root = temp_dir("multinode");
-    let key_file = root.join("master.key");
-    let (_, key_text) = switchyard_core::crypto::MasterKey::generate_file();
-    std::fs::write(&key_file, key_text).unwrap();
-    let mut nodes = Vec::new();
-    for n in 0..3 {
-        nodes.push(start_node(&url, &root.join(format!("node{n}")), &key_file).await);
-    }
-    let bases: Vec<String> = nodes.iter().map(|(_, b)| b.clone()).collect();
-    let (hook_url, seen) = start_receiver().await;
-    let http = reqwest::Client::new();
-    let auth = format!("Bearer {}", token(&root));
-
-    let triggers: Value = http
-        .get(format!("{}/triggers/v1", bases[0]))
-        .query(&[("filters", "id eq \"idn:identity-created\"")])
-        .header("authorization", &auth)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let example = triggers[0]["exampleInput"].clone();
-    assert!(example.is_object(), "trigger listing: {triggers}");
-    let created = http
-        .post(format!("{}/trigger-subscriptions/v1", bases[1]))
-        .header("authorization", &auth)
-        .json(
-            &json!({"name": "n", "triggerId": "idn:identity-created", "type": "HTTP",
-                      "httpConfig": {"url": hook_url, "httpDispatchMode": "SYNC"}}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        created.status().is_success(),
-        "{}",
-        created.text().await.unwrap()
-    );
+    let Cluster {
+        root,
+        mut nodes,
+        bases,
+        seen,
+        http,
+        auth,
+        example,
+    } = subscribed_cluster(&url, "multinode", 3).await;
 
     const EVENTS: usize = 2000;
     const KILL_AT: usize = EVENTS / 3;
@@ -315,30 +383,9 @@ async fn every_accepted_event_is_delivered_when_a_node_dies_on(url: String) {
     );
 
     // Leases of the dead node expire after 3s; the survivors take its work over.
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let missing = loop {
-        let got = seen.lock().unwrap().clone();
-        let missing = accepted.iter().filter(|id| !got.contains_key(*id)).count();
-        if missing == 0 || Instant::now() > deadline {
-            break missing;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
-    let got = seen.lock().unwrap().clone();
-    let duplicates: u32 = got.values().map(|n| n - 1).sum();
-    println!(
-        "multi-node: {} accepted, {} distinct webhook-ids received, {} duplicate deliveries, {} missing",
-        accepted.len(),
-        got.len(),
-        duplicates,
-        missing
-    );
-    for (mut child, _) in nodes {
-        let _ = child.start_kill();
-        let _ = child.wait().await;
-    }
+    let missing = wait_delivered("multi-node", &accepted, &seen).await;
+    shut_down(nodes, &root).await;
     let _ = victim.lock().await.wait().await;
-    let _ = std::fs::remove_dir_all(&root);
     assert_eq!(missing, 0, "accepted events never delivered");
 }
 
@@ -534,44 +581,15 @@ async fn every_accepted_event_is_delivered_across_a_postgres_restart() {
 }
 
 async fn every_accepted_event_is_delivered_across_a_postgres_restart_on(url: String) {
-    let root = temp_dir("pgrestart");
-    let key_file = root.join("master.key");
-    let (_, key_text) = switchyard_core::crypto::MasterKey::generate_file();
-    std::fs::write(&key_file, key_text).unwrap();
-    let mut nodes = Vec::new();
-    for n in 0..2 {
-        nodes.push(start_node(&url, &root.join(format!("node{n}")), &key_file).await);
-    }
-    let bases: Vec<String> = nodes.iter().map(|(_, b)| b.clone()).collect();
-    let (hook_url, seen) = start_receiver().await;
-    let http = reqwest::Client::new();
-    let auth = format!("Bearer {}", token(&root));
-    let triggers: Value = http
-        .get(format!("{}/triggers/v1", bases[0]))
-        .query(&[("filters", "id eq \"idn:identity-created\"")])
-        .header("authorization", &auth)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let example = triggers[0]["exampleInput"].clone();
-    let created = http
-        .post(format!("{}/trigger-subscriptions/v1", bases[0]))
-        .header("authorization", &auth)
-        .json(
-            &json!({"name": "n", "triggerId": "idn:identity-created", "type": "HTTP",
-                      "httpConfig": {"url": hook_url, "httpDispatchMode": "SYNC"}}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        created.status().is_success(),
-        "{}",
-        created.text().await.unwrap()
-    );
+    let Cluster {
+        root,
+        nodes,
+        bases,
+        seen,
+        http,
+        auth,
+        example,
+    } = subscribed_cluster(&url, "pgrestart", 2).await;
 
     const EVENTS: usize = 1200;
     const RESTART_AT: usize = EVENTS / 3;
@@ -649,28 +667,7 @@ async fn every_accepted_event_is_delivered_across_a_postgres_restart_on(url: Str
         "too few accepted: {}",
         accepted.len()
     );
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let missing = loop {
-        let got = seen.lock().unwrap().clone();
-        let missing = accepted.iter().filter(|id| !got.contains_key(*id)).count();
-        if missing == 0 || Instant::now() > deadline {
-            break missing;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
-    let got = seen.lock().unwrap().clone();
-    let duplicates: u32 = got.values().map(|n| n - 1).sum();
-    println!(
-        "postgres restart: {} accepted, {} distinct webhook-ids received, {} duplicate deliveries, {} missing",
-        accepted.len(),
-        got.len(),
-        duplicates,
-        missing
-    );
-    for (mut child, _) in nodes {
-        let _ = child.start_kill();
-        let _ = child.wait().await;
-    }
-    let _ = std::fs::remove_dir_all(&root);
+    let missing = wait_delivered("postgres restart", &accepted, &seen).await;
+    shut_down(nodes, &root).await;
     assert_eq!(missing, 0, "accepted events never delivered");
 }
