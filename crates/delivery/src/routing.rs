@@ -28,6 +28,20 @@ pub enum RoutingError {
     Store(#[from] switchyard_store::StoreError),
 }
 
+/// How long a cached plan, destination or call chain may be used before it is read again.
+/// Changes made through this node invalidate its caches at once; this bounds how long a change
+/// made through another node (sharing the PostgreSQL database) takes to reach this one.
+pub const ROUTE_CACHE_TTL_MS: i64 = 2_000;
+
+/// The earlier of a key-expiry bound and the cache TTL from `now`.
+pub fn cache_until(
+    now: switchyard_core::Timestamp,
+    key_expiry: Option<switchyard_core::Timestamp>,
+) -> switchyard_core::Timestamp {
+    let ttl = now.plus_millis(ROUTE_CACHE_TTL_MS);
+    key_expiry.map_or(ttl, |k| k.min(ttl))
+}
+
 /// A predicate on the event payload (a compiled JSONPath filter).
 pub type PayloadFilter = Arc<dyn Fn(&Value) -> bool + Send + Sync>;
 /// Validates a payload, returning every violation.

@@ -37,7 +37,7 @@ pub struct StoreRouting {
     clock: Arc<dyn Clock>,
     zitadel_catalog: Arc<ZitadelCatalog>,
     subscription_timeout: Duration,
-    plans: RwLock<HashMap<(InstanceId, String), Arc<FanoutPlan>>>,
+    plans: RwLock<HashMap<(InstanceId, String), Cached<Arc<FanoutPlan>>>>,
     destinations: RwLock<HashMap<DestKey, Cached<Option<Arc<Destination>>>>>,
 }
 
@@ -241,19 +241,28 @@ impl Routing for StoreRouting {
         event_type: &str,
     ) -> Result<Arc<FanoutPlan>, RoutingError> {
         let key = (instance.clone(), event_type.to_string());
-        if let Some(p) = self
+        let now = self.clock.now();
+        if let Some(c) = self
             .plans
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(&key)
         {
-            return Ok(p.clone());
+            if c.valid_until.is_none_or(|t| t > now) {
+                return Ok(c.value.clone());
+            }
         }
         let plan = Arc::new(self.build_plan(instance, event_type).await?);
         self.plans
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(key, plan.clone());
+            .insert(
+                key,
+                Cached {
+                    value: plan.clone(),
+                    valid_until: Some(cache_until(now, None)),
+                },
+            );
         Ok(plan)
     }
 
@@ -275,7 +284,8 @@ impl Routing for StoreRouting {
                 return Ok(c.value.clone());
             }
         }
-        let built = self.build_destination(instance, kind, id).await?;
+        let mut built = self.build_destination(instance, kind, id).await?;
+        built.valid_until = Some(cache_until(now, built.valid_until));
         let value = built.value.clone();
         self.destinations
             .write()

@@ -11,6 +11,9 @@
 //! - PostgreSQL itself is restarted (`pg_ctlcluster ... restart`) while events are published to
 //!   two nodes: every node is ready again afterwards and every accepted event is delivered.
 //!
+//! - A subscription created through one node reaches the fan-out of another within the route
+//!   cache TTL.
+//!
 //! The tests of this binary run one at a time (`SERIAL`): a database restart would cut the
 //! others' connections too.
 
@@ -670,4 +673,74 @@ async fn every_accepted_event_is_delivered_across_a_postgres_restart_on(url: Str
     let missing = wait_delivered("postgres restart", &accepted, &seen).await;
     shut_down(nodes, &root).await;
     assert_eq!(missing, 0, "accepted events never delivered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_created_on_one_node_reaches_the_others() {
+    with_db(a_route_created_on_one_node_reaches_the_others_on).await;
+}
+
+async fn a_route_created_on_one_node_reaches_the_others_on(url: String) {
+    let root = temp_dir("routes");
+    let key_file = root.join("master.key");
+    let (_, key_text) = switchyard_core::crypto::MasterKey::generate_file();
+    std::fs::write(&key_file, key_text).unwrap();
+    let a = start_node(&url, &root.join("a"), &key_file).await;
+    let b = start_node(&url, &root.join("b"), &key_file).await;
+    let (hook_url, _seen) = start_receiver().await;
+    let http = reqwest::Client::new();
+    let auth = format!("Bearer {}", token(&root));
+    let example: Value = http
+        .get(format!("{}/triggers/v1", a.1))
+        .query(&[("filters", "id eq \"idn:identity-created\"")])
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()[0]["exampleInput"]
+        .clone();
+    let publish = |n: usize| {
+        let (http, auth, base, example) =
+            (http.clone(), auth.clone(), a.1.clone(), example.clone());
+        async move {
+            let v: Value = http
+                .post(format!("{base}/v1/events"))
+                .header("authorization", &auth)
+                .json(&json!({"type": "idn:identity-created", "id": format!("evt-{n}"), "payload": example}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["invocations"].as_array().map_or(0, Vec::len)
+        }
+    };
+    // Node A plans the trigger while it has no subscription (and caches that plan).
+    assert_eq!(publish(0).await, 0);
+    let created = http
+        .post(format!("{}/trigger-subscriptions/v1", b.1))
+        .header("authorization", &auth)
+        .json(
+            &json!({"name": "n", "triggerId": "idn:identity-created", "type": "HTTP",
+                      "httpConfig": {"url": hook_url, "httpDispatchMode": "SYNC"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success());
+    // Node A sees node B's subscription within the cache TTL (bounded wait on the condition).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut n = 1;
+    while publish(n).await == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "node A never saw the subscription made on node B"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        n += 1;
+    }
+    shut_down(vec![a, b], &root).await;
 }

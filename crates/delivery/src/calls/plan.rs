@@ -109,7 +109,7 @@ impl ChainCache {
         let Some(exec) = self.store.resolve_execution(instance, condition).await? else {
             return Ok(Entry {
                 chain: None,
-                valid_until: None,
+                valid_until: Some(crate::routing::cache_until(now, None)),
             });
         };
         let mut valid_until: Option<Timestamp> = None;
@@ -138,7 +138,7 @@ impl ChainCache {
         }
         Ok(Entry {
             chain: Some(Arc::new(Chain { targets })),
-            valid_until,
+            valid_until: Some(crate::routing::cache_until(now, valid_until)),
         })
     }
 }
