@@ -23,6 +23,7 @@ use switchyard_store::{Store, StoreError};
 pub const DEFAULT_SUBSCRIPTION_TIMEOUT: Duration = Duration::from_secs(10);
 
 type DestKey = (InstanceId, RouteKind, String);
+type PlanKey = (InstanceId, String);
 
 struct Cached<T> {
     value: T,
@@ -37,7 +38,7 @@ pub struct StoreRouting {
     clock: Arc<dyn Clock>,
     zitadel_catalog: Arc<ZitadelCatalog>,
     subscription_timeout: Duration,
-    plans: RwLock<HashMap<(InstanceId, String), Cached<Arc<FanoutPlan>>>>,
+    plans: RwLock<HashMap<PlanKey, Cached<Arc<FanoutPlan>>>>,
     destinations: RwLock<HashMap<DestKey, Cached<Option<Arc<Destination>>>>>,
 }
 
