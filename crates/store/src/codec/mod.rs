@@ -2,5 +2,6 @@
 //! read, validate, filter and sort stored data identically; only the SQL differs per backend.
 
 pub mod executions;
+pub mod queue;
 pub mod subscriptions;
 pub mod targets;

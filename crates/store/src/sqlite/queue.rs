@@ -3,7 +3,7 @@
 
 use super::SqliteStore;
 use crate::queue::*;
-use crate::{StoreError, StoreResult};
+use crate::{codec, StoreError, StoreResult};
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use std::collections::{HashMap, HashSet};
@@ -174,7 +174,7 @@ impl QueueStore for SqliteStore {
     }
 
     async fn invocation(&self, instance: &InstanceId, id: &str) -> StoreResult<InvocationView> {
-        let row = sqlx::query(
+        let row: codec::queue::ViewRow = sqlx::query_as(
             "SELECT id, event_id, trigger_id, route_kind, route_id, kind, status, attempts, next_attempt_at,
                     created_at, completed_at, last_error, last_status, output, deadline_at
              FROM invocations WHERE instance_id = ? AND id = ?",
@@ -184,48 +184,14 @@ impl QueueStore for SqliteStore {
         .fetch_optional(&self.read)
         .await?
         .ok_or(StoreError::NotFound)?;
-        let attempts = sqlx::query(
+        let attempts: Vec<codec::queue::AttemptRow> = sqlx::query_as(
             "SELECT n, at, request_headers, status, duration_ms, response_excerpt, error
              FROM attempts WHERE invocation_id = ? ORDER BY n",
         )
         .bind(id)
         .fetch_all(&self.read)
-        .await?
-        .into_iter()
-        .map(|r| {
-            Ok(AttemptRecord {
-                n: r.get::<i64, _>(0) as u32,
-                at: Timestamp(r.get(1)),
-                request_headers: serde_json::from_str(r.get::<&str, _>(2))?,
-                status: r.get::<Option<i64>, _>(3).map(|s| s as u16),
-                duration_ms: r.get::<i64, _>(4) as u64,
-                response_excerpt: r.get(5),
-                error: r.get(6),
-            })
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
-        let status: String = row.get(6);
-        let pending = status == "pending";
-        Ok(InvocationView {
-            id: row.get(0),
-            event_id: row.get(1),
-            trigger_id: row.get(2),
-            route_kind: RouteKind::parse(row.get(3)).unwrap_or(RouteKind::Subscription),
-            route_id: row.get(4),
-            kind: InvocationKind::parse(row.get::<&str, _>(5)),
-            status,
-            attempts: row.get::<i64, _>(7) as u32,
-            next_attempt_at: pending.then(|| Timestamp(row.get(8))),
-            created_at: Timestamp(row.get(9)),
-            completed_at: row.get::<Option<i64>, _>(10).map(Timestamp),
-            last_error: row.get(11),
-            last_status: row.get::<Option<i64>, _>(12).map(|s| s as u16),
-            output: row
-                .get::<Option<&str>, _>(13)
-                .and_then(|t| serde_json::from_str(t).ok()),
-            deadline_at: row.get::<Option<i64>, _>(14).map(Timestamp),
-            attempt_log: attempts,
-        })
+        .await?;
+        codec::queue::view(row, attempts)
     }
 
     async fn replay(&self, instance: &InstanceId, id: &str, now: Timestamp) -> StoreResult<()> {
@@ -267,7 +233,7 @@ impl QueueStore for SqliteStore {
         since: Timestamp,
         max: u32,
     ) -> StoreResult<Vec<InvocationStatusRow>> {
-        let rows = sqlx::query(
+        let rows: Vec<codec::queue::StatusRow> = sqlx::query_as(
             "SELECT i.id, i.trigger_id, i.route_id, COALESCE(s.name, ''), i.kind, i.status, i.created_at,
                     i.completed_at, e.payload, e.content_json, i.output, i.last_error
              FROM invocations i
@@ -281,23 +247,7 @@ impl QueueStore for SqliteStore {
         .bind(i64::from(max))
         .fetch_all(&self.read)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| InvocationStatusRow {
-                id: r.get(0),
-                trigger_id: r.get(1),
-                subscription_id: r.get(2),
-                subscription_name: r.get(3),
-                kind: InvocationKind::parse(r.get::<&str, _>(4)),
-                status: r.get(5),
-                created_at: Timestamp(r.get(6)),
-                completed_at: r.get::<Option<i64>, _>(7).map(Timestamp),
-                input: r.get(8),
-                content_json: r.get(9),
-                output: r.get(10),
-                error: r.get(11),
-            })
-            .collect())
+        Ok(rows.into_iter().map(codec::queue::status).collect())
     }
 
     async fn callback_target(&self, id: &str) -> StoreResult<CallbackTarget> {
@@ -467,7 +417,7 @@ async fn insert_invocations(
 }
 
 async fn load(conn: &mut SqliteConnection, ids: &[String]) -> StoreResult<Vec<Claimed>> {
-    let mut out = Vec::with_capacity(ids.len());
+    let mut rows: Vec<codec::queue::ClaimedRow> = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(ROWS_PER_INSERT) {
         let mut q = QueryBuilder::<Sqlite>::new(
             "SELECT i.id, i.instance_id, i.event_id, i.trigger_id, e.payload, e.created_at, i.route_kind,
@@ -480,33 +430,9 @@ async fn load(conn: &mut SqliteConnection, ids: &[String]) -> StoreResult<Vec<Cl
             sep.push_bind(id);
         }
         q.push(")");
-        for r in q.build().fetch_all(&mut *conn).await? {
-            let instance = InstanceId::parse(r.get::<&str, _>(1))
-                .map_err(|e| StoreError::Internal(anyhow::anyhow!("stored instance id: {e}")))?;
-            out.push(Claimed {
-                id: r.get(0),
-                instance,
-                event_id: r.get(2),
-                event_type: r.get(3),
-                payload: r.get(4),
-                event_created_at: Timestamp(r.get(5)),
-                route_kind: RouteKind::parse(r.get(6)).unwrap_or(RouteKind::Subscription),
-                route_id: r.get(7),
-                kind: InvocationKind::parse(r.get::<&str, _>(8)),
-                attempts_done: r.get::<i64, _>(9) as u32,
-                round_attempts: (r.get::<i64, _>(9) - r.get::<i64, _>(10)) as u32,
-                deadline_at: r.get::<Option<i64>, _>(11).map(Timestamp),
-            });
-        }
+        rows.extend(q.build_query_as().fetch_all(&mut *conn).await?);
     }
-    // Keep the caller's order (the fast path hands over invocations in publish order).
-    let pos: std::collections::HashMap<&str, usize> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), i))
-        .collect();
-    out.sort_by_key(|c| pos.get(c.id.as_str()).copied().unwrap_or(usize::MAX));
-    Ok(out)
+    codec::queue::claimed(rows, ids)
 }
 
 /// Marks successfully delivered invocations (all answered `status`) and releases the next
