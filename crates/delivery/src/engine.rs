@@ -10,8 +10,8 @@ use crate::batch::GroupCommit;
 use crate::metrics::{DeliveryOutcome, Metrics};
 use crate::outcome::{describe, next_step, parked_wait, request_response_step, ResponseRules};
 use crate::publish::{
-    build_event, check_event_id, check_payload, immediately_due, PublishError, PublishRequest,
-    Published,
+    build_event, check_event_id, check_payload, immediately_due, BuiltEvent, PublishError,
+    PublishRequest, Published,
 };
 use crate::request::{self, Prepared};
 use crate::routing::{BodyStyle, Destination, Routing};
@@ -235,7 +235,11 @@ impl Engine {
         let now = inner.clock.now();
         let payload_text = req.payload.to_string();
         // Try the fast path: reserve a worker for each immediately-due invocation.
-        let (event, secrets) = build_event(
+        let BuiltEvent {
+            event,
+            response,
+            secrets,
+        } = build_event(
             &req,
             &plan,
             payload_text,
@@ -243,7 +247,6 @@ impl Engine {
             Some(now.plus(inner.config.lease)),
             &inner.config.secrets,
         );
-        let response: serde_json::Value = serde_json::from_str(&event.response).unwrap_or_default();
         match self.commit(event).await? {
             PublishResult::Created => Ok(Published {
                 response,

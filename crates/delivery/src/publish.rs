@@ -88,6 +88,15 @@ pub fn check_kind(req: &PublishRequest, plan: &FanoutPlan) -> Result<(), Routing
     }
 }
 
+/// An event ready to commit, with the answer to give its producer.
+pub struct BuiltEvent {
+    pub event: NewEvent,
+    /// `{eventId, invocations}`; `event.response` holds the same as text.
+    pub response: Value,
+    /// (invocation id, secret) when the request asked for secrets.
+    pub secrets: Vec<(String, String)>,
+}
+
 /// Builds the event row and its invocations. `lease` is `Some(until)` when the caller reserved
 /// worker capacity for every immediately-due invocation (the fast path). Request-response
 /// invocations get their deadline (now + the subscription's response deadline) and a secret
@@ -99,7 +108,7 @@ pub fn build_event(
     now: Timestamp,
     lease: Option<Timestamp>,
     keys: &InvocationSecrets,
-) -> (NewEvent, Vec<(String, String)>) {
+) -> BuiltEvent {
     let event_id = req.id.clone().unwrap_or_else(ids::ordered_uuid);
     let due = match lease {
         Some(until) => InitialState::Leased(until),
@@ -150,7 +159,11 @@ pub fn build_event(
         invocations,
         response: response.to_string(),
     };
-    (event, secrets)
+    BuiltEvent {
+        event,
+        response,
+        secrets,
+    }
 }
 
 fn matching_subscriptions<'a>(
@@ -275,7 +288,9 @@ mod tests {
             ],
         };
         let keys = InvocationSecrets::random();
-        let (ev, secrets) = build_event(
+        let BuiltEvent {
+            event: ev, secrets, ..
+        } = build_event(
             &req(json!({})),
             &plan,
             "{}".into(),
@@ -310,7 +325,9 @@ mod tests {
         let keys = InvocationSecrets::random();
         let mut r = req(json!({}));
         r.with_secrets = true;
-        let (ev, secrets) = build_event(&r, &plan, "{}".into(), Timestamp(1000), None, &keys);
+        let BuiltEvent {
+            event: ev, secrets, ..
+        } = build_event(&r, &plan, "{}".into(), Timestamp(1000), None, &keys);
         let inv = &ev.invocations[0];
         assert_eq!(inv.deadline_at, Some(Timestamp(3000)));
         assert_eq!(secrets, vec![(inv.id.clone(), keys.secret(&inv.id))]);
@@ -319,7 +336,9 @@ mod tests {
             inv.secret_hash.as_deref().unwrap()
         ));
         // Without with_secrets the hash is still stored (the callback needs it) but not returned.
-        let (ev, secrets) = build_event(
+        let BuiltEvent {
+            event: ev, secrets, ..
+        } = build_event(
             &req(json!({})),
             &plan,
             "{}".into(),
