@@ -404,6 +404,7 @@ impl Engine {
             .routing
             .destination(&job.instance, job.route_kind, &job.route_id)
             .await;
+        let mut parked = false;
         let (attempt, next) = match dest {
             Ok(Some(dest)) => match dest.as_ref() {
                 Destination::Http {
@@ -430,7 +431,9 @@ impl Engine {
                     });
                     if rr.as_ref().is_some_and(|(d, _)| started >= *d) {
                         let attempt = failed_attempt(n, started, TIMED_OUT);
-                        return self.finish(job, attempt, NextStep::Failed(TIMED_OUT.into()));
+                        let next = NextStep::Failed(TIMED_OUT.into());
+                        let label = DeliveryOutcome::of(&next);
+                        return self.finish(job, attempt, next, label);
                     }
                     let style = match (&rr, *body) {
                         (Some(_), BodyStyle::SailPointFireAndForget) => {
@@ -515,7 +518,7 @@ impl Engine {
                 }
                 Destination::EventBridge { .. } => {
                     let wait = parked_wait(&inner.config.schedule, round_n, jitter);
-                    inner.metrics.outcome(DeliveryOutcome::Parked);
+                    parked = true;
                     (
                         failed_attempt(
                             n,
@@ -539,23 +542,18 @@ impl Engine {
                 )
             }
         };
-        self.finish(job, attempt, next);
+        let label = if parked {
+            DeliveryOutcome::Parked
+        } else {
+            DeliveryOutcome::of(&next)
+        };
+        self.finish(job, attempt, next, label);
     }
 
     /// Counts the outcome and hands it to the writer.
-    fn finish(&self, job: Claimed, attempt: AttemptRecord, next: NextStep) {
+    fn finish(&self, job: Claimed, attempt: AttemptRecord, next: NextStep, label: DeliveryOutcome) {
         let inner = &self.inner;
-        let label = match &next {
-            NextStep::Delivered | NextStep::Completed(_) | NextStep::AwaitingCallback => {
-                DeliveryOutcome::Delivered
-            }
-            NextStep::RetryAt(_) => DeliveryOutcome::Retried,
-            NextStep::Failed(_) => DeliveryOutcome::Failed,
-            NextStep::FailedDisableRoute(_) => DeliveryOutcome::Disabled,
-        };
-        if !matches!(attempt.error.as_deref(), Some(e) if e.starts_with("EventBridge")) {
-            inner.metrics.outcome(label);
-        }
+        inner.metrics.outcome(label);
         if let NextStep::FailedDisableRoute(_) = &next {
             inner.routing.invalidate(&job.instance);
         }

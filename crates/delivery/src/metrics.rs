@@ -18,6 +18,21 @@ pub enum DeliveryOutcome {
     Parked,
 }
 
+impl DeliveryOutcome {
+    /// The label of a delivery that ended in `next` (EventBridge's parking is counted apart).
+    pub fn of(next: &switchyard_store::queue::NextStep) -> Self {
+        use switchyard_store::queue::NextStep;
+        match next {
+            NextStep::Delivered | NextStep::Completed(_) | NextStep::AwaitingCallback => {
+                Self::Delivered
+            }
+            NextStep::RetryAt(_) => Self::Retried,
+            NextStep::Failed(_) => Self::Failed,
+            NextStep::FailedDisableRoute(_) => Self::Disabled,
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Metrics {
     events_accepted: AtomicU64,

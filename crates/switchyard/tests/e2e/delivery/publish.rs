@@ -151,6 +151,11 @@ async fn eventbridge_subscriptions_stay_queued() {
         metric(&text, "switchyard_deliveries_total{outcome=\"failed\"}"),
         Some(0.0)
     );
+    assert_eq!(
+        metric(&text, "switchyard_deliveries_total{outcome=\"retried\"}"),
+        Some(0.0),
+        "a parked attempt is not counted as a retry"
+    );
 }
 
 #[tokio::test]
