@@ -284,9 +284,6 @@ pub trait QueueStore {
         limit: u32,
     ) -> StoreResult<Vec<Claimed>>;
 
-    /// Loads invocations this node leased at publish time (fast path), in the given order.
-    async fn load_claimed(&self, ids: &[String]) -> StoreResult<Vec<Claimed>>;
-
     /// The earliest time at which something becomes due (pending work or an expiring lease).
     async fn next_due_at(&self) -> StoreResult<Option<Timestamp>>;
 

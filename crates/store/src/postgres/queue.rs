@@ -145,11 +145,6 @@ impl QueueStore for PgStore {
         super::finish(tx, result).await
     }
 
-    async fn load_claimed(&self, ids: &[String]) -> StoreResult<Vec<Claimed>> {
-        let mut conn = self.pool.acquire().await?;
-        load(&mut conn, ids).await
-    }
-
     async fn next_due_at(&self) -> StoreResult<Option<Timestamp>> {
         let t: Option<i64> = sqlx::query_scalar(
             "SELECT LEAST(

@@ -118,11 +118,6 @@ impl QueueStore for SqliteStore {
         Ok(claimed)
     }
 
-    async fn load_claimed(&self, ids: &[String]) -> StoreResult<Vec<Claimed>> {
-        let mut conn = self.read.acquire().await?;
-        load(&mut conn, ids).await
-    }
-
     async fn next_due_at(&self) -> StoreResult<Option<Timestamp>> {
         let t: Option<i64> = sqlx::query_scalar(
             "SELECT MIN(t) FROM (
