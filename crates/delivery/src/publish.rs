@@ -152,7 +152,7 @@ pub fn build_event(
         instance: req.instance.clone(),
         id: event_id,
         event_type: req.event_type.clone(),
-        payload: payload_text,
+        payload: payload_text.into(),
         content_json: req.content_json.as_ref().map(Value::to_string),
         created_at: now,
         kind: req.kind,

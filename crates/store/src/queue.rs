@@ -92,7 +92,8 @@ pub struct NewEvent {
     pub instance: InstanceId,
     pub id: String,
     pub event_type: String,
-    pub payload: String,
+    /// Shared with the deliveries started from memory, so fan-out copies no payload.
+    pub payload: std::sync::Arc<str>,
     /// SailPoint's `contentJson` metadata map, as given.
     pub content_json: Option<String>,
     pub created_at: Timestamp,
@@ -118,7 +119,7 @@ pub struct Claimed {
     pub instance: InstanceId,
     pub event_id: String,
     pub event_type: String,
-    pub payload: String,
+    pub payload: std::sync::Arc<str>,
     pub event_created_at: Timestamp,
     pub route_kind: RouteKind,
     pub route_id: String,

@@ -28,7 +28,7 @@ impl Engine {
             instance: instance.clone(),
             id: format!("call-{call_id}-{n}"),
             event_type: "zitadel.call".into(),
-            payload,
+            payload: payload.into(),
             content_json: None,
             created_at: now,
             kind: InvocationKind::Call,

@@ -52,7 +52,7 @@ pub fn claimed(rows: Vec<ClaimedRow>, ids: &[String]) -> StoreResult<Vec<Claimed
                 instance,
                 event_id,
                 event_type,
-                payload,
+                payload: payload.into(),
                 event_created_at: Timestamp(event_at),
                 route_kind: RouteKind::parse(&route_kind).unwrap_or(RouteKind::Subscription),
                 route_id,

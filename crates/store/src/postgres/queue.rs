@@ -36,7 +36,7 @@ impl QueueStore for PgStore {
                     b.push_bind(ev.instance.as_str())
                         .push_bind(&ev.id)
                         .push_bind(&ev.event_type)
-                        .push_bind(&ev.payload)
+                        .push_bind(&*ev.payload)
                         .push_bind(ev.content_json.as_deref())
                         .push_bind(ev.created_at.millis())
                         .push_bind(&ev.response);

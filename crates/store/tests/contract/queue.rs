@@ -38,7 +38,7 @@ pub fn event(i: &InstanceId, id: &str, at: i64, invocations: Vec<NewInvocation>)
         instance: i.clone(),
         id: id.into(),
         event_type: "idn:identity-created".into(),
-        payload: format!(r#"{{"event":"{id}"}}"#),
+        payload: format!(r#"{{"event":"{id}"}}"#).into(),
         content_json: None,
         created_at: Timestamp(at),
         kind: InvocationKind::RealTime,
@@ -166,7 +166,7 @@ pub async fn claims_respect_due_time_limit_and_leases(s: Arc<dyn Store>) {
     assert_eq!(claimed_ids(&first), ["a", "b"]);
     let c = &first[0];
     assert_eq!(
-        (c.event_id.as_str(), c.payload.as_str()),
+        (c.event_id.as_str(), &*c.payload),
         ("e1", r#"{"event":"e1"}"#)
     );
     assert_eq!(
