@@ -142,6 +142,9 @@ pub struct Delivery {
     pub breaker_failures: u32,
     /// How long an open circuit stays open before one probe is let through.
     pub breaker_cooldown: String,
+    /// Accept events but deliver nothing (maintenance); they wait in the queue until a node
+    /// runs without it.
+    pub paused: bool,
 }
 
 impl Default for Delivery {
@@ -154,6 +157,7 @@ impl Default for Delivery {
             max_batch: 512,
             breaker_failures: 5,
             breaker_cooldown: "30s".into(),
+            paused: false,
         }
     }
 }
@@ -276,6 +280,7 @@ impl Config {
             schedule,
             max_batch: d.max_batch,
             poll_interval: dur("poll_interval", &d.poll_interval)?,
+            paused: d.paused,
             outbound: std::sync::Arc::new(self.outbound()?),
             // The callback base and the secret key come from the running server (lib.rs).
             ..Default::default()

@@ -66,7 +66,11 @@ impl Engine {
     /// that got a worker stay `Leased` (built so by the caller), the others become `Pending`.
     fn reserve_workers(&self, event: &mut NewEvent) -> Option<OwnedSemaphorePermit> {
         let permits = &self.inner.permits;
-        let due = immediately_due(event);
+        let due = if self.inner.config.paused {
+            0
+        } else {
+            immediately_due(event)
+        };
         let take = due.min(permits.available_permits());
         let reserved = u32::try_from(take)
             .ok()

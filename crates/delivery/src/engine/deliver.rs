@@ -12,7 +12,9 @@ use rand::Rng;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use switchyard_core::sailpoint::DispatchMode;
-use switchyard_store::queue::{AttemptRecord, Claimed, InvocationKind, NextStep, Outcome, TIMED_OUT};
+use switchyard_store::queue::{
+    AttemptRecord, Claimed, InvocationKind, NextStep, Outcome, TIMED_OUT,
+};
 use tokio::sync::OwnedSemaphorePermit;
 
 impl Engine {

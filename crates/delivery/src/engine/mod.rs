@@ -12,8 +12,7 @@ mod recorder;
 
 use crate::metrics::Metrics;
 use crate::publish::{
-    build_event, check_event_id, check_payload, BuiltEvent, PublishError, PublishRequest,
-    Published,
+    build_event, check_event_id, check_payload, BuiltEvent, PublishError, PublishRequest, Published,
 };
 use crate::routing::Routing;
 use crate::sender::Sender;
@@ -41,6 +40,8 @@ pub struct EngineConfig {
     pub max_batch: usize,
     /// Upper bound on the claimer's sleep: the fallback poll for expired leases.
     pub poll_interval: Duration,
+    /// Accept but do not deliver: no fast path, no claims (the queue keeps everything).
+    pub paused: bool,
     /// Which addresses deliveries may reach.
     pub outbound: Arc<OutboundPolicy>,
     /// Public base URL of the server: request-response callbacks go to
@@ -58,6 +59,7 @@ impl Default for EngineConfig {
             schedule: RetrySchedule::default(),
             max_batch: 512,
             poll_interval: Duration::from_secs(5),
+            paused: false,
             outbound: Arc::new(OutboundPolicy::default()),
             callback_base: "http://127.0.0.1:8080".into(),
             secrets: InvocationSecrets::random(),
@@ -134,7 +136,9 @@ impl Engine {
             inner.config.poll_interval,
         ));
         tokio::spawn(engine.clone().record_loop(outcome_rx));
-        tokio::spawn(engine.clone().claim_loop());
+        if !engine.inner.config.paused {
+            tokio::spawn(engine.clone().claim_loop());
+        }
         // Other nodes' new work (PostgreSQL NOTIFY) wakes the claimer; polling stays the fallback.
         if let Some(mut wakeups) = engine.inner.store.subscribe_wakeups() {
             let inner = Arc::downgrade(&engine.inner);
@@ -269,5 +273,4 @@ impl Engine {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-
 }

@@ -4,14 +4,16 @@
 //! through Switchyard. The difference of the percentiles is the added latency (signing, chain
 //! resolution from cache, the extra loopback hop, recording handed off asynchronously).
 
-use super::{fmt, load, receiver, server, BenchArgs};
+use super::load::{self, Limit, Load};
+use super::{fmt, receiver, server, BenchArgs};
 use serde_json::json;
+use std::sync::Arc;
 use std::time::Duration;
 
 const METHOD: &str = "/zitadel.user.v2.UserService/AddHumanUser";
 
 pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
-    let recv = receiver::Receiver::start().await?;
+    let recv = receiver::Receiver::start(Duration::ZERO).await?;
     let request = json!({"username": "john.doe", "profile": {"givenName": "John", "familyName": "Doe"},
                          "email": {"email": "john.doe@example.com"}});
     // What the target receives from Switchyard, so both runs move the same bytes to it.
@@ -19,42 +21,45 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
         "fullMethod": METHOD, "instanceID": "default", "orgID": "", "projectID": "", "userID": "",
         "request": request, "headers": {}
     }))?;
+    let calls = |urls, body, token, n| Load {
+        urls,
+        body,
+        token,
+        concurrency: args.concurrency,
+        limit: Limit::Requests(n),
+    };
+    let direct_url = [recv.url("/call")];
     let direct = load::run(
-        &[recv.url("/call")],
-        args,
-        move |_| direct_body.clone(),
-        None,
+        args.load,
+        &calls(&direct_url, Arc::new(direct_body), None, args.events),
     )
     .await?;
 
     let cluster = server::Cluster::new(args.database_url.clone())?;
-    let server = cluster.start(0).await?;
+    let server = cluster.start(0, false).await?;
     let token = cluster.admin_token()?;
     let client = reqwest::Client::new();
     server
         .setup_call_route(&client, &token, &recv.url("/call"), METHOD)
         .await?;
-    let call_body = serde_json::to_vec(
+    let call_body = Arc::new(serde_json::to_vec(
         &json!({"condition": {"request": {"method": METHOD}}, "payload": request}),
-    )?;
+    )?);
+    let via_url = [server.url("/v1/calls")];
     // Warm the chain cache and the connection pool, as a running server would be.
-    let warm = BenchArgs {
-        events: args.concurrency.max(64),
-        ..args.clone()
-    };
-    let warm_body = call_body.clone();
     load::run(
-        &[server.url("/v1/calls")],
-        &warm,
-        move |_| warm_body.clone(),
-        Some(&token),
+        args.load,
+        &calls(
+            &via_url,
+            call_body.clone(),
+            Some(&token),
+            args.concurrency.max(64),
+        ),
     )
     .await?;
     let via = load::run(
-        &[server.url("/v1/calls")],
-        args,
-        move |_| call_body.clone(),
-        Some(&token),
+        args.load,
+        &calls(&via_url, call_body, Some(&token), args.events),
     )
     .await?;
     server.stop().await;
@@ -73,15 +78,15 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     println!("| measure | direct to target | POST /v1/calls | added |\n|---|---|---|---|");
     println!(
         "| p50 latency | {} | {} | {} |",
-        fmt(direct.p(0.5)),
-        fmt(via.p(0.5)),
-        added(direct.p(0.5), via.p(0.5))
+        fmt(direct.p50),
+        fmt(via.p50),
+        added(direct.p50, via.p50)
     );
     println!(
         "| p99 latency | {} | {} | {} |",
-        fmt(direct.p(0.99)),
-        fmt(via.p(0.99)),
-        added(direct.p(0.99), via.p(0.99))
+        fmt(direct.p99),
+        fmt(via.p99),
+        added(direct.p99, via.p99)
     );
     println!(
         "| throughput | {:.0} req/s | {:.0} calls/s | |",

@@ -1,95 +1,128 @@
-//! The load generator: C connections, each sending its share of N POSTs back to back over a
-//! keep-alive connection, recording each request's latency and, for publishes, when each
-//! resulting invocation was sent.
+//! Load generation: the same POST, over and over, on C keep-alive connections, for a duration or
+//! a number of requests. `wrk` drives it when available ([`super::wrk`]); the built-in generator
+//! here is the fallback and the tool for count-bound runs (`--mode calls`).
 
-use super::BenchArgs;
-use std::collections::HashMap;
+use super::LoadTool;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub struct LoadResult {
+/// What to send and for how long.
+pub struct Load<'a> {
+    /// Connections are spread over these (one per node).
+    pub urls: &'a [String],
+    pub body: Arc<Vec<u8>>,
+    pub token: Option<&'a str>,
+    pub concurrency: usize,
+    pub limit: Limit,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Limit {
+    For(Duration),
+    Requests(usize),
+}
+
+/// What a load phase achieved.
+pub struct LoadReport {
+    pub tool: &'static str,
     pub elapsed: Duration,
-    pub requests: usize,
-    pub latencies: Vec<Duration>,
-    /// Invocation id → when the publish that created it was sent.
-    pub sent_at: HashMap<String, Instant>,
+    /// 2xx answers.
+    pub ok: u64,
+    pub failed: u64,
+    pub p50: Duration,
+    pub p99: Duration,
 }
 
-impl LoadResult {
+impl LoadReport {
+    /// Successful requests per second.
     pub fn rate(&self) -> f64 {
-        self.requests as f64 / self.elapsed.as_secs_f64()
-    }
-
-    pub fn p(&self, q: f64) -> Duration {
-        super::percentile(&self.latencies, q)
+        self.ok as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 }
 
-pub async fn run(
-    urls: &[String],
-    args: &BenchArgs,
-    body: impl Fn(usize) -> Vec<u8> + Send + Sync + Clone + 'static,
-    token: Option<&str>,
-) -> anyhow::Result<LoadResult> {
+/// Whether `wrk` can be run.
+pub fn wrk_installed() -> bool {
+    std::process::Command::new("wrk")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// Runs `load` with the chosen tool.
+pub async fn run(tool: LoadTool, load: &Load<'_>) -> anyhow::Result<LoadReport> {
+    let use_wrk = match (tool, load.limit) {
+        (_, Limit::Requests(_)) | (LoadTool::Builtin, _) => false,
+        (LoadTool::Wrk, _) => true,
+        (LoadTool::Auto, _) => wrk_installed(),
+    };
+    if use_wrk {
+        super::wrk::run(load).await
+    } else {
+        builtin(load).await
+    }
+}
+
+async fn builtin(load: &Load<'_>) -> anyhow::Result<LoadReport> {
     let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency)
+        .pool_max_idle_per_host(load.concurrency)
         .tcp_nodelay(true)
         .build()?;
     let started = Instant::now();
-    let mut tasks = Vec::with_capacity(args.concurrency);
-    for worker in 0..args.concurrency {
+    let mut tasks = Vec::with_capacity(load.concurrency);
+    for worker in 0..load.concurrency {
         let client = client.clone();
-        // Workers spread over the nodes.
-        let url = urls[worker % urls.len()].clone();
-        let body = body.clone();
-        let token = token.map(str::to_string);
-        let (n, c) = (args.events, args.concurrency);
+        let url = load.urls[worker % load.urls.len()].clone();
+        let body = load.body.clone();
+        let token = load.token.map(str::to_string);
+        let (limit, c) = (load.limit, load.concurrency);
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
-            let mut sent = Vec::new();
+            let mut failed = 0u64;
             let mut i = worker;
-            while i < n {
+            loop {
+                match limit {
+                    Limit::Requests(n) if i >= n => break,
+                    Limit::For(d) if started.elapsed() >= d => break,
+                    _ => {}
+                }
                 let t0 = Instant::now();
                 let mut req = client
                     .post(&url)
                     .header("content-type", "application/json")
-                    .body(body(i));
+                    .body(body.as_ref().clone());
                 if let Some(t) = &token {
                     req = req.bearer_auth(t);
                 }
                 let resp = req.send().await?;
-                let status = resp.status();
-                let bytes = resp.bytes().await?;
-                if !status.is_success() {
-                    anyhow::bail!("HTTP {status}: {}", String::from_utf8_lossy(&bytes));
-                }
-                lat.push(t0.elapsed());
-                if !bytes.is_empty() {
-                    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
-                        for inv in v["invocations"].as_array().into_iter().flatten() {
-                            if let Some(id) = inv["id"].as_str() {
-                                sent.push((id.to_string(), t0));
-                            }
-                        }
-                    }
+                let ok = resp.status().is_success();
+                resp.bytes().await?;
+                if ok {
+                    lat.push(t0.elapsed());
+                } else {
+                    failed += 1;
                 }
                 i += c;
             }
-            Ok::<_, anyhow::Error>((lat, sent))
+            Ok::<_, anyhow::Error>((lat, failed))
         }));
     }
-    let mut latencies = Vec::with_capacity(args.events);
-    let mut sent_at = HashMap::with_capacity(args.events * 2);
+    let mut latencies = Vec::new();
+    let mut failed = 0;
     for t in tasks {
-        let (lat, sent) = t.await??;
+        let (lat, f) = t.await??;
         latencies.extend(lat);
-        sent_at.extend(sent);
+        failed += f;
     }
     let elapsed = started.elapsed();
     latencies.sort();
-    Ok(LoadResult {
+    Ok(LoadReport {
+        tool: "built-in",
         elapsed,
-        requests: args.events,
-        latencies,
-        sent_at,
+        ok: latencies.len() as u64,
+        failed,
+        p50: super::percentile(&latencies, 0.5),
+        p99: super::percentile(&latencies, 0.99),
     })
 }

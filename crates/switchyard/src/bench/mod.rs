@@ -1,27 +1,48 @@
-//! `switchyard bench`: measures Switchyard against the physical limit of this machine. It starts
-//! a fast local receiver and a fresh server (child process, own data dir), subscribes the
-//! receiver to a trigger and binds it as a target of an execution for all events, publishes N
-//! events at concurrency C, and reports accepted/s, delivered/s and end-to-end latency. As the
-//! baseline, the same load generator hits the receiver directly (raw loopback HTTP rate).
-//! `--mode calls` measures request-response instead: the latency Switchyard adds to a
-//! synchronous ZITADEL call chain (see [`calls`]).
+//! `switchyard bench`: measures Switchyard against the physical limit of this machine, the raw
+//! loopback HTTP rate, measured in the same run with the same load generator and receiver.
+//!
+//! Scenarios (`--mode`):
+//! - `events`: publish for a while to `--fanout` subscriptions, count deliveries; reports accepted/s,
+//!   delivered/s, publish and end-to-end latency percentiles and the longest pause in deliveries.
+//! - `drain`: publish while delivery is paused (a backlog after an outage), then start a node that
+//!   delivers and measure how fast the durable queue drains, and the node's memory meanwhile.
+//! - `calls`: the latency Switchyard adds to a synchronous ZITADEL call chain (see [`calls`]).
+//!
+//! The load generator is `wrk` when it is installed (it is much lighter than anything in-process,
+//! so it is not the bottleneck), otherwise a built-in keep-alive generator. The receiver runs in
+//! this process and takes end-to-end latency from the delivery's `webhook-id`: invocation ids are
+//! UUIDv7, which carry the millisecond at which the event was accepted.
 
 mod calls;
+mod drain;
+mod events;
 mod load;
 mod receiver;
 mod server;
+mod wrk;
 
 use anyhow::Context;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// What to measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BenchMode {
     /// Fire-and-forget fan-out: publish events, count deliveries.
     Events,
+    /// Backlog drain: accept events with delivery paused, then measure the drain.
+    Drain,
     /// Request-response: `POST /v1/calls` with one restCall target vs calling it directly.
     Calls,
+}
+
+/// Which load generator drives the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LoadTool {
+    /// `wrk` when installed, else the built-in generator.
+    Auto,
+    Wrk,
+    Builtin,
 }
 
 /// Benchmark parameters.
@@ -30,14 +51,26 @@ pub struct BenchArgs {
     /// What to measure.
     #[arg(long, value_enum, default_value_t = BenchMode::Events)]
     pub mode: BenchMode,
-    /// Events to publish (calls to make in `--mode calls`).
+    /// Subscriptions every event fans out to.
+    #[arg(long, default_value_t = 1)]
+    pub fanout: usize,
+    /// How long each load phase runs.
+    #[arg(long, default_value = "20s")]
+    pub duration: String,
+    /// Calls to make in `--mode calls`.
     #[arg(long, default_value_t = 20_000)]
     pub events: usize,
     /// Concurrent producer connections.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
+    /// The load generator.
+    #[arg(long, value_enum, default_value_t = LoadTool::Auto)]
+    pub load: LoadTool,
+    /// The receiver waits this long before answering each delivery (a slow endpoint).
+    #[arg(long, default_value = "0s")]
+    pub receiver_delay: String,
     /// Longest time to wait for all deliveries after the last publish.
-    #[arg(long, default_value = "120s")]
+    #[arg(long, default_value = "300s")]
     pub drain_timeout: String,
     /// Run the servers on this PostgreSQL database instead of SQLite (postgres://...).
     #[arg(long)]
@@ -48,102 +81,56 @@ pub struct BenchArgs {
     pub nodes: usize,
 }
 
-/// Runs the benchmark and prints the report.
-pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    if args.mode == BenchMode::Calls {
-        return calls::run(&args).await;
-    }
-    let drain =
-        switchyard_core::duration::parse_human(&args.drain_timeout).map_err(anyhow::Error::msg)?;
-    let recv = receiver::Receiver::start().await?;
-    let body = serde_json::to_vec(&sample_event())?;
-
-    // 1. The physical limit: the same generator straight at the receiver.
-    let raw = load::run(&[recv.url("/raw")], &args, move |_| body.clone(), None).await?;
-    recv.reset();
-
-    // 2. Switchyard in between.
-    if args.nodes == 0 || (args.nodes > 1 && args.database_url.is_none()) {
-        anyhow::bail!("--nodes must be 1, or more with --database-url (nodes share one database)");
-    }
-    let cluster = server::Cluster::new(args.database_url.clone())?;
-    let mut servers = Vec::with_capacity(args.nodes);
-    for node in 0..args.nodes {
-        servers.push(cluster.start(node).await?);
-    }
-    let token = cluster.admin_token()?;
-    let client = reqwest::Client::new();
-    servers[0]
-        .setup_routes(&client, &token, &recv.url("/hook"))
-        .await?;
-    let urls: Vec<String> = servers.iter().map(|s| s.url("/v1/events")).collect();
-    // Ids unique per run, so a reused PostgreSQL database sees no duplicates.
-    let run_id = format!("{}-{}", std::process::id(), switchyard_core::ids::hex_id());
-    let per_event = 2; // one subscription + one execution target
-    let started = Instant::now();
-    let published = load::run(
-        &urls,
-        &args,
-        move |i| {
-            serde_json::to_vec(&json!({"type": "idn:identity-created", "id": format!("bench-{run_id}-{i}"), "payload": sample_event()}))
-                .unwrap_or_default()
-        },
-        Some(&token),
-    )
-    .await?;
-    let expected = args.events * per_event;
-    recv.wait_for(expected, drain).await;
-    let delivered_at = recv.last_arrival().unwrap_or_else(Instant::now);
-    let latencies = recv.latencies(&published.sent_at);
-    let delivered = recv.count();
-    for server in servers {
-        server.stop().await;
+impl BenchArgs {
+    fn duration(&self) -> anyhow::Result<Duration> {
+        parse_duration("--duration", &self.duration)
     }
 
-    let e2e = delivered_at.duration_since(started).as_secs_f64();
-    let storage = match &args.database_url {
-        Some(_) => format!("PostgreSQL, {} node(s)", args.nodes),
-        None => "SQLite, 1 node".to_string(),
-    };
-    println!("Switchyard benchmark: {} events, concurrency {}, fan-out {per_event} (1 subscription + 1 execution target), {storage}", args.events, args.concurrency);
-    println!("| measure | value |\n|---|---|");
-    println!(
-        "| raw loopback HTTP (generator → receiver) | {:.0} req/s |",
-        raw.rate()
-    );
-    println!(
-        "| accepted (POST /v1/events → 202) | {:.0} events/s |",
-        published.rate()
-    );
-    println!(
-        "| delivered | {:.0} deliveries/s ({delivered} of {expected}) |",
-        delivered as f64 / e2e
-    );
-    println!(
-        "| publish latency p50 / p99 | {} / {} |",
-        fmt(published.p(0.5)),
-        fmt(published.p(0.99))
-    );
-    println!(
-        "| end-to-end latency p50 / p99 / max | {} / {} / {} |",
-        fmt(percentile(&latencies, 0.5)),
-        fmt(percentile(&latencies, 0.99)),
-        fmt(latencies.last().copied().unwrap_or_default())
-    );
-    println!(
-        "| accepted / raw | {:.0} % |",
-        100.0 * published.rate() / raw.rate().max(1.0)
-    );
-    if delivered < expected {
-        anyhow::bail!("only {delivered} of {expected} deliveries arrived within {drain:?}");
+    fn drain_timeout(&self) -> anyhow::Result<Duration> {
+        parse_duration("--drain-timeout", &self.drain_timeout)
     }
-    Ok(())
+
+    fn receiver_delay(&self) -> anyhow::Result<Duration> {
+        parse_duration("--receiver-delay", &self.receiver_delay)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        if self.nodes == 0 || (self.nodes > 1 && self.database_url.is_none()) {
+            anyhow::bail!(
+                "--nodes must be 1, or more with --database-url (nodes share one database)"
+            );
+        }
+        if self.fanout == 0 || self.concurrency == 0 {
+            anyhow::bail!("--fanout and --concurrency must be at least 1");
+        }
+        Ok(())
+    }
 }
 
-fn sample_event() -> Value {
+fn parse_duration(flag: &str, v: &str) -> anyhow::Result<Duration> {
+    switchyard_core::duration::parse_human(v).map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+}
+
+/// Runs the benchmark and prints the report.
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    args.check()?;
+    match args.mode {
+        BenchMode::Events => events::run(&args).await,
+        BenchMode::Drain => drain::run(&args).await,
+        BenchMode::Calls => calls::run(&args).await,
+    }
+}
+
+/// The event every publish carries (the same ~320-byte identity as the wrk yardstick).
+pub(crate) fn sample_event() -> Value {
     json!({
-        "identity": {"type": "IDENTITY", "id": "2c9180835d191a86015d28455b4b232a", "name": "john.doe"},
-        "attributes": {"firstname": "John", "lastname": "Doe", "email": "john.doe@example.com", "department": "Sales"}
+        "type": "idn:identity-created",
+        "payload": {
+            "identity": {"type": "IDENTITY", "id": "2c91808a7813090a017814121e121518", "name": "john.doe"},
+            "attributes": {"firstname": "John", "lastname": "Doe", "email": "john.doe@example.com",
+                           "department": "Sales", "displayName": "John Doe",
+                           "created": "2020-04-27T16:48:33.597Z", "employeeNumber": "E009"}
+        }
     })
 }
 
@@ -161,6 +148,11 @@ fn fmt(d: Duration) -> String {
     } else {
         format!("{:.1} ms", d.as_secs_f64() * 1e3)
     }
+}
+
+/// `rate` as a multiple of the raw loopback rate.
+fn ratio(rate: f64, raw: f64) -> String {
+    format!("{:.3}× raw", rate / raw.max(1.0))
 }
 
 /// Fails with the answer's text unless it is a success; parses its JSON.

@@ -1,22 +1,33 @@
-//! The benchmark's receiver: answers 204 as fast as it can and notes when each delivery (by
-//! `webhook-id`) arrived; `/call` answers like a restCall target (a small JSON body).
+//! The benchmark's receiver, in this process: `/raw` answers 204 and counts nothing (the raw
+//! loopback baseline), `/call` answers like a restCall target, and every other path is a
+//! delivery: counted, its end-to-end latency taken from the `webhook-id` (a UUIDv7 carries the
+//! millisecond its event was accepted), and the longest pause between two deliveries noted.
+//! An optional delay before each answer makes it a slow endpoint.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
 
 #[derive(Default)]
 struct Seen {
     count: AtomicUsize,
-    arrivals: Mutex<HashMap<String, Instant>>,
-    last: Mutex<Option<Instant>>,
+    /// End-to-end latencies in microseconds.
+    latencies: Mutex<Vec<u64>>,
+    timeline: Mutex<Timeline>,
     changed: Notify,
+    delay: Duration,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Timeline {
+    first: Option<Instant>,
+    last: Option<Instant>,
+    longest_pause: Duration,
 }
 
 pub struct Receiver {
@@ -25,8 +36,11 @@ pub struct Receiver {
 }
 
 impl Receiver {
-    pub async fn start() -> anyhow::Result<Self> {
-        let seen = Arc::new(Seen::default());
+    pub async fn start(delay: Duration) -> anyhow::Result<Self> {
+        let seen = Arc::new(Seen {
+            delay,
+            ..Seen::default()
+        });
         let app = Router::new()
             .route("/raw", post(|| async { StatusCode::NO_CONTENT }))
             // A restCall target's answer: a small JSON body that replaces the request.
@@ -39,7 +53,7 @@ impl Receiver {
                     )
                 }),
             )
-            .route("/hook", post(hook))
+            .fallback(post(hook))
             .with_state(seen.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -53,42 +67,56 @@ impl Receiver {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// Forgets every delivery so far.
     pub fn reset(&self) {
         self.seen.count.store(0, Ordering::SeqCst);
         self.seen
-            .arrivals
+            .latencies
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+        *self.seen.timeline.lock().unwrap_or_else(|e| e.into_inner()) = Timeline::default();
     }
 
     pub fn count(&self) -> usize {
-        self.seen
-            .arrivals
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .len()
+        self.seen.count.load(Ordering::SeqCst)
+    }
+
+    pub fn first_arrival(&self) -> Option<Instant> {
+        self.timeline().first
     }
 
     pub fn last_arrival(&self) -> Option<Instant> {
-        *self.seen.last.lock().unwrap_or_else(|e| e.into_inner())
+        self.timeline().last
     }
 
-    /// Waits until `n` distinct deliveries arrived or `timeout` passed.
+    /// The longest time between two consecutive deliveries.
+    pub fn longest_pause(&self) -> Duration {
+        self.timeline().longest_pause
+    }
+
+    fn timeline(&self) -> Timeline {
+        *self.seen.timeline.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until `n` deliveries arrived or `timeout` passed.
     pub async fn wait_for(&self, n: usize, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         while self.count() < n && Instant::now() < deadline {
-            let _ = tokio::time::timeout(Duration::from_millis(200), self.seen.changed.notified())
+            let _ = tokio::time::timeout(Duration::from_millis(100), self.seen.changed.notified())
                 .await;
         }
     }
 
-    /// Sorted end-to-end latencies: arrival minus the send time of the delivery's invocation.
-    pub fn latencies(&self, sent_at: &HashMap<String, Instant>) -> Vec<Duration> {
-        let arrivals = self.seen.arrivals.lock().unwrap_or_else(|e| e.into_inner());
-        let mut v: Vec<Duration> = arrivals
+    /// Sorted end-to-end latencies.
+    pub fn latencies(&self) -> Vec<Duration> {
+        let mut v: Vec<Duration> = self
+            .seen
+            .latencies
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .filter_map(|(id, at)| sent_at.get(id).map(|s| at.saturating_duration_since(*s)))
+            .map(|us| Duration::from_micros(*us))
             .collect();
         v.sort();
         v
@@ -97,16 +125,61 @@ impl Receiver {
 
 async fn hook(State(seen): State<Arc<Seen>>, headers: HeaderMap) -> StatusCode {
     let now = Instant::now();
-    if let Some(id) = headers.get("webhook-id").and_then(|v| v.to_str().ok()) {
-        seen.arrivals
+    let accepted = headers
+        .get("webhook-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(uuid_v7_millis);
+    if let Some(ms) = accepted {
+        let now_us = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64);
+        let latency = now_us.saturating_sub(ms * 1000);
+        seen.latencies
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .entry(id.to_string())
-            .or_insert(now);
+            .push(latency);
     }
-    *seen.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
+    {
+        let mut t = seen.timeline.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(last) = t.last {
+            t.longest_pause = t.longest_pause.max(now.saturating_duration_since(last));
+        }
+        t.first.get_or_insert(now);
+        t.last = Some(now);
+    }
     if seen.count.fetch_add(1, Ordering::Relaxed) % 256 == 0 {
         seen.changed.notify_waiters();
     }
+    if !seen.delay.is_zero() {
+        tokio::time::sleep(seen.delay).await;
+    }
     StatusCode::NO_CONTENT
+}
+
+/// The Unix millisecond a hyphenated UUIDv7 was made at (its first 48 bits).
+fn uuid_v7_millis(id: &str) -> Option<u64> {
+    let b = id.as_bytes();
+    if b.len() != 36 || b.get(14) != Some(&b'7') {
+        return None;
+    }
+    let hex = format!("{}{}", id.get(..8)?, id.get(9..13)?);
+    u64::from_str_radix(&hex, 16).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn uuid_v7_carries_its_millisecond() {
+        let id = uuid::Uuid::now_v7().to_string();
+        let ms = super::uuid_v7_millis(&id).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        assert!(now.abs_diff(ms) < 1000, "{ms} vs {now}");
+        assert_eq!(
+            super::uuid_v7_millis(&uuid::Uuid::new_v4().to_string()),
+            None
+        );
+    }
 }

@@ -1,5 +1,6 @@
-//! The server under test: `switchyard serve` as a child process with a fresh data directory,
-//! loopback deliveries allowed, and the routes the benchmark needs.
+//! The server under test: `switchyard serve` as a child process with its own data directory
+//! (kept across a restart of the node, removed with the cluster), loopback deliveries allowed,
+//! and the routes the benchmark needs.
 
 use super::check;
 use anyhow::Context;
@@ -12,7 +13,6 @@ use tokio::process::{Child, Command};
 pub struct Server {
     child: Child,
     base: String,
-    data_dir: std::path::PathBuf,
 }
 
 /// What the servers of one benchmark run share: the database (SQLite in each data dir when
@@ -52,9 +52,9 @@ impl Cluster {
         )
     }
 
-    /// Starts node number `node`.
-    pub async fn start(&self, node: usize) -> anyhow::Result<Server> {
-        Server::start(self, node).await
+    /// Starts node number `node`; a `paused` node accepts events but delivers nothing.
+    pub async fn start(&self, node: usize, paused: bool) -> anyhow::Result<Server> {
+        Server::start(self, node, paused).await
     }
 }
 
@@ -65,7 +65,7 @@ impl Drop for Cluster {
 }
 
 impl Server {
-    async fn start(cluster: &Cluster, node: usize) -> anyhow::Result<Self> {
+    async fn start(cluster: &Cluster, node: usize, paused: bool) -> anyhow::Result<Self> {
         let data_dir = cluster.shared.join(format!("node-{node}"));
         let exe = std::env::current_exe()?;
         let mut command = Command::new(exe);
@@ -83,6 +83,7 @@ impl Server {
                 cluster.database_url.as_deref().unwrap_or(""),
             )
             .env("SWITCHYARD_ALLOW_NETWORKS", "127.0.0.0/8")
+            .env("SWITCHYARD_DELIVERY__PAUSED", paused.to_string())
             .env("RUST_LOG", "warn,switchyard=info");
         let mut child = command
             .stderr(Stdio::piped())
@@ -108,50 +109,39 @@ impl Server {
         .context("server did not start in 30 s")??;
         // Keep draining the log so the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Ok(Self {
-            child,
-            base,
-            data_dir,
-        })
+        Ok(Self { child, base })
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
 
-    /// A subscription on `idn:identity-created` and an execution for all events, both to `hook`.
-    pub async fn setup_routes(
+    /// The process id, for reading its memory use.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// `fanout` HTTP subscriptions on `idn:identity-created`, to `{hook}/{i}`.
+    pub async fn subscribe(
         &self,
         client: &reqwest::Client,
         token: &str,
         hook: &str,
+        fanout: usize,
     ) -> anyhow::Result<()> {
-        let auth = |r: reqwest::RequestBuilder| {
-            if token.is_empty() {
-                r
-            } else {
-                r.bearer_auth(token)
-            }
-        };
-        let sub = auth(client.post(self.url("/trigger-subscriptions/v1")))
-            .json(
-                &json!({"name": "bench", "triggerId": "idn:identity-created", "type": "HTTP",
-                          "httpConfig": {"url": hook, "httpDispatchMode": "SYNC"}}),
-            )
-            .send()
-            .await?;
-        check(sub, "creating the subscription").await?;
-        let target = auth(client.post(self.url("/v2/actions/targets")))
-            .json(&json!({"name": "bench", "endpoint": hook, "timeout": "10s", "restWebhook": {"interruptOnError": false}}))
-            .send()
-            .await?;
-        let target = check(target, "creating the target").await?;
-        let id = target["id"].as_str().context("target id")?.to_string();
-        let exec = auth(client.put(self.url("/v2/actions/executions")))
-            .json(&json!({"condition": {"event": {"all": true}}, "targets": [id]}))
-            .send()
-            .await?;
-        check(exec, "setting the execution").await?;
+        for i in 0..fanout {
+            let sub = client
+                .post(self.url("/trigger-subscriptions/v1"))
+                .bearer_auth(token)
+                .json(
+                    &json!({"name": format!("bench-{i}"), "triggerId": "idn:identity-created",
+                              "type": "HTTP", "httpConfig": {"url": format!("{hook}/{i}"),
+                              "httpDispatchMode": "SYNC"}}),
+                )
+                .send()
+                .await?;
+            check(sub, "creating a subscription").await?;
+        }
         Ok(())
     }
 
@@ -189,6 +179,5 @@ impl Server {
                 .status();
         }
         let _ = tokio::time::timeout(Duration::from_secs(15), self.child.wait()).await;
-        let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }

@@ -21,13 +21,11 @@ async fn small_pool(workers: usize) -> TestServer {
 async fn publish_many(s: &TestServer, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for chunk in (0..n).collect::<Vec<_>>().chunks(8) {
-        let answers = futures_util::future::join_all(chunk.iter().map(|i| {
-            publish(
-                s,
-                "idn:identity-created",
-                identity(&format!("u{i}"), "Ops"),
-            )
-        }))
+        let answers = futures_util::future::join_all(
+            chunk
+                .iter()
+                .map(|i| publish(s, "idn:identity-created", identity(&format!("u{i}"), "Ops"))),
+        )
         .await;
         for a in answers {
             ids.extend(
@@ -98,7 +96,10 @@ async fn a_publish_whose_client_disconnects_while_it_commits_is_still_delivered_
     let mut blocker = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
         .await
         .unwrap();
-    sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut blocker).await.unwrap();
+    sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
     let addr = s.base.trim_start_matches("http://").to_string();
     let n = 32;
     let body = |i: usize| {
@@ -122,12 +123,17 @@ async fn a_publish_whose_client_disconnects_while_it_commits_is_still_delivered_
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     for conn in conns {
-        // Linger 0: the close resets the connection, as a client that gives up does.
+        // Linger 0: the close resets the connection, as a client that gives up does (and, with
+        // zero, closing never blocks, which is what the deprecation warns of).
+        #[allow(deprecated)]
         conn.set_linger(Some(Duration::ZERO)).unwrap();
         drop(conn);
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
-    sqlx::raw_sql("ROLLBACK").execute(&mut blocker).await.unwrap();
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
     drop(blocker);
     // Publishing each id again answers with the first answer (the dropped publishes did commit);
     // every event must arrive well before a lease (330 s by default) could run out.
