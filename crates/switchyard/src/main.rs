@@ -4,6 +4,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use switchyard::{Application, Config};
 
+/// Delivery allocates and frees small buffers at a high rate on many threads; mimalloc spends a
+/// fraction of the time glibc's allocator does on them (measured with `perf`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "switchyard", version, about = "Self-hosted event-hooks engine")]
 struct Cli {

@@ -75,6 +75,48 @@ impl SqliteStore {
     }
 }
 
+/// The writer connection with `synchronous = NORMAL`: its commits reach the WAL without an fsync.
+/// For writes whose loss in a power failure costs nothing but a redelivery (claims, attempt
+/// outcomes): the next `FULL` commit (every publish) syncs the WAL, and these with it. The
+/// connection goes back to `FULL` on [`Relaxed::release`]; if that does not happen (an error, a
+/// dropped future), it is closed instead of returned to the pool.
+pub(crate) struct Relaxed {
+    pub(crate) conn: sqlx::pool::PoolConnection<sqlx::Sqlite>,
+    restored: bool,
+}
+
+impl SqliteStore {
+    pub(crate) async fn relaxed_writer(&self) -> StoreResult<Relaxed> {
+        let conn = self.write.acquire().await?;
+        let mut relaxed = Relaxed {
+            conn,
+            restored: false,
+        };
+        sqlx::query("PRAGMA synchronous = NORMAL")
+            .execute(&mut *relaxed.conn)
+            .await?;
+        Ok(relaxed)
+    }
+}
+
+impl Relaxed {
+    pub(crate) async fn release(mut self) -> StoreResult<()> {
+        sqlx::query("PRAGMA synchronous = FULL")
+            .execute(&mut *self.conn)
+            .await?;
+        self.restored = true;
+        Ok(())
+    }
+}
+
+impl Drop for Relaxed {
+    fn drop(&mut self) {
+        if !self.restored {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {

@@ -83,14 +83,19 @@ impl QueueStore for SqliteStore {
         lease_until: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<Claimed>> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.relaxed_writer().await?;
+        let mut tx = sqlx::Connection::begin(&mut *writer.conn).await?;
+        // Each side reads at most `limit` rows in index order; an outer ORDER BY over the plain
+        // union would read (and sort) every due row of a backlog on every claim.
         let ids: Vec<String> = sqlx::query_scalar(
             "SELECT id FROM (
-                SELECT id, next_attempt_at AS due FROM invocations
+                SELECT * FROM (SELECT id, next_attempt_at AS due FROM invocations
                  WHERE status = 'pending' AND next_attempt_at <= ?1
+                 ORDER BY next_attempt_at LIMIT ?2)
                 UNION ALL
-                SELECT id, lease_until AS due FROM invocations
+                SELECT * FROM (SELECT id, lease_until AS due FROM invocations
                  WHERE status = 'in_flight' AND lease_until <= ?1
+                 ORDER BY lease_until LIMIT ?2)
              ) ORDER BY due LIMIT ?2",
         )
         .bind(now.millis())
@@ -98,6 +103,8 @@ impl QueueStore for SqliteStore {
         .fetch_all(&mut *tx)
         .await?;
         if ids.is_empty() {
+            drop(tx);
+            writer.release().await?;
             return Ok(vec![]);
         }
         let mut q = QueryBuilder::<Sqlite>::new(
@@ -115,6 +122,7 @@ impl QueueStore for SqliteStore {
         q.build().execute(&mut *tx).await?;
         let claimed = load(&mut tx, &ids).await?;
         tx.commit().await?;
+        writer.release().await?;
         Ok(claimed)
     }
 
@@ -131,7 +139,8 @@ impl QueueStore for SqliteStore {
     }
 
     async fn record_outcomes(&self, outcomes: &[Outcome]) -> StoreResult<usize> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.relaxed_writer().await?;
+        let mut tx = sqlx::Connection::begin(&mut *writer.conn).await?;
         for chunk in outcomes.chunks(ROWS_PER_INSERT) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT OR REPLACE INTO attempts (invocation_id, n, at, request_headers, status, duration_ms, response_excerpt, error) ",
@@ -165,6 +174,7 @@ impl QueueStore for SqliteStore {
             }
         }
         tx.commit().await?;
+        writer.release().await?;
         Ok(released)
     }
 
