@@ -1,0 +1,129 @@
+//! Rows decode into named structs: [`sql_row!`] declares a struct whose fields are the selected
+//! columns (by name) and decodes each through [`Column`]. Columns holding ids and text enums
+//! parse on the way in, so a row that reaches the store's logic already holds valid values, and a
+//! damaged one is an error naming its column.
+
+use super::{Col, Sql};
+use switchyard_core::invocation::{
+    CallAttemptOutcome, InvocationKind, InvocationStatus, RouteKind, UnknownValue,
+};
+use switchyard_core::{InstanceId, Timestamp};
+
+/// A value read from a row.
+pub trait FromSqlRow: Sized + Send {
+    fn from_row<DB: Sql>(row: &DB::Row) -> Result<Self, sqlx::Error>;
+}
+
+/// A value read from one column.
+pub trait Column: Sized + Send {
+    fn get<DB: Sql>(row: &DB::Row, col: Col<'_>) -> Result<Self, sqlx::Error>;
+}
+
+fn corrupt(col: Col<'_>, why: impl std::fmt::Display) -> sqlx::Error {
+    sqlx::Error::Decode(format!("stored column {col:?}: {why}").into())
+}
+
+fn required<T>(col: Col<'_>, v: Option<T>) -> Result<T, sqlx::Error> {
+    v.ok_or_else(|| corrupt(col, "is NULL"))
+}
+
+impl Column for Option<String> {
+    fn get<DB: Sql>(row: &DB::Row, col: Col<'_>) -> Result<Self, sqlx::Error> {
+        DB::text(row, col)
+    }
+}
+
+impl Column for String {
+    fn get<DB: Sql>(row: &DB::Row, col: Col<'_>) -> Result<Self, sqlx::Error> {
+        required(col, DB::text(row, col)?)
+    }
+}
+
+impl Column for Option<i64> {
+    fn get<DB: Sql>(row: &DB::Row, col: Col<'_>) -> Result<Self, sqlx::Error> {
+        DB::int(row, col)
+    }
+}
+
+impl Column for i64 {
+    fn get<DB: Sql>(row: &DB::Row, col: Col<'_>) -> Result<Self, sqlx::Error> {
+        required(col, DB::int(row, col)?)
+    }
+}
+
+impl Column for bool {
+    fn get<DB: Sql>(row: &DB::Row, col: Col<'_>) -> Result<Self, sqlx::Error> {
+        required(col, DB::boolean(row, col)?)
+    }
+}
+
+impl Column for Timestamp {
+    fn get<DB: Sql>(row: &DB::Row, col: Col<'_>) -> Result<Self, sqlx::Error> {
+        i64::get::<DB>(row, col).map(Timestamp)
+    }
+}
+
+impl Column for Option<Timestamp> {
+    fn get<DB: Sql>(row: &DB::Row, col: Col<'_>) -> Result<Self, sqlx::Error> {
+        Ok(Option::<i64>::get::<DB>(row, col)?.map(Timestamp))
+    }
+}
+
+impl Column for InstanceId {
+    fn get<DB: Sql>(row: &DB::Row, col: Col<'_>) -> Result<Self, sqlx::Error> {
+        InstanceId::parse(&String::get::<DB>(row, col)?).map_err(|e| corrupt(col, e))
+    }
+}
+
+/// Text enums decode through their one `parse`: an unknown spelling is an error.
+macro_rules! text_column {
+    ($($t:ty),*) => {$(
+        impl Column for $t {
+            fn get<DB: Sql>(row: &DB::Row, col: Col<'_>) -> Result<Self, sqlx::Error> {
+                <$t>::parse(&String::get::<DB>(row, col)?).map_err(|e: UnknownValue| corrupt(col, e))
+            }
+        }
+    )*};
+}
+
+text_column!(InvocationStatus, RouteKind, InvocationKind, CallAttemptOutcome);
+
+/// A single selected value.
+impl<A: Column> FromSqlRow for (A,) {
+    fn from_row<DB: Sql>(row: &DB::Row) -> Result<Self, sqlx::Error> {
+        Ok((A::get::<DB>(row, Col::At(0))?,))
+    }
+}
+
+/// Two selected values.
+impl<A: Column, B: Column> FromSqlRow for (A, B) {
+    fn from_row<DB: Sql>(row: &DB::Row) -> Result<Self, sqlx::Error> {
+        Ok((A::get::<DB>(row, Col::At(0))?, B::get::<DB>(row, Col::At(1))?))
+    }
+}
+
+/// Declares a row struct: fields named like the selected columns (alias them with `AS`).
+macro_rules! sql_row {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident {
+        $($(#[$fmeta:meta])* $field:ident: $ty:ty),+ $(,)?
+    }) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $($(#[$fmeta])* pub $field: $ty),+
+        }
+
+        impl $crate::sql::FromSqlRow for $name {
+            fn from_row<DB: $crate::sql::Sql>(
+                row: &DB::Row,
+            ) -> ::std::result::Result<Self, ::sqlx::Error> {
+                Ok(Self {
+                    $($field: <$ty as $crate::sql::Column>::get::<DB>(
+                        row,
+                        $crate::sql::Col::Name(stringify!($field)),
+                    )?),+
+                })
+            }
+        }
+    };
+}
+pub(crate) use sql_row;
