@@ -36,7 +36,8 @@ pub type PgStore = SqlStore<PgBackend>;
 impl Backend for PgBackend {
     type Db = Postgres;
 
-    const LOCK: Option<&'static str> = Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
+    const LOCK: Option<&'static str> =
+        Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
     // Delivered when the transaction commits; duplicates within one transaction are folded.
     const NOTIFY: Option<&'static str> = Some("SELECT pg_notify('switchyard_queue', '')");
     const FOR_UPDATE: &'static str = " FOR UPDATE";

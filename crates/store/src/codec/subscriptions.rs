@@ -18,7 +18,10 @@ crate::sql::sql_row! {
 pub fn decode(row: Row) -> StoreResult<Subscription> {
     let doc: SubscriptionDoc = serde_json::from_str(&row.doc)?;
     Subscription::from_doc(&row.id, &row.trigger_id, &doc).map_err(|e| {
-        StoreError::Internal(anyhow::anyhow!("stored subscription {} is invalid: {e}", row.id))
+        StoreError::Internal(anyhow::anyhow!(
+            "stored subscription {} is invalid: {e}",
+            row.id
+        ))
     })
 }
 

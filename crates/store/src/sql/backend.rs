@@ -98,10 +98,7 @@ pub(crate) async fn notify<B: Backend>(tx: &mut Tx<B>) -> StoreResult<()> {
 /// Ends a transaction: commit on success, explicit rollback otherwise. A dropped transaction
 /// would only roll back when its pooled connection is next used, keeping its row and advisory
 /// locks (and so hiding rows from other nodes' `SKIP LOCKED` claims) until then.
-pub async fn finish<DB: Sql, T>(
-    tx: Transaction<'_, DB>,
-    result: StoreResult<T>,
-) -> StoreResult<T> {
+pub async fn finish<DB: Sql, T>(tx: Transaction<'_, DB>, result: StoreResult<T>) -> StoreResult<T> {
     match result {
         Ok(v) => {
             tx.commit().await?;
@@ -117,7 +114,9 @@ pub async fn finish<DB: Sql, T>(
 #[async_trait]
 impl<B: Backend> Store for SqlStore<B> {
     async fn ping(&self) -> StoreResult<()> {
-        Stmt::new("SELECT 1").execute(&mut self.read().await?).await?;
+        Stmt::new("SELECT 1")
+            .execute(&mut self.read().await?)
+            .await?;
         Ok(())
     }
 

@@ -22,10 +22,7 @@ fn of_owner<'a>(
     owner: KeyOwner,
     id: &'a str,
 ) -> Stmt<'a> {
-    Stmt::new(sql)
-        .bind(instance)
-        .bind(owner.as_str())
-        .bind(id)
+    Stmt::new(sql).bind(instance).bind(owner.as_str()).bind(id)
 }
 
 /// Adds `key` as the owner's current key. Previous keys expire at `now + grace_ms` (or are
@@ -116,8 +113,13 @@ pub async fn delete_all<C: Conn>(
     owner: KeyOwner,
     owner_id: &str,
 ) -> StoreResult<()> {
-    of_owner("DELETE FROM signing_keys WHERE instance_id = $1 AND owner_kind = $2 AND owner_id = $3", instance, owner, owner_id)
-        .execute(conn)
-        .await?;
+    of_owner(
+        "DELETE FROM signing_keys WHERE instance_id = $1 AND owner_kind = $2 AND owner_id = $3",
+        instance,
+        owner,
+        owner_id,
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }

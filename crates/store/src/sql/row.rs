@@ -86,7 +86,12 @@ macro_rules! text_column {
     )*};
 }
 
-text_column!(InvocationStatus, RouteKind, InvocationKind, CallAttemptOutcome);
+text_column!(
+    InvocationStatus,
+    RouteKind,
+    InvocationKind,
+    CallAttemptOutcome
+);
 
 /// A single selected value.
 impl<A: Column> FromSqlRow for (A,) {
@@ -98,7 +103,10 @@ impl<A: Column> FromSqlRow for (A,) {
 /// Two selected values.
 impl<A: Column, B: Column> FromSqlRow for (A, B) {
     fn from_row<DB: Sql>(row: &DB::Row) -> Result<Self, sqlx::Error> {
-        Ok((A::get::<DB>(row, Col::At(0))?, B::get::<DB>(row, Col::At(1))?))
+        Ok((
+            A::get::<DB>(row, Col::At(0))?,
+            B::get::<DB>(row, Col::At(1))?,
+        ))
     }
 }
 

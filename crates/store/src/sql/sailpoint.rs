@@ -108,10 +108,11 @@ async fn select<B: Backend>(
     instance: &InstanceId,
     arg: Option<&str>,
 ) -> StoreResult<Vec<Subscription>> {
-    let mut stmt = Stmt::new("SELECT id, trigger_id, doc FROM sailpoint_subscriptions WHERE instance_id = $1")
-        .push(filter)
-        .push(" ORDER BY created_at, id")
-        .bind(instance);
+    let mut stmt =
+        Stmt::new("SELECT id, trigger_id, doc FROM sailpoint_subscriptions WHERE instance_id = $1")
+            .push(filter)
+            .push(" ORDER BY created_at, id")
+            .bind(instance);
     if let Some(arg) = arg {
         stmt = stmt.bind(arg);
     }

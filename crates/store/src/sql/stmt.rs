@@ -4,7 +4,9 @@
 
 use super::{Conn, FromSqlRow, Sql};
 use std::borrow::Cow;
-use switchyard_core::invocation::{CallAttemptOutcome, InvocationKind, InvocationStatus, RouteKind};
+use switchyard_core::invocation::{
+    CallAttemptOutcome, InvocationKind, InvocationStatus, RouteKind,
+};
 use switchyard_core::{InstanceId, Timestamp};
 
 /// One bound value. Text and integers carry their type even when NULL: PostgreSQL needs it.
@@ -96,8 +98,13 @@ impl<'a> Stmt<'a> {
     }
 
     /// The first row; `RowNotFound` (the store's `NotFound`) when there is none.
-    pub async fn fetch_one<T: FromSqlRow, C: Conn + ?Sized>(&self, conn: &mut C) -> Result<T, sqlx::Error> {
-        self.fetch_optional(conn).await?.ok_or(sqlx::Error::RowNotFound)
+    pub async fn fetch_one<T: FromSqlRow, C: Conn + ?Sized>(
+        &self,
+        conn: &mut C,
+    ) -> Result<T, sqlx::Error> {
+        self.fetch_optional(conn)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)
     }
 }
 
@@ -217,7 +224,12 @@ macro_rules! bind_as_text {
     )*};
 }
 
-bind_as_text!(InvocationStatus, RouteKind, InvocationKind, CallAttemptOutcome);
+bind_as_text!(
+    InvocationStatus,
+    RouteKind,
+    InvocationKind,
+    CallAttemptOutcome
+);
 
 #[cfg(test)]
 mod tests {

@@ -26,7 +26,10 @@ sql_row! {
     }
 }
 
-pub(super) async fn callback_target<C: Conn>(conn: &mut C, id: &str) -> StoreResult<CallbackTarget> {
+pub(super) async fn callback_target<C: Conn>(
+    conn: &mut C,
+    id: &str,
+) -> StoreResult<CallbackTarget> {
     let r: CallbackRow = Stmt::new(
         "SELECT instance_id, trigger_id, status, secret_hash, deadline_at, last_error
          FROM invocations WHERE id = $1",

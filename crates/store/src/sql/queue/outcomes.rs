@@ -124,7 +124,12 @@ sql_row! {
 async fn apply_next_step<B: Backend>(tx: &mut Tx<B>, o: &Outcome) -> StoreResult<usize> {
     let (status, next_at, error, output) = match &o.next {
         NextStep::Delivered => (InvocationStatus::Delivered, None, None, None),
-        NextStep::RetryAt(t) => (InvocationStatus::Pending, Some(*t), o.attempt.error.as_deref(), None),
+        NextStep::RetryAt(t) => (
+            InvocationStatus::Pending,
+            Some(*t),
+            o.attempt.error.as_deref(),
+            None,
+        ),
         NextStep::Failed(e) | NextStep::FailedDisableRoute(e) => {
             (InvocationStatus::Failed, None, Some(e.as_str()), None)
         }
