@@ -4,7 +4,7 @@
 //! crashed node comes back when its lease expires (never at start-up, since other nodes may still
 //! hold leases), and `LISTEN/NOTIFY` on [`WAKEUP_CHANNEL`] tells every node that new work is due.
 
-use crate::sql::migrate::{self, migrations, Migration};
+use crate::sql::migrate::{self, schema, Migration};
 use crate::sql::{Backend, SqlStore};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
@@ -45,15 +45,7 @@ impl Backend for PgBackend {
     const DOC_DISABLED: &'static str = "jsonb_set(doc::jsonb, '{enabled}', 'false'::jsonb)::text";
     /// PostgreSQL allows 65535 bound parameters per statement; 16 per invocation row.
     const ROWS_PER_STATEMENT: usize = 1000;
-    const MIGRATIONS: &'static [Migration] = migrations!("postgres":
-        (1, "0001", "base"),
-        (2, "0002", "zitadel"),
-        (3, "0003", "sailpoint"),
-        (4, "0004", "delivery"),
-        (5, "0005", "auth"),
-        (6, "0006", "request_response"),
-        (7, "0007", "calls"),
-    );
+    const MIGRATIONS: &'static [Migration] = schema!("postgres");
 
     fn reader(&self) -> &PgPool {
         &self.pool

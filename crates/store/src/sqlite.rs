@@ -2,7 +2,7 @@
 //! single-connection pool (SQLite has one writer anyway, and this avoids busy-retry storms, and
 //! makes every check-then-write rule race free without locks); reads use their own pool.
 
-use crate::sql::migrate::{self, migrations, Migration};
+use crate::sql::migrate::{self, schema, Migration};
 use crate::sql::{Backend, SqlStore, Stmt};
 use crate::StoreResult;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -29,15 +29,7 @@ impl Backend for SqliteBackend {
     const DOC_DISABLED: &'static str = "json_set(doc, '$.enabled', json('false'))";
     /// SQLite allows 32766 bound parameters per statement; 16 per invocation row.
     const ROWS_PER_STATEMENT: usize = 500;
-    const MIGRATIONS: &'static [Migration] = migrations!("sqlite":
-        (1, "0001", "base"),
-        (2, "0002", "zitadel"),
-        (3, "0003", "sailpoint"),
-        (4, "0004", "delivery"),
-        (5, "0005", "auth"),
-        (6, "0006", "request_response"),
-        (7, "0007", "calls"),
-    );
+    const MIGRATIONS: &'static [Migration] = schema!("sqlite");
 
     fn reader(&self) -> &SqlitePool {
         &self.read

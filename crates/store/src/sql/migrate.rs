@@ -1,5 +1,5 @@
-//! Versioned migrations. Each backend lists its SQL files (`migrations/<backend>/NNNN_name.sql`,
-//! one per version, the same versions for both) with [`migrations!`]; [`run`] applies the missing
+//! Versioned migrations. Each version has one SQL file per backend
+//! (`migrations/<backend>/NNNN_name.sql`), listed once in [`schema!`]; [`run`] applies the missing
 //! ones in order, all in one transaction that first takes the backend's lock, so nodes starting
 //! together on an empty database queue behind the first and then find every version applied.
 //! Never edit a released file; add a version (for both backends).
@@ -32,6 +32,23 @@ macro_rules! migrations {
     };
 }
 pub(crate) use migrations;
+
+/// Every schema version, in order, read from the backend directory `$dir`: a new version is
+/// added here once, with its file in each directory.
+macro_rules! schema {
+    ($dir:literal) => {
+        $crate::sql::migrate::migrations!($dir:
+            (1, "0001", "base"),
+            (2, "0002", "zitadel"),
+            (3, "0003", "sailpoint"),
+            (4, "0004", "delivery"),
+            (5, "0005", "auth"),
+            (6, "0006", "request_response"),
+            (7, "0007", "calls"),
+        )
+    };
+}
+pub(crate) use schema;
 
 /// Key of the lock that serialises migrations between nodes.
 const LOCK_KEY: &str = "switchyard:migrations";

@@ -135,3 +135,86 @@ macro_rules! sql_row {
     };
 }
 pub(crate) use sql_row;
+
+#[cfg(test)]
+mod tests {
+    use crate::queue::*;
+    use crate::sql::Stmt;
+    use crate::{SqliteStore, StoreError};
+    use switchyard_core::{InstanceId, Timestamp};
+
+    async fn store_with_one_invocation() -> (SqliteStore, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("sy-row-{}", switchyard_core::ids::hex_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = SqliteStore::open(&dir.join("db.sqlite")).await.unwrap();
+        store
+            .publish(&[NewEvent {
+                instance: InstanceId::default_instance(),
+                id: "e".into(),
+                event_type: "t".into(),
+                payload: "{}".into(),
+                content_json: None,
+                created_at: Timestamp(1),
+                kind: InvocationKind::RealTime,
+                invocations: vec![NewInvocation {
+                    id: "i".into(),
+                    secret_hash: None,
+                    route_kind: RouteKind::Target,
+                    route_id: "r".into(),
+                    state: InitialState::Pending,
+                    chain_next: None,
+                    interrupt_on_error: false,
+                    deadline_at: None,
+                }],
+                response: "{}".into(),
+            }])
+            .await
+            .unwrap();
+        (store, dir)
+    }
+
+    async fn corrupt(store: &SqliteStore, column: &str, value: &str) {
+        Stmt::new(format!("UPDATE invocations SET {column} = $1"))
+            .bind(value)
+            .execute(&mut store.write().await.unwrap())
+            .await
+            .unwrap();
+    }
+
+    fn internal(e: StoreError) -> String {
+        match e {
+            StoreError::Internal(e) => format!("{e:#}"),
+            other => panic!("expected an internal error, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn unknown_stored_values_are_errors_not_defaults() {
+        let (s, dir) = store_with_one_invocation().await;
+        let i = InstanceId::default_instance();
+        assert_eq!(
+            s.invocation(&i, "i").await.unwrap().route_kind,
+            RouteKind::Target
+        );
+
+        corrupt(&s, "status", "expired").await;
+        let e = internal(s.invocation(&i, "i").await.unwrap_err());
+        assert!(e.contains("unknown invocation status 'expired'"), "{e}");
+
+        corrupt(&s, "status", "pending").await;
+        corrupt(&s, "route_kind", "webhook").await;
+        let e = internal(
+            s.claim_due(Timestamp(5), Timestamp(10), 10)
+                .await
+                .unwrap_err(),
+        );
+        assert!(e.contains("unknown route kind 'webhook'"), "{e}");
+
+        corrupt(&s, "route_kind", "target").await;
+        corrupt(&s, "kind", "REAL_TIME").await;
+        let e = internal(s.invocation(&i, "i").await.unwrap_err());
+        assert!(e.contains("unknown invocation kind 'REAL_TIME'"), "{e}");
+        s.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

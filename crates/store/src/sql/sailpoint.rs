@@ -32,6 +32,26 @@ async fn count<C: Conn>(
     Ok(n)
 }
 
+/// Deletes the row `id` of the instance from `table`; `NotFound` when there was none.
+async fn delete_one<C: Conn>(
+    conn: &mut C,
+    table: &'static str,
+    instance: &InstanceId,
+    id: &str,
+) -> StoreResult<()> {
+    let deleted = Stmt::new(format!(
+        "DELETE FROM {table} WHERE instance_id = $1 AND id = $2"
+    ))
+    .bind(instance)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    if deleted == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
 const SUBSCRIPTION_EXISTS: &str =
     "SELECT COUNT(*) FROM sailpoint_subscriptions WHERE instance_id = $1 AND id = $2";
 const TRIGGER_EXISTS: &str =
@@ -191,15 +211,7 @@ impl<B: Backend> SailPointStore for SqlStore<B> {
     async fn delete_subscription(&self, instance: &InstanceId, id: &str) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let result = async {
-            let deleted =
-                Stmt::new("DELETE FROM sailpoint_subscriptions WHERE instance_id = $1 AND id = $2")
-                    .bind(instance)
-                    .bind(id)
-                    .execute(&mut tx)
-                    .await?;
-            if deleted == 0 {
-                return Err(StoreError::NotFound);
-            }
+            delete_one(&mut tx, "sailpoint_subscriptions", instance, id).await?;
             keys::delete_all(&mut tx, instance, KeyOwner::Subscription, id).await
         }
         .await;
@@ -304,16 +316,7 @@ impl<B: Backend> SailPointStore for SqlStore<B> {
                     "trigger '{id}' still has {used} subscription(s); delete them first"
                 )));
             }
-            let deleted =
-                Stmt::new("DELETE FROM sailpoint_triggers WHERE instance_id = $1 AND id = $2")
-                    .bind(instance)
-                    .bind(id)
-                    .execute(&mut tx)
-                    .await?;
-            if deleted == 0 {
-                return Err(StoreError::NotFound);
-            }
-            Ok(())
+            delete_one(&mut tx, "sailpoint_triggers", instance, id).await
         }
         .await;
         finish(tx, result).await

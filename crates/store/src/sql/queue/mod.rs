@@ -90,9 +90,11 @@ impl<B: Backend> QueueStore for SqlStore<B> {
             match status {
                 None => return Err(StoreError::NotFound),
                 Some((s,)) if s.is_replayable() => {}
-                Some((other,)) => return Err(StoreError::Conflict(format!(
+                Some((other,)) => {
+                    return Err(StoreError::Conflict(format!(
                     "invocation is {other}; only failed or delivered invocations can be replayed"
-                ))),
+                )))
+                }
             }
             // A replay is a fresh round: the schedule starts over (round_base), while attempt
             // numbers in the log keep increasing.
