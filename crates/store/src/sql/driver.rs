@@ -135,44 +135,36 @@ where
     for<'a> &'a str: ColumnIndex<DB::Row>,
     usize: ColumnIndex<DB::Row>,
 {
-    fn execute<'c>(
+    async fn execute<'c>(
         conn: &'c mut Self::Connection,
         stmt: &'c Stmt<'_>,
-    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'c {
-        async move {
-            let done = bind::<DB>(stmt).execute(conn).await?;
-            Ok(DB::rows_affected(&done))
-        }
+    ) -> Result<u64, sqlx::Error> {
+        let done = bind::<DB>(stmt).execute(conn).await?;
+        Ok(DB::rows_affected(&done))
     }
 
-    fn fetch_all<'c, T: FromSqlRow>(
+    async fn fetch_all<'c, T: FromSqlRow>(
         conn: &'c mut Self::Connection,
         stmt: &'c Stmt<'_>,
-    ) -> impl Future<Output = Result<Vec<T>, sqlx::Error>> + Send + 'c {
-        async move {
-            let rows = bind::<DB>(stmt).fetch_all(conn).await?;
-            rows.iter().map(T::from_row::<DB>).collect()
-        }
+    ) -> Result<Vec<T>, sqlx::Error> {
+        let rows = bind::<DB>(stmt).fetch_all(conn).await?;
+        rows.iter().map(T::from_row::<DB>).collect()
     }
 
-    fn fetch_optional<'c, T: FromSqlRow>(
+    async fn fetch_optional<'c, T: FromSqlRow>(
         conn: &'c mut Self::Connection,
         stmt: &'c Stmt<'_>,
-    ) -> impl Future<Output = Result<Option<T>, sqlx::Error>> + Send + 'c {
-        async move {
-            let row = bind::<DB>(stmt).fetch_optional(conn).await?;
-            row.as_ref().map(T::from_row::<DB>).transpose()
-        }
+    ) -> Result<Option<T>, sqlx::Error> {
+        let row = bind::<DB>(stmt).fetch_optional(conn).await?;
+        row.as_ref().map(T::from_row::<DB>).transpose()
     }
 
-    fn run_script<'c>(
+    async fn run_script<'c>(
         conn: &'c mut Self::Connection,
         sql: &'c str,
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'c {
-        async move {
-            conn.execute(sqlx::raw_sql(sql)).await?;
-            Ok(())
-        }
+    ) -> Result<(), sqlx::Error> {
+        conn.execute(sqlx::raw_sql(sql)).await?;
+        Ok(())
     }
 
     fn text(row: &Self::Row, col: Col<'_>) -> Result<Option<String>, sqlx::Error> {

@@ -10,12 +10,12 @@ use switchyard_core::invocation::{
 use switchyard_core::{InstanceId, Timestamp};
 
 /// A value read from a row.
-pub trait FromSqlRow: Sized + Send {
+pub trait FromSqlRow: Sized + Send + 'static {
     fn from_row<DB: Sql>(row: &DB::Row) -> Result<Self, sqlx::Error>;
 }
 
 /// A value read from one column.
-pub trait Column: Sized + Send {
+pub trait Column: Sized + Send + 'static {
     fn get<DB: Sql>(row: &DB::Row, col: Col<'_>) -> Result<Self, sqlx::Error>;
 }
 
