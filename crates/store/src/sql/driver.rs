@@ -8,6 +8,7 @@ use super::stmt::{Arg, Stmt};
 use super::FromSqlRow;
 use sqlx::query::Query;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
+use std::borrow::Cow;
 use std::future::Future;
 
 /// A statement bound for driver `DB`.
@@ -23,6 +24,11 @@ pub trait Dialect: Database {
 
     /// How many rows a statement changed.
     fn rows_affected(result: &Self::QueryResult) -> u64;
+
+    /// The statement text as this driver runs it.
+    fn sql(text: &str) -> Cow<'_, str> {
+        Cow::Borrowed(text)
+    }
 }
 
 impl Dialect for sqlx::Sqlite {
@@ -38,6 +44,37 @@ impl Dialect for sqlx::Sqlite {
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
     }
+
+    /// `$N` becomes `?N`. SQLite reads both, but treats `$N` as a name and looks each one up in
+    /// the list of names seen so far, which makes preparing a multi-row insert with thousands of
+    /// parameters quadratic; `?N` is a plain number.
+    fn sql(text: &str) -> Cow<'_, str> {
+        numbered_placeholders(text)
+    }
+}
+
+/// Rewrites `$` before a digit to `?`, outside quoted literals and identifiers.
+fn numbered_placeholders(text: &str) -> Cow<'_, str> {
+    if !text.contains('$') {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut quote: Option<char> = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) => {
+                out.push('?');
+                continue;
+            }
+            None => {}
+        }
+        out.push(c);
+    }
+    Cow::Owned(out)
 }
 
 impl Dialect for sqlx::Postgres {
@@ -92,7 +129,7 @@ pub trait Sql: Dialect {
     fn boolean(row: &Self::Row, col: Col<'_>) -> Result<Option<bool>, sqlx::Error>;
 }
 
-fn bind<'q, DB>(stmt: &'q Stmt<'_>) -> Bound<'q, DB>
+fn bind<'q, DB>(sql: &'q str, stmt: &'q Stmt<'_>) -> Bound<'q, DB>
 where
     DB: Dialect,
     for<'a> Option<&'a str>: Encode<'a, DB> + Type<DB>,
@@ -101,7 +138,7 @@ where
 {
     stmt.args
         .iter()
-        .fold(sqlx::query::<DB>(stmt.sql()), |q, arg| match arg {
+        .fold(sqlx::query::<DB>(sql), |q, arg| match arg {
             Arg::Text(v) => q.bind(v.as_deref()),
             Arg::Int(v) => q.bind(*v),
             Arg::Bool(v) => q.bind(*v),
@@ -139,7 +176,8 @@ where
         conn: &'c mut Self::Connection,
         stmt: &'c Stmt<'_>,
     ) -> Result<u64, sqlx::Error> {
-        let done = bind::<DB>(stmt).execute(conn).await?;
+        let sql = DB::sql(stmt.sql());
+        let done = bind::<DB>(&sql, stmt).execute(conn).await?;
         Ok(DB::rows_affected(&done))
     }
 
@@ -147,7 +185,8 @@ where
         conn: &'c mut Self::Connection,
         stmt: &'c Stmt<'_>,
     ) -> Result<Vec<T>, sqlx::Error> {
-        let rows = bind::<DB>(stmt).fetch_all(conn).await?;
+        let sql = DB::sql(stmt.sql());
+        let rows = bind::<DB>(&sql, stmt).fetch_all(conn).await?;
         rows.iter().map(T::from_row::<DB>).collect()
     }
 
@@ -155,7 +194,8 @@ where
         conn: &'c mut Self::Connection,
         stmt: &'c Stmt<'_>,
     ) -> Result<Option<T>, sqlx::Error> {
-        let row = bind::<DB>(stmt).fetch_optional(conn).await?;
+        let sql = DB::sql(stmt.sql());
+        let row = bind::<DB>(&sql, stmt).fetch_optional(conn).await?;
         row.as_ref().map(T::from_row::<DB>).transpose()
     }
 
@@ -177,5 +217,23 @@ where
 
     fn boolean(row: &Self::Row, col: Col<'_>) -> Result<Option<bool>, sqlx::Error> {
         get::<bool, DB>(row, col)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numbered_placeholders;
+
+    #[test]
+    fn sqlite_gets_numbered_placeholders_outside_literals() {
+        assert_eq!(
+            numbered_placeholders("UPDATE t SET d = json_set(d, '$.a', $1) WHERE id = $12"),
+            "UPDATE t SET d = json_set(d, '$.a', ?1) WHERE id = ?12"
+        );
+        assert_eq!(
+            numbered_placeholders(r#"SELECT "$1" FROM t"#),
+            r#"SELECT "$1" FROM t"#
+        );
+        assert_eq!(numbered_placeholders("SELECT 1"), "SELECT 1");
     }
 }

@@ -4,6 +4,7 @@
 
 use super::{Conn, FromSqlRow, Sql};
 use std::borrow::Cow;
+use std::fmt::Write;
 use switchyard_core::invocation::{
     CallAttemptOutcome, InvocationKind, InvocationStatus, RouteKind,
 };
@@ -123,8 +124,7 @@ impl<'a> Tuple<'a, '_> {
             self.sql.push_str(", ");
         }
         self.first = false;
-        self.sql.push('$');
-        self.sql.push_str(&self.args.len().to_string());
+        let _ = write!(self.sql, "${}", self.args.len());
         self
     }
 }

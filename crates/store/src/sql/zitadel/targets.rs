@@ -17,8 +17,24 @@ const SELECT: &str =
         AND k.owner_id = t.id AND k.expires_at IS NULL
      WHERE t.instance_id = $1";
 
-/// Binds a configuration's columns (`$1`..`$7`; `$7` is the change time).
-fn config_stmt<'a>(sql: &'static str, config: &'a TargetConfig, now: Timestamp) -> Stmt<'a> {
+const INSERT: &str = "INSERT INTO zitadel_targets (name, endpoint, timeout_nanos, target_type,
+        interrupt_on_error, payload_type, created_at, changed_at, instance_id, id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)";
+
+const UPDATE: &str = "UPDATE zitadel_targets SET name = $1, endpoint = $2, timeout_nanos = $3,
+        target_type = $4, interrupt_on_error = $5, payload_type = $6, changed_at = $7
+     WHERE instance_id = $8 AND id = $9";
+
+/// Runs [`INSERT`] or [`UPDATE`]: the configuration's columns are `$1`..`$6`, the change time
+/// `$7`, the target `$8`, `$9`. A taken name is `AlreadyExists`.
+async fn write<C: Conn>(
+    conn: &mut C,
+    sql: &'static str,
+    instance: &InstanceId,
+    id: &str,
+    config: &TargetConfig,
+    now: Timestamp,
+) -> StoreResult<()> {
     Stmt::new(sql)
         .bind(config.name.as_str())
         .bind(config.endpoint.as_str())
@@ -27,6 +43,12 @@ fn config_stmt<'a>(sql: &'static str, config: &'a TargetConfig, now: Timestamp) 
         .bind(config.target_type.interrupt_on_error())
         .bind(config.payload_type.as_str())
         .bind(now)
+        .bind(instance)
+        .bind(id)
+        .execute(conn)
+        .await
+        .map_err(|e| name_taken(e, config))?;
+    Ok(())
 }
 
 pub(super) async fn insert<C: Conn>(
@@ -36,19 +58,7 @@ pub(super) async fn insert<C: Conn>(
     config: &TargetConfig,
     now: Timestamp,
 ) -> StoreResult<()> {
-    config_stmt(
-        "INSERT INTO zitadel_targets (name, endpoint, timeout_nanos, target_type,
-            interrupt_on_error, payload_type, created_at, changed_at, instance_id, id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)",
-        config,
-        now,
-    )
-    .bind(instance)
-    .bind(id)
-    .execute(conn)
-    .await
-    .map_err(|e| name_taken(e, config))?;
-    Ok(())
+    write(conn, INSERT, instance, id, config, now).await
 }
 
 pub(super) async fn update<C: Conn>(
@@ -58,19 +68,7 @@ pub(super) async fn update<C: Conn>(
     config: &TargetConfig,
     now: Timestamp,
 ) -> StoreResult<()> {
-    config_stmt(
-        "UPDATE zitadel_targets SET name = $1, endpoint = $2, timeout_nanos = $3, target_type = $4,
-            interrupt_on_error = $5, payload_type = $6, changed_at = $7
-         WHERE instance_id = $8 AND id = $9",
-        config,
-        now,
-    )
-    .bind(instance)
-    .bind(id)
-    .execute(conn)
-    .await
-    .map_err(|e| name_taken(e, config))?;
-    Ok(())
+    write(conn, UPDATE, instance, id, config, now).await
 }
 
 pub(super) async fn fetch<C: Conn>(
