@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
+use switchyard_store::queue::InvocationStatus;
 use switchyard_store::StoreError;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -64,6 +65,6 @@ async fn replay(
     state.engine.wake();
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"id": id, "status": "pending"})),
+        Json(json!({"id": id, "status": InvocationStatus::Pending})),
     ))
 }

@@ -19,7 +19,7 @@ use serde_json::{json, Map, Value};
 use switchyard_core::sailpoint::query::{compare, FilterSpec, Op};
 use switchyard_core::ValidationError;
 use switchyard_delivery::PublishRequest;
-use switchyard_store::queue::{InvocationKind, InvocationStatusRow};
+use switchyard_store::queue::{InvocationKind, InvocationStatus, InvocationStatusRow};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -49,7 +49,7 @@ fn status_wire(r: &InvocationStatusRow) -> Value {
         if let Some(out) = parse(&r.output) {
             c.insert("output".into(), out);
         }
-        if r.status == "failed" || r.status == "expired" {
+        if r.status == InvocationStatus::Failed {
             let msg = r
                 .error
                 .clone()
