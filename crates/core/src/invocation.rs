@@ -62,7 +62,8 @@ macro_rules! text_enum {
 text_enum! {
     /// Where an invocation is in its life:
     /// `waiting → pending → in_flight → delivered | failed`, and for request-response
-    /// `in_flight → awaiting_callback → completed | failed` (a deadline that passes fails it).
+    /// `in_flight → awaiting_callback → completed | failed` (a deadline that passes fails it);
+    /// any live state may end `cancelled`.
     pub enum InvocationStatus ("invocation status") {
         /// Behind an earlier target of its chain; released when that one ends.
         Waiting = "waiting",
@@ -78,6 +79,9 @@ text_enum! {
         Completed = "completed",
         /// Out of attempts, rejected, interrupted or timed out.
         Failed = "failed",
+        /// Ended before it was delivered: its route was disabled, deleted or unbound, or an
+        /// operator cancelled it. Re-enabling the route does not bring it back; a replay does.
+        Cancelled = "cancelled",
     }
 }
 
@@ -86,13 +90,19 @@ impl InvocationStatus {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            InvocationStatus::Delivered | InvocationStatus::Completed | InvocationStatus::Failed
+            InvocationStatus::Delivered
+                | InvocationStatus::Completed
+                | InvocationStatus::Failed
+                | InvocationStatus::Cancelled
         )
     }
 
     /// Whether an operator may replay it.
     pub fn is_replayable(self) -> bool {
-        matches!(self, InvocationStatus::Delivered | InvocationStatus::Failed)
+        matches!(
+            self,
+            InvocationStatus::Delivered | InvocationStatus::Failed | InvocationStatus::Cancelled
+        )
     }
 }
 
@@ -162,6 +172,6 @@ mod tests {
             .filter(|s| s.is_final())
             .map(|s| s.as_str())
             .collect();
-        assert_eq!(finals, ["delivered", "completed", "failed"]);
+        assert_eq!(finals, ["delivered", "completed", "failed", "cancelled"]);
     }
 }

@@ -17,6 +17,7 @@ pub enum DeliveryOutcome {
     Failed,
     Disabled,
     Parked,
+    Cancelled,
 }
 
 impl DeliveryOutcome {
@@ -30,6 +31,7 @@ impl DeliveryOutcome {
             NextStep::RetryAt(_) => Self::Retried,
             NextStep::Failed(_) => Self::Failed,
             NextStep::FailedDisableRoute(_) => Self::Disabled,
+            NextStep::Cancelled(_) => Self::Cancelled,
         }
     }
 }
@@ -38,7 +40,7 @@ impl DeliveryOutcome {
 pub struct Metrics {
     events_accepted: AtomicU64,
     invocations_created: AtomicU64,
-    outcomes: [AtomicU64; 5],
+    outcomes: [AtomicU64; 6],
     retries_scheduled: AtomicU64,
     latency_buckets: [AtomicU64; 14],
     latency_count: AtomicU64,
@@ -97,9 +99,16 @@ impl Metrics {
             get(&self.invocations_created)
         );
         out.push_str("# HELP switchyard_deliveries_total Delivery attempts by outcome.\n# TYPE switchyard_deliveries_total counter\n");
-        for (i, label) in ["delivered", "retried", "failed", "disabled", "parked"]
-            .iter()
-            .enumerate()
+        for (i, label) in [
+            "delivered",
+            "retried",
+            "failed",
+            "disabled",
+            "parked",
+            "cancelled",
+        ]
+        .iter()
+        .enumerate()
         {
             let _ = writeln!(
                 out,

@@ -194,6 +194,7 @@ mod tests {
             attempts_done: 0,
             round_attempts: 0,
             deadline_at: Some(switchyard_core::Timestamp(1000)),
+            cancel_reason: None,
         }
     }
 

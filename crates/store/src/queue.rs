@@ -78,6 +78,9 @@ pub struct Claimed {
     pub round_attempts: u32,
     /// Set for request-response invocations: no attempt may start after it.
     pub deadline_at: Option<Timestamp>,
+    /// Set when its route was disabled, deleted or unbound while it was in flight: it is not
+    /// attempted again.
+    pub cancel_reason: Option<String>,
 }
 
 /// One outbound request as recorded.
@@ -106,6 +109,8 @@ pub enum NextStep {
     Completed(String),
     /// Request-response: the subscriber acknowledged and will POST the output to the callback.
     AwaitingCallback,
+    /// The route is gone or switched off: no further attempts; the message says why.
+    Cancelled(String),
 }
 
 impl NextStep {
@@ -216,6 +221,17 @@ impl InvocationOutcome {
 /// The error recorded on a request-response invocation that reached its deadline.
 pub const TIMED_OUT: &str = "invocation timed out";
 
+/// What [`QueueStore::cancel`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelResult {
+    /// It was queued or retrying: it is cancelled now.
+    Cancelled,
+    /// An attempt is in flight: that attempt ends as it ends, but no further one follows.
+    AfterAttempt,
+    /// It had already ended; nothing changed.
+    AlreadyEnded(InvocationStatus),
+}
+
 #[async_trait]
 pub trait QueueStore {
     /// Accepts events and their invocations atomically (all of one event or none).
@@ -239,6 +255,15 @@ pub trait QueueStore {
 
     /// One invocation with its attempt log.
     async fn invocation(&self, instance: &InstanceId, id: &str) -> StoreResult<InvocationView>;
+
+    /// Cancels one invocation (an operator's request), with `reason` in its attempt log.
+    async fn cancel(
+        &self,
+        instance: &InstanceId,
+        id: &str,
+        reason: &str,
+        now: Timestamp,
+    ) -> StoreResult<CancelResult>;
 
     /// Puts a failed invocation back in the queue for another full round of tries.
     async fn replay(&self, instance: &InstanceId, id: &str, now: Timestamp) -> StoreResult<()>;

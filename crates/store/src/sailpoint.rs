@@ -45,7 +45,12 @@ pub trait SailPointStore {
     ) -> StoreResult<()>;
 
     /// Deletes a subscription and its signing keys; `NotFound` if absent.
-    async fn delete_subscription(&self, instance: &InstanceId, id: &str) -> StoreResult<()>;
+    async fn delete_subscription(
+        &self,
+        instance: &InstanceId,
+        id: &str,
+        now: Timestamp,
+    ) -> StoreResult<()>;
 
     /// The subscription's signing keys valid at `now`, current first; `NotFound` if the
     /// subscription does not exist.

@@ -49,7 +49,10 @@ fn status_wire(r: &InvocationStatusRow) -> Value {
         if let Some(out) = parse(&r.output) {
             c.insert("output".into(), out);
         }
-        if r.status == InvocationStatus::Failed {
+        if matches!(
+            r.status,
+            InvocationStatus::Failed | InvocationStatus::Cancelled
+        ) {
             let msg = r
                 .error
                 .clone()

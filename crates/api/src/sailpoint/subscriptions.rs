@@ -232,7 +232,7 @@ async fn delete_impl(
 ) -> ApiResult<StatusCode, SailPoint> {
     state
         .store
-        .delete_subscription(&tenant.instance, &id)
+        .delete_subscription(&tenant.instance, &id, state.clock.now())
         .await
         .map_err(|e| not_found_or(e, &id))?;
     Ok(StatusCode::NO_CONTENT)

@@ -148,5 +148,6 @@ fn fast_path_jobs(ev: &NewEvent) -> impl Iterator<Item = Claimed> + '_ {
             attempts_done: 0,
             round_attempts: 0,
             deadline_at: i.deadline_at,
+            cancel_reason: None,
         })
 }

@@ -25,6 +25,17 @@ impl Engine {
         let round_n = job.round_attempts + 1;
         let started = inner.clock.now();
         let jitter: f64 = rand::thread_rng().gen();
+        if let Some(reason) = job.cancel_reason.clone() {
+            // Its route went away while an earlier attempt was in flight (that attempt's node
+            // stopped before it could record it): nothing more is sent.
+            let attempt = failed_attempt(n, started, &format!("cancelled: {reason}"));
+            return self.finish(
+                job,
+                attempt,
+                NextStep::Cancelled(reason),
+                DeliveryOutcome::Cancelled,
+            );
+        }
         let dest = inner
             .routing
             .destination(&job.instance, job.route_kind, &job.route_id)
@@ -154,10 +165,13 @@ impl Engine {
                     )
                 }
             },
-            Ok(None) => (
-                failed_attempt(n, started, "the route no longer exists or was disabled"),
-                NextStep::Failed("the route no longer exists or was disabled".into()),
-            ),
+            Ok(None) => {
+                let reason = "the route no longer exists or was disabled";
+                (
+                    failed_attempt(n, started, &format!("cancelled: {reason}")),
+                    NextStep::Cancelled(reason.into()),
+                )
+            }
             Err(e) => {
                 // Could not even look the route up (store trouble): try again soon.
                 let wait = parked_wait(&inner.config.schedule, round_n, jitter);

@@ -45,6 +45,7 @@ macro_rules! schema {
             (5, "0005", "auth"),
             (6, "0006", "request_response"),
             (7, "0007", "calls"),
+            (8, "0008", "cancel"),
         )
     };
 }

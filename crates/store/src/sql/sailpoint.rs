@@ -4,6 +4,7 @@
 //! trigger) pair so two nodes cannot both pass the check.
 
 use super::backend::{lock, Backend, SqlStore, Tx};
+use super::queue::cancel::{cancel_route, RouteScope};
 use super::{finish, keys, Conn, Stmt};
 use crate::codec::subscriptions::{decode, encode, Row};
 use crate::error::is_unique_violation;
@@ -187,32 +188,65 @@ impl<B: Backend> SailPointStore for SqlStore<B> {
         sub: &Subscription,
         now: Timestamp,
     ) -> StoreResult<()> {
-        let changed = Stmt::new(
-            "UPDATE sailpoint_subscriptions
-                SET name = $1, kind = $2, enabled = $3, doc = $4, updated_at = $5
-              WHERE instance_id = $6 AND id = $7 AND trigger_id = $8",
-        )
-        .bind(&sub.name)
-        .bind(sub.target.type_name())
-        .bind(sub.enabled)
-        .bind(encode(sub)?)
-        .bind(now)
-        .bind(instance)
-        .bind(&sub.id)
-        .bind(&sub.trigger_id)
-        .execute(&mut self.write().await?)
-        .await?;
-        if changed == 0 {
-            return Err(StoreError::NotFound);
+        let mut tx = self.begin().await?;
+        let result = async {
+            let was: Option<(bool,)> = Stmt::new(format!(
+                "SELECT enabled FROM sailpoint_subscriptions
+                  WHERE instance_id = $1 AND id = $2 AND trigger_id = $3{}",
+                B::FOR_UPDATE
+            ))
+            .bind(instance)
+            .bind(&sub.id)
+            .bind(&sub.trigger_id)
+            .fetch_optional(&mut tx)
+            .await?;
+            let Some((was_enabled,)) = was else {
+                return Err(StoreError::NotFound);
+            };
+            Stmt::new(
+                "UPDATE sailpoint_subscriptions
+                    SET name = $1, kind = $2, enabled = $3, doc = $4, updated_at = $5
+                  WHERE instance_id = $6 AND id = $7 AND trigger_id = $8",
+            )
+            .bind(&sub.name)
+            .bind(sub.target.type_name())
+            .bind(sub.enabled)
+            .bind(encode(sub)?)
+            .bind(now)
+            .bind(instance)
+            .bind(&sub.id)
+            .bind(&sub.trigger_id)
+            .execute(&mut tx)
+            .await?;
+            if was_enabled && !sub.enabled {
+                // Disabled means stopped: nothing queued for it is sent later, also not once it
+                // is enabled again. Test invocations, which SailPoint sends to disabled
+                // subscriptions too, go on.
+                let scope = RouteScope {
+                    real_time_only: true,
+                    ..RouteScope::subscription(instance, &sub.id)
+                };
+                cancel_route::<B>(&mut tx, &scope, "the subscription was disabled", now).await?;
+            }
+            Ok(())
         }
-        Ok(())
+        .await;
+        finish(tx, result).await
     }
 
-    async fn delete_subscription(&self, instance: &InstanceId, id: &str) -> StoreResult<()> {
+    async fn delete_subscription(
+        &self,
+        instance: &InstanceId,
+        id: &str,
+        now: Timestamp,
+    ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let result = async {
             delete_one(&mut tx, "sailpoint_subscriptions", instance, id).await?;
-            keys::delete_all(&mut tx, instance, KeyOwner::Subscription, id).await
+            keys::delete_all(&mut tx, instance, KeyOwner::Subscription, id).await?;
+            let scope = RouteScope::subscription(instance, id);
+            cancel_route::<B>(&mut tx, &scope, "the subscription was deleted", now).await?;
+            Ok(())
         }
         .await;
         finish(tx, result).await

@@ -398,13 +398,13 @@ pub async fn subscriptions_limits_and_keys(s: Arc<dyn Store>) {
         Err(StoreError::NotFound)
     ));
 
-    s.delete_subscription(&i, "a").await.unwrap();
+    s.delete_subscription(&i, "a", Timestamp(1)).await.unwrap();
     assert!(matches!(
         s.subscription_keys(&i, "a", Timestamp(11)).await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        s.delete_subscription(&i, "a").await,
+        s.delete_subscription(&i, "a", Timestamp(1)).await,
         Err(StoreError::NotFound)
     ));
     // The freed slot can be used again.
@@ -435,7 +435,7 @@ pub async fn custom_triggers(s: Arc<dyn Store>) {
         s.delete_trigger(&i, &def.id).await,
         Err(StoreError::Conflict(_))
     ));
-    s.delete_subscription(&i, "s1").await.unwrap();
+    s.delete_subscription(&i, "s1", Timestamp(1)).await.unwrap();
     s.delete_trigger(&i, &def.id).await.unwrap();
     assert!(matches!(
         s.delete_trigger(&i, &def.id).await,

@@ -7,6 +7,7 @@
 
 mod batches;
 mod calls;
+mod cancel;
 mod catalog;
 mod queue;
 mod request_response;

@@ -5,6 +5,7 @@
 //! transaction wakes the other nodes (`Backend::NOTIFY`).
 
 mod callbacks;
+pub(crate) mod cancel;
 mod outcomes;
 mod rows;
 
@@ -74,6 +75,18 @@ impl<B: Backend> QueueStore for SqlStore<B> {
         .fetch_all(&mut conn)
         .await?;
         row.decode(attempts)
+    }
+
+    async fn cancel(
+        &self,
+        instance: &InstanceId,
+        id: &str,
+        reason: &str,
+        now: Timestamp,
+    ) -> StoreResult<CancelResult> {
+        let mut tx = self.begin().await?;
+        let result = cancel::cancel_one::<B>(&mut tx, instance, id, reason, now).await;
+        finish(tx, result).await
     }
 
     async fn replay(&self, instance: &InstanceId, id: &str, now: Timestamp) -> StoreResult<()> {

@@ -4,6 +4,7 @@
 //! invocations still `in_flight`: a late result for work that was re-claimed elsewhere must not
 //! overwrite a newer state.
 
+use super::cancel::{cancel_route, RouteScope};
 use crate::queue::{InvocationStatus, NextStep, Outcome, RouteKind};
 use crate::sql::backend::{notify, Backend};
 use crate::sql::{sql_row, Conn, Dialect, Stmt};
@@ -95,35 +96,48 @@ async fn mark_delivered<B: Backend>(
     release_waiting::<B>(tx, &next, at).await
 }
 
-/// Makes chained invocations that waited for their predecessors due now.
-async fn release_waiting<B: Backend>(
+/// Makes chained invocations that waited for their predecessors due now; a member cancelled
+/// meanwhile is stepped over (its successor is released in its place).
+pub(super) async fn release_waiting<B: Backend>(
     tx: &mut impl Conn<Db = B::Db>,
     ids: &[String],
     at: switchyard_core::Timestamp,
 ) -> StoreResult<usize> {
-    if ids.is_empty() {
-        return Ok(0);
+    let mut ids = ids.to_vec();
+    let mut released = 0;
+    while !ids.is_empty() {
+        released += Stmt::new(format!(
+            "UPDATE invocations SET status = 'pending', next_attempt_at = $1, updated_at = $1
+             WHERE status = 'waiting' AND id {}",
+            B::Db::in_list(2)
+        ))
+        .bind(at)
+        .bind_list(&ids)
+        .execute(tx)
+        .await? as usize;
+        let skipped: Vec<(Option<String>,)> = Stmt::new(format!(
+            "SELECT chain_next FROM invocations
+              WHERE status = 'cancelled' AND chain_next IS NOT NULL AND id {}",
+            B::Db::in_list(1)
+        ))
+        .bind_list(&ids)
+        .fetch_all(tx)
+        .await?;
+        ids = skipped.into_iter().filter_map(|(n,)| n).collect();
     }
-    let released = Stmt::new(format!(
-        "UPDATE invocations SET status = 'pending', next_attempt_at = $1, updated_at = $1
-         WHERE status = 'waiting' AND id {}",
-        B::Db::in_list(2)
-    ))
-    .bind(at)
-    .bind_list(ids)
-    .execute(tx)
-    .await?;
-    Ok(released as usize)
+    Ok(released)
 }
 
 sql_row! {
     struct ChainRow {
+        status: InvocationStatus,
         chain_next: Option<String>,
         interrupt_on_error: bool,
     }
 }
 
-/// Applies one outcome; returns how many invocations it made pending.
+/// Applies one outcome; returns how many invocations it made pending. A retry of an invocation
+/// whose route went away while it was in flight (`cancel_reason`) ends it cancelled instead.
 async fn apply_next_step<B: Backend>(
     tx: &mut impl Conn<Db = B::Db>,
     o: &Outcome,
@@ -139,43 +153,48 @@ async fn apply_next_step<B: Backend>(
         NextStep::Failed(e) | NextStep::FailedDisableRoute(e) => {
             (InvocationStatus::Failed, None, Some(e.as_str()), None)
         }
+        NextStep::Cancelled(e) => (InvocationStatus::Cancelled, None, Some(e.as_str()), None),
         NextStep::Completed(out) => (InvocationStatus::Completed, None, None, Some(out.as_str())),
         NextStep::AwaitingCallback => (InvocationStatus::AwaitingCallback, None, None, None),
     };
-    let terminal = o.next.is_terminal();
     let row: Option<ChainRow> = Stmt::new(
-        "UPDATE invocations SET status = $1, attempts = attempts + 1,
+        "UPDATE invocations SET
+                status = CASE WHEN $1 = 'pending' AND cancel_reason IS NOT NULL
+                              THEN 'cancelled' ELSE $1 END,
+                attempts = attempts + 1,
                 next_attempt_at = COALESCE($2, next_attempt_at), lease_until = NULL, updated_at = $3,
-                completed_at = CASE WHEN $4 THEN $3 ELSE NULL END, last_error = $5, last_status = $6,
-                output = COALESCE($7, output)
+                completed_at = CASE WHEN $4 OR ($1 = 'pending' AND cancel_reason IS NOT NULL)
+                                    THEN $3 ELSE NULL END,
+                last_error = CASE WHEN $1 = 'pending' AND cancel_reason IS NOT NULL
+                                  THEN cancel_reason ELSE $5 END,
+                last_status = $6, output = COALESCE($7, output)
          WHERE id = $8 AND status = 'in_flight'
-         RETURNING chain_next, interrupt_on_error",
+         RETURNING status, chain_next, interrupt_on_error",
     )
     .bind(status)
     .bind(next_at)
     .bind(o.at)
-    .bind(terminal)
+    .bind(o.next.is_terminal())
     .bind(error)
     .bind(o.attempt.status)
     .bind(output)
     .bind(&o.invocation_id)
     .fetch_optional(tx)
     .await?;
-    let mut released = usize::from(matches!(o.next, NextStep::RetryAt(_)));
     if let NextStep::FailedDisableRoute(reason) = &o.next {
         disable_route::<B>(tx, o, reason).await?;
     }
-    let Some(ChainRow {
-        chain_next: Some(next),
-        interrupt_on_error,
-    }) = row
-    else {
+    let Some(row) = row else {
+        return Ok(0);
+    };
+    let mut released = usize::from(row.status == InvocationStatus::Pending);
+    let Some(next) = row.chain_next else {
         return Ok(released);
     };
-    if !terminal {
+    if !row.status.is_final() {
         return Ok(released);
     }
-    if status == InvocationStatus::Failed && interrupt_on_error {
+    if row.status == InvocationStatus::Failed && row.interrupt_on_error {
         cancel_chain(tx, next, &o.route_id, o.at).await?;
     } else {
         released += release_waiting::<B>(tx, std::slice::from_ref(&next), o.at).await?;
@@ -210,7 +229,8 @@ async fn cancel_chain<C: Conn>(
 
 /// A 410 Gone switches the route off: a subscription through its own `enabled` flag (in the
 /// column and in the stored document; its owner switches it back on with a PATCH), a target
-/// through `disabled_routes` (cleared when the target changes).
+/// through `disabled_routes` (cleared when the target changes). Its other live invocations are
+/// cancelled.
 async fn disable_route<B: Backend>(
     tx: &mut impl Conn<Db = B::Db>,
     o: &Outcome,
@@ -243,5 +263,19 @@ async fn disable_route<B: Backend>(
             .await?;
         }
     }
+    let scope = RouteScope {
+        instance: &o.instance,
+        kind: o.route_kind,
+        route_id: &o.route_id,
+        real_time_only: false,
+        trigger_id: None,
+    };
+    cancel_route::<B>(
+        tx,
+        &scope,
+        "the route was disabled: its receiver answered 410 Gone",
+        o.at,
+    )
+    .await?;
     Ok(())
 }

@@ -12,15 +12,71 @@ use super::{finish, keys};
 use crate::codec::{executions as exec_logic, targets as target_logic};
 use crate::keys::{KeyOwner, SealedKey};
 use crate::queue::RouteKind;
+use crate::sql::queue::cancel::{cancel_route, RouteScope};
 use crate::sql::queue::enable_route;
+use crate::sql::Stmt;
 use crate::zitadel::{
     ExecutionQuery, ExecutionRejection, KeyRotation, Listing, ResolvedExecution, ResolvedTarget,
     StoredExecution, StoredTarget, TargetQuery,
 };
 use crate::{StoreResult, ZitadelStore};
 use async_trait::async_trait;
-use switchyard_core::zitadel::{execution, Condition, ExecutionEntry, TargetConfig, TargetPatch};
+use std::collections::HashMap;
+use switchyard_core::zitadel::{
+    execution, Condition, EventSelector, ExecutionEntry, TargetConfig, TargetPatch,
+};
 use switchyard_core::{InstanceId, Timestamp};
+
+super::sql_row! {
+    struct LiveBinding {
+        trigger_id: String,
+        route_id: String,
+    }
+}
+
+/// After an execution changed: the live real-time deliveries to targets that the execution now
+/// resolved for their event no longer lists end cancelled (queued ones at once, ones in flight
+/// after their attempt). Resolution is by best match, so it is asked per event type; only the
+/// instance's live target invocations are read (a partial index holds them).
+async fn cancel_unbound<B: Backend>(
+    tx: &mut Tx<B>,
+    instance: &InstanceId,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let live: Vec<LiveBinding> = Stmt::new(
+        "SELECT DISTINCT trigger_id, route_id FROM invocations
+          WHERE instance_id = $1 AND route_kind = 'target' AND kind = 'real_time'
+            AND status IN ('waiting', 'pending', 'in_flight')",
+    )
+    .bind(instance)
+    .fetch_all(tx)
+    .await?;
+    if live.is_empty() {
+        return Ok(());
+    }
+    let graph = exec_logic::graph(&executions::fetch_all(tx, instance).await?);
+    let mut bound: HashMap<&str, Vec<String>> = HashMap::new();
+    for b in &live {
+        let targets = bound.entry(b.trigger_id.as_str()).or_insert_with(|| {
+            let event = Condition::Event(EventSelector::Event(b.trigger_id.clone()));
+            execution::resolve(&graph, &event).map_or_else(Vec::new, |(_, ids)| ids)
+        });
+        if targets.contains(&b.route_id) {
+            continue;
+        }
+        let scope = RouteScope {
+            real_time_only: true,
+            trigger_id: Some(&b.trigger_id),
+            ..RouteScope::target(instance, &b.route_id)
+        };
+        let reason = format!(
+            "the target is no longer in the execution for '{}'",
+            b.trigger_id
+        );
+        cancel_route::<B>(tx, &scope, &reason, now).await?;
+    }
+    Ok(())
+}
 
 /// Serialises the instance's ZITADEL writes until the transaction ends.
 async fn lock_instance<B: Backend>(tx: &mut Tx<B>, instance: &InstanceId) -> StoreResult<()> {
@@ -102,6 +158,8 @@ impl<B: Backend> ZitadelStore for SqlStore<B> {
             keys::delete_all(&mut tx, instance, KeyOwner::Target, id).await?;
             enable_route(&mut tx, instance, RouteKind::Target, id).await?;
             executions::remove_target(&mut tx, instance, id, now).await?;
+            let scope = RouteScope::target(instance, id);
+            cancel_route::<B>(&mut tx, &scope, "the target was deleted", now).await?;
             Ok(true)
         }
         .await;
@@ -127,7 +185,11 @@ impl<B: Backend> ZitadelStore for SqlStore<B> {
         let mut tx = self.begin().await?;
         let outcome = async {
             lock_instance::<B>(&mut tx, instance).await?;
-            executions::set(&mut tx, instance, condition, entries, now).await
+            let set = executions::set(&mut tx, instance, condition, entries, now).await?;
+            if set.is_ok() {
+                cancel_unbound::<B>(&mut tx, instance, now).await?;
+            }
+            Ok(set)
         }
         .await;
         match outcome {

@@ -4,6 +4,7 @@
 //! Servers use short retry schedules, so the whole suite runs in seconds.
 
 mod chain;
+mod disable;
 mod drain;
 mod outbound;
 mod publish;
