@@ -1,17 +1,18 @@
 //! Liveness and readiness: `/healthz` says the process is up, `/readyz` that the store answers.
 
+use crate::dialect::DialectKind;
+use crate::routes::{Routes, Rule};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(healthz))
-        .routes(routes!(readyz))
+pub fn routes() -> Routes {
+    Routes::new(DialectKind::Native, "health")
+        .add(Rule::public(), routes!(healthz))
+        .add(Rule::public(), routes!(readyz))
 }
 
 /// The process is up.

@@ -16,13 +16,6 @@ use serde_json::json;
 use switchyard_core::auth::Scopes;
 use switchyard_core::crypto::{hash_secret, verify_secret};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-
-/// The token endpoint's routes.
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(token))
-}
 
 /// A successful token answer.
 #[derive(Serialize, ToSchema)]
@@ -87,7 +80,7 @@ impl IntoResponse for OAuthError {
         (status = 200, description = "a bearer token", body = TokenResponse),
         (status = 400, description = "invalid_request, unsupported_grant_type or invalid_scope", body = OAuthError),
         (status = 401, description = "invalid_client", body = OAuthError)))]
-async fn token(State(state): State<AppState>, req: Request) -> Result<Response, OAuthError> {
+pub async fn token(State(state): State<AppState>, req: Request) -> Result<Response, OAuthError> {
     let headers = req.headers().clone();
     let ct = headers
         .get(header::CONTENT_TYPE)

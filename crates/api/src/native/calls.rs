@@ -3,9 +3,11 @@
 //! `GET /v1/calls/{id}`: the record of a call, every target call with its outcome. The id comes
 //! back in the `switchyard-call-id` header of every `/v1/calls` answer.
 
+use crate::dialect::DialectKind;
 use crate::dialect::{Dialect, Native};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::Body;
+use crate::routes::{Routes, Rule};
 use crate::state::AppState;
 use crate::tenant::Tenant;
 use crate::zitadel::wire::ConditionJson;
@@ -15,21 +17,27 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use switchyard_core::auth::Scope;
 use switchyard_core::zitadel::Condition;
 use switchyard_core::ValidationError;
 use switchyard_delivery::calls::{CallContext, CallError, CallRequest};
 use switchyard_store::StoreError;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// The header carrying the id of a call's record.
 pub const CALL_ID_HEADER: &str = "switchyard-call-id";
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(call))
-        .routes(routes!(get_call))
+pub fn routes() -> Routes {
+    Routes::new(DialectKind::Native, "native")
+        .add(
+            Rule::scope(Scope::InvocationsStart).producer(),
+            routes!(call),
+        )
+        .add(
+            Rule::scope(Scope::InvocationsRead).producer(),
+            routes!(get_call),
+        )
 }
 
 /// A call to run.

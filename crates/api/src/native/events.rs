@@ -1,9 +1,11 @@
 //! `POST /v1/events`: publish a fire-and-forget event. The answer comes only after the event and
 //! all its invocations are durable.
 
+use crate::dialect::DialectKind;
 use crate::dialect::Native;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::Body;
+use crate::routes::{Routes, Rule};
 use crate::state::AppState;
 use crate::tenant::Tenant;
 use axum::extract::State;
@@ -11,14 +13,17 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::Value;
+use switchyard_core::auth::Scope;
 use switchyard_delivery::{PublishError, PublishRequest, RoutingError};
 use switchyard_store::queue::InvocationKind;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(publish))
+pub fn routes() -> Routes {
+    Routes::new(DialectKind::Native, "native").add(
+        Rule::scope(Scope::EventsPublish).producer(),
+        routes!(publish),
+    )
 }
 
 /// An event to publish.

@@ -1,22 +1,30 @@
 //! Inspecting and replaying invocations: `GET /v1/invocations/{id}` shows an invocation with
 //! every attempt; `POST /v1/invocations/{id}/replay` sends a finished one again.
 
+use crate::dialect::DialectKind;
 use crate::dialect::Native;
 use crate::error::{ApiError, ApiResult};
+use crate::routes::{Routes, Rule};
 use crate::state::AppState;
 use crate::tenant::Tenant;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
+use switchyard_core::auth::Scope;
 use switchyard_store::StoreError;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(get_invocation))
-        .routes(routes!(replay))
+pub fn routes() -> Routes {
+    Routes::new(DialectKind::Native, "native")
+        .add(
+            Rule::scope(Scope::InvocationsRead).producer(),
+            routes!(get_invocation),
+        )
+        .add(
+            Rule::scope(Scope::InvocationsStart).producer(),
+            routes!(replay),
+        )
 }
 
 fn not_found(e: StoreError, id: &str) -> ApiError {

@@ -1,9 +1,11 @@
 //! A subscription's Standard Webhooks signing secret: read it (to configure the receiver) and
 //! rotate it with a grace period during which both the old and the new secret sign.
 
+use crate::dialect::DialectKind;
 use crate::dialect::Native;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::parse_json;
+use crate::routes::{Routes, Rule};
 use crate::state::AppState;
 use crate::tenant::Tenant;
 use axum::body::Bytes;
@@ -12,22 +14,26 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::Duration;
+use switchyard_core::auth::Scope;
 use switchyard_core::duration::parse_iso8601;
 use switchyard_core::signing::new_webhook_secret;
 use switchyard_core::ValidationError;
 use switchyard_store::keys::SealedKey;
 use switchyard_store::StoreError;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// Default grace period of a rotation, as Svix and Outpost use.
 const DEFAULT_GRACE: Duration = Duration::from_secs(24 * 3600);
 const MAX_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(get_secret))
-        .routes(routes!(rotate_secret))
+pub fn routes() -> Routes {
+    // Reading a signing secret is as privileged as setting one.
+    Routes::new(DialectKind::Native, "native")
+        .add(Rule::scope(Scope::SubscriptionsWrite), routes!(get_secret))
+        .add(
+            Rule::scope(Scope::SubscriptionsWrite).changes_routes(),
+            routes!(rotate_secret),
+        )
 }
 
 fn missing(id: &str) -> impl Fn(StoreError) -> ApiError + '_ {

@@ -3,26 +3,31 @@
 //! answer (SYNC) or callback (ASYNC); with `wait` the call blocks (bounded) until every invocation
 //! ended and answers with their outputs.
 
+use crate::dialect::DialectKind;
 use crate::dialect::Native;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Body;
 use crate::native::events::publish_error;
+use crate::routes::{Routes, Rule};
 use crate::state::AppState;
 use crate::tenant::Tenant;
 use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use switchyard_core::auth::Scope;
 use switchyard_core::wait::InvocationWait;
 use switchyard_core::ValidationError;
 use switchyard_delivery::{PublishRequest, Published};
 use switchyard_store::queue::{InvocationKind, InvocationOutcome};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(start))
+pub fn routes() -> Routes {
+    Routes::new(DialectKind::Native, "native").add(
+        Rule::scope(Scope::InvocationsStart).producer(),
+        routes!(start),
+    )
 }
 
 /// A request to start a request-response trigger.

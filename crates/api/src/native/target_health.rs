@@ -1,19 +1,22 @@
 //! `GET /v1/targets/{id}/health`: a ZITADEL target's circuit breaker as seen by this node, so an
 //! operator can tell why calls skip or fail fast on it.
 
+use crate::dialect::DialectKind;
 use crate::dialect::Native;
 use crate::error::{ApiError, ApiResult};
+use crate::routes::{Routes, Rule};
 use crate::state::AppState;
 use crate::tenant::Tenant;
 use axum::extract::{Path, State};
 use axum::Json;
 use serde_json::{json, Value};
+use switchyard_core::auth::Scope;
 use switchyard_store::StoreError;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(target_health))
+pub fn routes() -> Routes {
+    Routes::new(DialectKind::Native, "native")
+        .add(Rule::scope(Scope::TargetsRead), routes!(target_health))
 }
 
 /// The target's circuit breaker.

@@ -7,11 +7,13 @@
 //! one, or one racing the deadline sweep can never complete an invocation twice.
 
 use super::catalog;
+use crate::dialect::DialectKind;
 use crate::dialect::SailPoint;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::Body;
 use crate::native::events::publish_error;
 use crate::native::start::invocation_ids;
+use crate::routes::{Routes, Rule};
 use crate::state::AppState;
 use crate::tenant::Tenant;
 use axum::extract::{Path, State};
@@ -19,20 +21,22 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use switchyard_core::auth::Scope;
 use switchyard_core::crypto::verify_secret;
 use switchyard_core::ValidationError;
 use switchyard_delivery::PublishRequest;
 use switchyard_store::queue::{CompleteResult, InvocationKind, TIMED_OUT};
 use switchyard_store::StoreError;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(start))
-        .routes(routes!(start_beta))
-        .routes(routes!(complete))
-        .routes(routes!(complete_beta))
+pub fn routes() -> Routes {
+    let starts = Rule::scope(Scope::InvocationsStart);
+    // The callback carries no token: the invocation secret authenticates it.
+    Routes::new(DialectKind::SailPoint, "sailpoint")
+        .add(starts, routes!(start))
+        .add(starts, routes!(start_beta))
+        .add(Rule::public(), routes!(complete))
+        .add(Rule::public(), routes!(complete_beta))
 }
 
 /// SailPoint's StartInvocationInput.

@@ -5,10 +5,12 @@
 //! request-response trigger they are dispatched exactly like a real start (type TEST).
 
 use super::{catalog, ListParams, Listing};
+use crate::dialect::DialectKind;
 use crate::dialect::SailPoint;
 use crate::error::ApiResult;
 use crate::extract::{Body, Query};
 use crate::native::events::publish_error;
+use crate::routes::{Routes, Rule};
 use crate::state::AppState;
 use crate::tenant::Tenant;
 use axum::extract::State;
@@ -16,11 +18,11 @@ use axum::http::HeaderMap;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use switchyard_core::auth::Scope;
 use switchyard_core::sailpoint::query::{compare, FilterSpec, Op};
 use switchyard_core::ValidationError;
 use switchyard_delivery::PublishRequest;
 use switchyard_store::queue::{InvocationKind, InvocationStatusRow};
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 const FILTERS: FilterSpec<'static> = &[("triggerId", &[Op::Eq]), ("subscriptionId", &[Op::Eq])];
@@ -30,12 +32,12 @@ const STATUS_WINDOW_MS: i64 = 48 * 3600 * 1000;
 /// Upper bound of records one status query considers.
 const STATUS_MAX_ROWS: u32 = 10_000;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(status))
-        .routes(routes!(status_beta))
-        .routes(routes!(test))
-        .routes(routes!(test_beta))
+pub fn routes() -> Routes {
+    Routes::new(DialectKind::SailPoint, "sailpoint")
+        .add(Rule::scope(Scope::InvocationsRead), routes!(status))
+        .add(Rule::scope(Scope::InvocationsRead), routes!(status_beta))
+        .add(Rule::scope(Scope::InvocationsStart), routes!(test))
+        .add(Rule::scope(Scope::InvocationsStart), routes!(test_beta))
 }
 
 fn status_wire(r: &InvocationStatusRow) -> Value {

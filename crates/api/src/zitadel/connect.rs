@@ -4,30 +4,32 @@
 use super::body::OptionalBody;
 use super::v2::{self, *};
 use super::wire::{TargetFields, UpdateFields};
+use super::{read, write};
 use crate::dialect::Connect;
+use crate::dialect::DialectKind;
 use crate::error::ApiResult;
 use crate::extract::Body;
+use crate::routes::Routes;
 use crate::state::AppState;
 use crate::tenant::Tenant;
 use axum::extract::State;
 use axum::Json;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 const TAG: &str = "ZITADEL ActionService (Connect)";
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_target))
-        .routes(routes!(update_target))
-        .routes(routes!(get_target))
-        .routes(routes!(delete_target))
-        .routes(routes!(list_targets))
-        .routes(routes!(set_execution))
-        .routes(routes!(list_executions))
-        .routes(routes!(list_execution_functions))
-        .routes(routes!(list_execution_methods))
-        .routes(routes!(list_execution_services))
+pub fn routes() -> Routes {
+    Routes::new(DialectKind::Connect, "connect")
+        .add(write(), routes!(create_target))
+        .add(write(), routes!(update_target))
+        .add(read(), routes!(get_target))
+        .add(write(), routes!(delete_target))
+        .add(read(), routes!(list_targets))
+        .add(write(), routes!(set_execution))
+        .add(read(), routes!(list_executions))
+        .add(read(), routes!(list_execution_functions))
+        .add(read(), routes!(list_execution_methods))
+        .add(read(), routes!(list_execution_services))
 }
 
 /// Creates a target; returns its id and signing key.

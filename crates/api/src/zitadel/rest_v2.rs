@@ -4,29 +4,33 @@
 use super::body::OptionalBody;
 use super::v2::{self, *};
 use super::wire::{TargetFields, UpdateFields};
+use super::{read, write};
+use crate::dialect::DialectKind;
 use crate::dialect::ZitadelRest;
 use crate::error::ApiResult;
 use crate::extract::Body;
+use crate::routes::Routes;
 use crate::state::AppState;
 use crate::tenant::Tenant;
 use axum::extract::{Path, State};
 use axum::Json;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 const TAG: &str = "ZITADEL Actions v2 (REST)";
 type R<T> = ApiResult<Json<T>, ZitadelRest>;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_target))
-        .routes(routes!(update_target, get_target, delete_target))
-        .routes(routes!(list_targets))
-        .routes(routes!(set_execution))
-        .routes(routes!(list_executions))
-        .routes(routes!(functions))
-        .routes(routes!(methods))
-        .routes(routes!(services))
+pub fn routes() -> Routes {
+    Routes::new(DialectKind::ZitadelRest, "v2")
+        .add(write(), routes!(create_target))
+        .add(write(), routes!(update_target))
+        .add(read(), routes!(get_target))
+        .add(write(), routes!(delete_target))
+        .add(read(), routes!(list_targets))
+        .add(write(), routes!(set_execution))
+        .add(read(), routes!(list_executions))
+        .add(read(), routes!(functions))
+        .add(read(), routes!(methods))
+        .add(read(), routes!(services))
 }
 
 /// Creates a target.

@@ -9,9 +9,12 @@ use super::wire::{
     key_expiration, ConditionJson, ExecutionSearchFilterJson, TargetFields, TargetSearchFilterJson,
     TypeFields, UpdateFields,
 };
+use super::{read, write};
+use crate::dialect::DialectKind;
 use crate::dialect::ZitadelRest;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Query};
+use crate::routes::Routes;
 use crate::state::AppState;
 use crate::tenant::Tenant;
 use axum::extract::{Path, State};
@@ -22,23 +25,24 @@ use switchyard_core::zitadel::{ExecutionEntry, ExecutionSort, Page, TargetSort};
 use switchyard_core::{InstanceId, Timestamp};
 use switchyard_store::zitadel::{ExecutionQuery, StoredExecution, TargetQuery};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 const TAG: &str = "ZITADEL Actions v3alpha (REST)";
 type R<T> = ApiResult<Json<T>, ZitadelRest>;
 type Created<T> = ApiResult<(StatusCode, Json<T>), ZitadelRest>;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_target))
-        .routes(routes!(get_target, patch_target, delete_target))
-        .routes(routes!(search_targets))
-        .routes(routes!(set_execution))
-        .routes(routes!(search_executions))
-        .routes(routes!(functions))
-        .routes(routes!(methods))
-        .routes(routes!(services))
+pub fn routes() -> Routes {
+    Routes::new(DialectKind::ZitadelRest, "v3alpha")
+        .add(write(), routes!(create_target))
+        .add(read(), routes!(get_target))
+        .add(write(), routes!(patch_target))
+        .add(write(), routes!(delete_target))
+        .add(read(), routes!(search_targets))
+        .add(write(), routes!(set_execution))
+        .add(read(), routes!(search_executions))
+        .add(read(), routes!(functions))
+        .add(read(), routes!(methods))
+        .add(read(), routes!(services))
 }
 
 /// `{type, id}`: targets and executions are owned by the instance.
