@@ -304,7 +304,8 @@ async fn patch_target(
     }))
 }
 
-/// Deletes a target and removes it from executions; 404 when it does not exist.
+/// Deletes a target and removes it from executions. Idempotent like every ZITADEL surface: a
+/// target that does not exist in the caller's instance is already in the desired state.
 #[utoipa::path(delete, path = "/resources/v3alpha/actions/targets/{id}", tag = TAG, params(("id" = String, Path)),
     responses((status = 200, body = DetailsResponse)))]
 async fn delete_target(
@@ -312,13 +313,15 @@ async fn delete_target(
     tenant: Tenant<ZitadelRest>,
     Path(id): Path<String>,
 ) -> R<DetailsResponse> {
-    let existing = service::get_target(&state, &tenant.instance, &id).await?;
-    if !service::delete_target(&state, &tenant.instance, &id).await? {
-        return Err(ApiError::not_found(format!("target '{id}' not found")).into());
-    }
     let now = state.clock.now();
+    let created = match service::get_target(&state, &tenant.instance, &id).await {
+        Ok(existing) => existing.stored.created_at,
+        Err(e) if e.code == crate::error::Code::NotFound => now,
+        Err(e) => return Err(e.into()),
+    };
+    service::delete_target(&state, &tenant.instance, &id).await?;
     Ok(Json(DetailsResponse {
-        details: Details::new(&id, existing.stored.created_at, now, &tenant.instance),
+        details: Details::new(&id, created, now, &tenant.instance),
     }))
 }
 
