@@ -145,7 +145,14 @@ async fn call(
 fn call_error(e: CallError) -> ApiError {
     let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_GATEWAY);
     if let CallError::Store(s) = e {
-        return s.into();
+        // The chain could not be read or recorded: transient for the caller, like a publish.
+        return match s {
+            StoreError::NotFound => ApiError::not_found("no such execution"),
+            other => ApiError::unavailable(
+                "storage is unavailable; try again",
+                Some(anyhow::Error::new(other)),
+            ),
+        };
     }
     let code = match &e {
         CallError::Store(_) => Code::Internal,

@@ -3,7 +3,7 @@
 
 use crate::dialect::DialectKind;
 use crate::dialect::Native;
-use crate::error::{ApiError, ApiResult, Code};
+use crate::error::{ApiError, ApiResult};
 use crate::extract::Body;
 use crate::routes::{Routes, Rule};
 use crate::state::AppState;
@@ -16,6 +16,7 @@ use serde_json::Value;
 use switchyard_core::auth::Scope;
 use switchyard_delivery::{PublishError, PublishRequest, RoutingError};
 use switchyard_store::queue::InvocationKind;
+use switchyard_store::StoreError;
 use utoipa::ToSchema;
 use utoipa_axum::routes;
 
@@ -68,15 +69,60 @@ async fn publish(
     Ok((StatusCode::ACCEPTED, Json(published.response)))
 }
 
-/// Maps a publish failure to an API error.
+/// Maps a publish failure to an API error. Whatever made the store fail while the event was
+/// being routed or committed (unreachable, read-only, full, closed, shutting down), nothing was
+/// accepted and the producer must simply try again: 503 with `Retry-After`, in every dialect
+/// (SailPoint's invocation calls share this mapping). The cause goes to the log.
 pub(crate) fn publish_error(e: PublishError) -> ApiError {
+    const NOT_ACCEPTED: &str = "storage is unavailable; nothing was accepted, try again";
     match e {
-        PublishError::Routing(RoutingError::Store(s)) => s.into(),
+        PublishError::Routing(RoutingError::Store(StoreError::NotFound)) => {
+            ApiError::invalid("the event's routes changed while it was published; try again")
+        }
+        PublishError::Routing(RoutingError::Store(s)) => {
+            ApiError::unavailable(NOT_ACCEPTED, Some(anyhow::Error::new(s)))
+        }
         PublishError::Routing(r) => ApiError::invalid(r.to_string()),
         PublishError::Invalid(m) => ApiError::invalid(m),
-        PublishError::Unavailable => {
-            ApiError::new(Code::Unavailable, "the server is shutting down")
+        PublishError::Unavailable => ApiError::unavailable(
+            "the server is shutting down; nothing was accepted, try again",
+            None,
+        ),
+        PublishError::Store(m) => ApiError::unavailable(NOT_ACCEPTED, Some(anyhow::anyhow!(m))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialect::DialectKind;
+
+    #[test]
+    fn every_store_failure_of_a_publish_is_a_retryable_503_in_every_dialect() {
+        let failures = || {
+            vec![
+                PublishError::Store("write failed: disk I/O error".into()),
+                PublishError::Unavailable,
+                PublishError::Routing(RoutingError::Store(StoreError::Unavailable(
+                    "pool timed out".into(),
+                ))),
+                PublishError::Routing(RoutingError::Store(StoreError::Internal(anyhow::anyhow!(
+                    "attempt to write a readonly database"
+                )))),
+            ]
+        };
+        for dialect in [
+            DialectKind::Native,
+            DialectKind::SailPoint,
+            DialectKind::Connect,
+            DialectKind::ZitadelRest,
+        ] {
+            for e in failures() {
+                let shown = e.to_string();
+                let resp = dialect.render(publish_error(e));
+                assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE, "{shown}");
+                assert_eq!(resp.headers()["retry-after"], "1", "{shown}");
+            }
         }
-        PublishError::Store(m) => ApiError::internal(anyhow::anyhow!(m)),
     }
 }
