@@ -3,6 +3,7 @@
 //! `GET /v1/calls/{id}`: the record of a call, every target call with its outcome. The id comes
 //! back in the `switchyard-call-id` header of every `/v1/calls` answer.
 
+use super::wire::{CallAnswer, CallOut};
 use crate::dialect::DialectKind;
 use crate::dialect::{Dialect, Native};
 use crate::error::{ApiError, ApiResult, Code};
@@ -16,7 +17,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use switchyard_core::auth::Scope;
 use switchyard_core::zitadel::Condition;
 use switchyard_core::ValidationError;
@@ -107,7 +108,7 @@ impl CallBody {
 
 /// Run a call chain; 200 `{payload}` with the final payload, or the failing target's error.
 #[utoipa::path(post, path = "/v1/calls", tag = "native", request_body = CallBody,
-    responses((status = 200, description = "`{payload}`: the payload after every restCall target; header `switchyard-call-id`"),
+    responses((status = 200, description = "the payload after every restCall target; header `switchyard-call-id`", body = CallAnswer),
               (status = 400, description = "invalid condition or payload, or a target forwarded 400"),
               (status = "4XX", description = "a target forwarded this status (`forwardedStatusCode`)"),
               (status = 502, description = "an interruptOnError target failed"),
@@ -132,7 +133,7 @@ async fn call(
         })
         .await;
     let mut resp = match result.outcome {
-        Ok(payload) => (StatusCode::OK, Json(json!({ "payload": payload }))).into_response(),
+        Ok(payload) => (StatusCode::OK, Json(CallAnswer { payload })).into_response(),
         Err(e) => Native::render(call_error(e)),
     };
     if let Ok(v) = HeaderValue::from_str(&result.call_id) {
@@ -176,13 +177,13 @@ fn call_error(e: CallError) -> ApiError {
 /// The record of a call: condition, outcome and every target call.
 #[utoipa::path(get, path = "/v1/calls/{id}", tag = "native",
     params(("id" = String, Path, description = "call id (the `switchyard-call-id` header)")),
-    responses((status = 200, description = "`{id, condition (ZITADEL JSON), createdAt, durationMs, status, error?, attempts:[{n, targetId, at, outcome, status?, durationMs, error?, responseExcerpt?}]}`"),
+    responses((status = 200, description = "the call and every target call", body = CallOut),
               (status = 404, description = "no such call (records are written within milliseconds of the answer)")))]
 async fn get_call(
     State(state): State<AppState>,
     tenant: Tenant<Native>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>, Native> {
+) -> ApiResult<Json<CallOut>, Native> {
     let record = state
         .store
         .call_record(&tenant.instance, &id)
@@ -191,11 +192,9 @@ async fn get_call(
             StoreError::NotFound => ApiError::not_found(format!("call '{id}' not found")),
             other => other.into(),
         })?;
-    let mut v = serde_json::to_value(&record).map_err(|e| ApiError::internal(e.into()))?;
-    // Show the condition in ZITADEL's JSON, as it was sent.
-    if let Some(c) = Condition::from_key(&record.condition) {
-        v["condition"] = serde_json::to_value(ConditionJson::from_core(&c))
-            .map_err(|e| ApiError::internal(e.into()))?;
-    }
-    Ok(Json(v))
+    let key = record.condition.clone();
+    let out = CallOut::from_record(record).ok_or_else(|| {
+        ApiError::internal(anyhow::anyhow!("stored call condition '{key}' is unknown"))
+    })?;
+    Ok(Json(out))
 }

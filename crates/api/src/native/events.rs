@@ -42,7 +42,7 @@ pub struct PublishBody {
 
 /// Publish an event; 202 once it is durable.
 #[utoipa::path(post, path = "/v1/events", tag = "native", request_body = PublishBody,
-    responses((status = 202, description = "accepted: `{eventId, invocations}`"),
+    responses((status = 202, description = "accepted and durable", body = super::wire::PublishedOut),
               (status = 400, description = "unknown type or invalid payload")))]
 async fn publish(
     State(state): State<AppState>,

@@ -18,7 +18,7 @@ pub fn routes() -> Routes {
 /// Queue depth by state, deliveries by outcome, delivery latency, retries scheduled, open
 /// circuit breakers.
 #[utoipa::path(get, path = "/metrics", tag = "native",
-    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain")))]
+    responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain")))]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let depth = match state.store.queue_depth().await {
         Ok(d) => d,

@@ -9,6 +9,7 @@ mod metrics;
 mod secrets;
 pub(crate) mod start;
 mod target_health;
+pub mod wire;
 
 use crate::routes::Routes;
 

@@ -3,6 +3,7 @@
 //! answer (SYNC) or callback (ASYNC); with `wait` the call blocks (bounded) until every invocation
 //! ended and answers with their outputs.
 
+use super::wire::{OutcomeOut, StartedOut};
 use crate::dialect::DialectKind;
 use crate::dialect::Native;
 use crate::error::{ApiError, ApiResult};
@@ -14,7 +15,7 @@ use crate::tenant::Tenant;
 use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use switchyard_core::auth::Scope;
 use switchyard_core::wait::InvocationWait;
 use switchyard_core::ValidationError;
@@ -54,33 +55,28 @@ pub(crate) fn invocation_ids(published: &Published) -> Vec<String> {
         .collect()
 }
 
-fn outcome_wire(o: &InvocationOutcome) -> Value {
-    let mut m = Map::new();
-    m.insert("id".into(), json!(o.id));
-    m.insert("subscriptionId".into(), json!(o.route_id));
-    m.insert("status".into(), json!(o.status));
-    if let Some(out) = o
-        .output
-        .as_deref()
-        .and_then(|t| serde_json::from_str(t).ok())
-    {
-        m.insert("output".into(), out);
+fn outcome_wire(o: InvocationOutcome) -> OutcomeOut {
+    OutcomeOut {
+        output: o
+            .output
+            .as_deref()
+            .and_then(|t| serde_json::from_str(t).ok()),
+        id: o.id,
+        subscription_id: o.route_id,
+        status: o.status.to_string(),
+        error: o.error,
     }
-    if let Some(e) = &o.error {
-        m.insert("error".into(), json!(e));
-    }
-    Value::Object(m)
 }
 
 /// Start a request-response trigger; with `wait`, block until its invocations end.
 #[utoipa::path(post, path = "/v1/invocations", tag = "native", request_body = StartBody,
-    responses((status = 200, description = "`{invocations: [{id, subscriptionId, status, output?, error?}]}`"),
+    responses((status = 200, description = "every invocation's current result", body = StartedOut),
               (status = 400, description = "unknown or fire-and-forget trigger, invalid input or wait")))]
 async fn start(
     State(state): State<AppState>,
     tenant: Tenant<Native>,
     body: Body<StartBody, Native>,
-) -> ApiResult<Json<Value>, Native> {
+) -> ApiResult<Json<StartedOut>, Native> {
     let body = body.into_inner();
     let wait = body
         .wait
@@ -121,7 +117,7 @@ async fn start(
                 .await?
         }
     };
-    Ok(Json(
-        json!({"invocations": outcomes.iter().map(outcome_wire).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(StartedOut {
+        invocations: outcomes.into_iter().map(outcome_wire).collect(),
+    }))
 }

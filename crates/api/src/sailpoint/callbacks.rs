@@ -27,6 +27,7 @@ use switchyard_core::ValidationError;
 use switchyard_delivery::PublishRequest;
 use switchyard_store::queue::{CompleteResult, InvocationKind, TIMED_OUT};
 use switchyard_store::StoreError;
+use utoipa::ToSchema;
 use utoipa_axum::routes;
 
 pub fn routes() -> Routes {
@@ -40,11 +41,16 @@ pub fn routes() -> Routes {
 }
 
 /// SailPoint's StartInvocationInput.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct StartInvocation {
+    /// A REQUEST_RESPONSE trigger id.
     trigger_id: String,
+    /// The trigger input, validated against its input schema.
+    #[schema(value_type = Object)]
     input: Value,
+    /// Metadata handed back with the invocation (a JSON object).
+    #[schema(value_type = Option<Object>)]
     content_json: Option<Value>,
 }
 
@@ -88,9 +94,9 @@ async fn start_impl(
 
 /// Start a request-response trigger: one invocation per matching subscription.
 #[utoipa::path(post, path = "/trigger-invocations/v1/start", tag = "SailPoint Trigger Invocations",
-    request_body(content = serde_json::Value, description = "StartInvocationInput {triggerId, input, contentJson?}"),
-    responses((status = 200, description = "list of Invocation {id, triggerId, secret, contentJson}", body = serde_json::Value),
-              (status = 400, description = "unknown or fire-and-forget trigger, or invalid input", body = serde_json::Value)))]
+    request_body = StartInvocation,
+    responses((status = 200, description = "one Invocation per matching subscription", body = Vec<super::schema::Invocation>),
+              (status = 400, description = "unknown or fire-and-forget trigger, or invalid input")))]
 pub async fn start(
     tenant: Tenant<SailPoint>,
     State(state): State<AppState>,
@@ -101,8 +107,8 @@ pub async fn start(
 
 /// Start a request-response trigger (beta path).
 #[utoipa::path(post, path = "/beta/trigger-invocations/start", tag = "SailPoint Trigger Invocations",
-    request_body(content = serde_json::Value, description = "StartInvocationInput"),
-    responses((status = 200, description = "list of Invocation", body = serde_json::Value)))]
+    request_body = StartInvocation,
+    responses((status = 200, description = "one Invocation per matching subscription", body = Vec<super::schema::Invocation>)))]
 pub async fn start_beta(
     tenant: Tenant<SailPoint>,
     State(state): State<AppState>,
@@ -112,11 +118,15 @@ pub async fn start_beta(
 }
 
 /// SailPoint's CompleteInvocation. `output` may be left out when `error` reports a failure.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompleteInvocation {
+    /// The invocation's secret, as delivered.
     secret: String,
+    /// The output, validated against the trigger's output schema.
+    #[schema(value_type = Option<Object>)]
     output: Option<Value>,
+    /// Fails the invocation with this message instead.
     error: Option<String>,
 }
 
@@ -208,12 +218,12 @@ async fn complete_impl(
 /// invocation secret, not a token.
 #[utoipa::path(post, path = "/trigger-invocations/v1/{id}/complete", tag = "SailPoint Trigger Invocations",
     params(("id" = String, Path, description = "invocation id")),
-    request_body(content = serde_json::Value, description = "CompleteInvocation {secret, output, error?}"),
+    request_body = CompleteInvocation,
     responses((status = 204, description = "completed"),
-              (status = 400, description = "output does not match the trigger's output schema", body = serde_json::Value),
-              (status = 401, description = "wrong secret", body = serde_json::Value),
-              (status = 404, description = "unknown invocation or deadline passed", body = serde_json::Value),
-              (status = 409, description = "already completed", body = serde_json::Value)))]
+              (status = 400, description = "output does not match the trigger's output schema"),
+              (status = 401, description = "wrong secret"),
+              (status = 404, description = "unknown invocation or deadline passed"),
+              (status = 409, description = "already completed")))]
 pub async fn complete(
     // The callback carries no token; the tenant is resolved only to keep every handler uniform,
     // the invocation is found by its (globally unique) id and authenticated by its secret.
@@ -228,7 +238,7 @@ pub async fn complete(
 /// Complete a request-response invocation (beta path).
 #[utoipa::path(post, path = "/beta/trigger-invocations/{id}/complete", tag = "SailPoint Trigger Invocations",
     params(("id" = String, Path, description = "invocation id")),
-    request_body(content = serde_json::Value, description = "CompleteInvocation"),
+    request_body = CompleteInvocation,
     responses((status = 204, description = "completed")))]
 pub async fn complete_beta(
     _tenant: Tenant<SailPoint>,

@@ -23,6 +23,7 @@ use switchyard_core::sailpoint::query::{compare, FilterSpec, Op};
 use switchyard_core::ValidationError;
 use switchyard_delivery::PublishRequest;
 use switchyard_store::queue::{InvocationKind, InvocationStatusRow};
+use utoipa::ToSchema;
 use utoipa_axum::routes;
 
 const FILTERS: FilterSpec<'static> = &[("triggerId", &[Op::Eq]), ("subscriptionId", &[Op::Eq])];
@@ -134,8 +135,8 @@ async fn status_impl(
     params(("limit" = Option<u32>, Query), ("offset" = Option<u32>, Query), ("count" = Option<bool>, Query),
            ("filters" = Option<String>, Query, description = "triggerId eq, subscriptionId eq"),
            ("sorters" = Option<String>, Query, description = "triggerId, subscriptionName, created, completed")),
-    responses((status = 200, description = "list of InvocationStatus", body = serde_json::Value),
-              (status = 400, description = "bad filter or sorter", body = serde_json::Value)))]
+    responses((status = 200, description = "list of InvocationStatus", body = Vec<super::schema::InvocationStatus>),
+              (status = 400, description = "bad filter or sorter")))]
 pub async fn status(
     tenant: Tenant<SailPoint>,
     State(state): State<AppState>,
@@ -146,7 +147,7 @@ pub async fn status(
 
 /// Invocation status records (beta path).
 #[utoipa::path(get, path = "/beta/trigger-invocations/status", tag = "SailPoint Trigger Invocations",
-    responses((status = 200, description = "list of InvocationStatus", body = serde_json::Value)))]
+    responses((status = 200, description = "list of InvocationStatus", body = Vec<super::schema::InvocationStatus>)))]
 pub async fn status_beta(
     tenant: Tenant<SailPoint>,
     State(state): State<AppState>,
@@ -156,12 +157,17 @@ pub async fn status_beta(
 }
 
 /// A test invocation request (SailPoint's TestInvocation).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TestInvocation {
     trigger_id: String,
+    /// Defaults to the trigger's example input.
+    #[schema(value_type = Option<Object>)]
     input: Option<Value>,
+    /// Required: a JSON object handed back with each invocation.
+    #[schema(value_type = Option<Object>)]
     content_json: Option<Value>,
+    /// Only these subscriptions (default: all of the trigger's).
     subscription_ids: Option<Vec<String>>,
 }
 
@@ -214,9 +220,9 @@ async fn test_impl(
 
 /// Send a test invocation to the trigger's subscriptions (filters apply, `enabled` is ignored).
 #[utoipa::path(post, path = "/trigger-invocations/v1/test", tag = "SailPoint Trigger Invocations",
-    request_body(content = serde_json::Value, description = "TestInvocation {triggerId, input?, contentJson, subscriptionIds?}"),
-    responses((status = 200, description = "list of Invocation {id, triggerId, secret, contentJson}", body = serde_json::Value),
-              (status = 400, description = "unknown trigger or invalid input", body = serde_json::Value)))]
+    request_body = TestInvocation,
+    responses((status = 200, description = "one Invocation per matching subscription", body = Vec<super::schema::Invocation>),
+              (status = 400, description = "unknown trigger or invalid input")))]
 pub async fn test(
     tenant: Tenant<SailPoint>,
     State(state): State<AppState>,
@@ -227,8 +233,8 @@ pub async fn test(
 
 /// Test invocation (beta path).
 #[utoipa::path(post, path = "/beta/trigger-invocations/test", tag = "SailPoint Trigger Invocations",
-    request_body(content = serde_json::Value, description = "TestInvocation"),
-    responses((status = 200, description = "list of Invocation", body = serde_json::Value)))]
+    request_body = TestInvocation,
+    responses((status = 200, description = "one Invocation per matching subscription", body = Vec<super::schema::Invocation>)))]
 pub async fn test_beta(
     tenant: Tenant<SailPoint>,
     State(state): State<AppState>,

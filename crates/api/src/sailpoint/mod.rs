@@ -7,6 +7,7 @@ mod callbacks;
 mod custom;
 mod invocations;
 mod patch;
+pub mod schema;
 mod subscriptions;
 mod triggers;
 

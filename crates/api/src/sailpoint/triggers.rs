@@ -54,8 +54,8 @@ async fn list_impl(
         ("sorters" = Option<String>, Query, description = "id, name (prefix '-' for descending)"),
     ),
     responses(
-        (status = 200, description = "Triggers (inputSchema/outputSchema stringified)", body = Vec<serde_json::Value>),
-        (status = 400, description = "Bad collection parameter", body = serde_json::Value),
+        (status = 200, description = "Triggers (inputSchema/outputSchema stringified)", body = Vec<super::schema::Trigger>),
+        (status = 400, description = "Bad collection parameter"),
     ))]
 pub async fn list_triggers(
     tenant: Tenant<SailPoint>,
@@ -68,8 +68,8 @@ pub async fn list_triggers(
 /// List triggers (beta path).
 #[utoipa::path(get, path = "/beta/triggers", tag = "SailPoint Triggers",
     responses(
-        (status = 200, description = "Triggers", body = Vec<serde_json::Value>),
-        (status = 400, description = "Bad collection parameter", body = serde_json::Value),
+        (status = 200, description = "Triggers", body = Vec<super::schema::Trigger>),
+        (status = 400, description = "Bad collection parameter"),
     ))]
 pub async fn list_triggers_beta(
     tenant: Tenant<SailPoint>,

@@ -86,7 +86,7 @@ async fn delete_target(
 
 /// Lists targets with filters, sorting and pagination.
 #[utoipa::path(post, path = "/zitadel.action.v2.ActionService/ListTargets", tag = TAG,
-    request_body = ListTargetsRequest, responses((status = 200, body = ListTargetsResponse)))]
+    request_body = Option<ListTargetsRequest>, responses((status = 200, body = ListTargetsResponse)))]
 async fn list_targets(
     State(state): State<AppState>,
     tenant: Tenant<Connect>,
@@ -112,7 +112,7 @@ async fn set_execution(
 
 /// Lists executions with filters, sorting and pagination.
 #[utoipa::path(post, path = "/zitadel.action.v2.ActionService/ListExecutions", tag = TAG,
-    request_body = ListExecutionsRequest, responses((status = 200, body = ListExecutionsResponse)))]
+    request_body = Option<ListExecutionsRequest>, responses((status = 200, body = ListExecutionsResponse)))]
 async fn list_executions(
     State(state): State<AppState>,
     tenant: Tenant<Connect>,
@@ -125,7 +125,7 @@ async fn list_executions(
 
 /// Function names usable in `function` conditions.
 #[utoipa::path(post, path = "/zitadel.action.v2.ActionService/ListExecutionFunctions", tag = TAG,
-    request_body = EmptyRequest, responses((status = 200, body = FunctionsResponse)))]
+    request_body = Option<EmptyRequest>, responses((status = 200, body = FunctionsResponse)))]
 async fn list_execution_functions(
     State(state): State<AppState>,
     _tenant: Tenant<Connect>,
@@ -136,7 +136,7 @@ async fn list_execution_functions(
 
 /// gRPC methods usable in `request`/`response` conditions.
 #[utoipa::path(post, path = "/zitadel.action.v2.ActionService/ListExecutionMethods", tag = TAG,
-    request_body = EmptyRequest, responses((status = 200, body = MethodsResponse)))]
+    request_body = Option<EmptyRequest>, responses((status = 200, body = MethodsResponse)))]
 async fn list_execution_methods(
     State(state): State<AppState>,
     _tenant: Tenant<Connect>,
@@ -147,7 +147,7 @@ async fn list_execution_methods(
 
 /// gRPC services usable in `request`/`response` conditions.
 #[utoipa::path(post, path = "/zitadel.action.v2.ActionService/ListExecutionServices", tag = TAG,
-    request_body = EmptyRequest, responses((status = 200, body = ServicesResponse)))]
+    request_body = Option<EmptyRequest>, responses((status = 200, body = ServicesResponse)))]
 async fn list_execution_services(
     State(state): State<AppState>,
     _tenant: Tenant<Connect>,

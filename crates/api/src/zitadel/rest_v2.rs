@@ -86,7 +86,7 @@ async fn delete_target(
 
 /// Lists targets.
 #[utoipa::path(post, path = "/v2/actions/targets/search", tag = TAG,
-    request_body = ListTargetsRequest, responses((status = 200, body = ListTargetsResponse)))]
+    request_body = Option<ListTargetsRequest>, responses((status = 200, body = ListTargetsResponse)))]
 async fn list_targets(
     State(state): State<AppState>,
     tenant: Tenant<ZitadelRest>,
@@ -112,7 +112,7 @@ async fn set_execution(
 
 /// Lists executions.
 #[utoipa::path(post, path = "/v2/actions/executions/search", tag = TAG,
-    request_body = ListExecutionsRequest, responses((status = 200, body = ListExecutionsResponse)))]
+    request_body = Option<ListExecutionsRequest>, responses((status = 200, body = ListExecutionsResponse)))]
 async fn list_executions(
     State(state): State<AppState>,
     tenant: Tenant<ZitadelRest>,

@@ -327,7 +327,7 @@ async fn delete_target(
 
 /// Searches targets: the body is the filter list; paging and sorting are query parameters.
 #[utoipa::path(post, path = "/resources/v3alpha/actions/targets/_search", tag = TAG,
-    request_body = Vec<TargetSearchFilterJson>,
+    request_body = Option<Vec<TargetSearchFilterJson>>,
     params(("query.offset" = Option<u64>, Query), ("query.limit" = Option<u32>, Query), ("query.asc" = Option<bool>, Query), ("sortingColumn" = Option<String>, Query)),
     responses((status = 200, body = SearchTargetsResponse)))]
 async fn search_targets(
@@ -407,7 +407,7 @@ async fn set_execution(
 
 /// Searches executions: the body is the filter list.
 #[utoipa::path(post, path = "/resources/v3alpha/actions/executions/_search", tag = TAG,
-    request_body = Vec<ExecutionSearchFilterJson>,
+    request_body = Option<Vec<ExecutionSearchFilterJson>>,
     params(("query.offset" = Option<u64>, Query), ("query.limit" = Option<u32>, Query), ("query.asc" = Option<bool>, Query), ("sortingColumn" = Option<String>, Query)),
     responses((status = 200, body = SearchExecutionsResponse)))]
 async fn search_executions(
