@@ -25,8 +25,6 @@ pub struct WhoAmI {
 
 /// Describes the caller's token and the instance the request acts on.
 #[utoipa::path(get, path = "/v1/whoami", tag = "auth",
-    params(("instance.id" = Option<String>, Query, description = "instance to act on (system tokens, or the token's own)"),
-           ("instance.domain" = Option<String>, Query, description = "instance to act on, by bound domain")),
     responses((status = 200, description = "the caller", body = WhoAmI),
               (status = 401, description = "no valid token"),
               (status = 403, description = "the token lacks the admin scope"),

@@ -50,6 +50,7 @@ pub struct CallBody {
     pub condition: ConditionJson,
     /// The request (request conditions), the response (response conditions) or the function
     /// input (`{function, userinfo, user, ...}`); a JSON object.
+    #[schema(value_type = Object)]
     pub payload: Value,
     /// What targets are told about the original call.
     #[serde(default)]
@@ -70,6 +71,7 @@ pub struct ContextJson {
     #[serde(rename = "userID")]
     pub user_id: Option<String>,
     /// The original call's headers, an object (`{"x-forwarded-for": ["1.2.3.4"]}`).
+    #[schema(value_type = Option<Object>)]
     pub headers: Option<Value>,
     /// Response conditions: the request that produced the response.
     pub request: Option<Value>,

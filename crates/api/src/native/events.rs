@@ -35,6 +35,7 @@ pub struct PublishBody {
     #[serde(rename = "type")]
     pub event_type: String,
     /// The event's data: a JSON object, validated against the trigger's input schema.
+    #[schema(value_type = Object)]
     pub payload: Value,
     /// Idempotency key: publishing again with the same id returns the first answer.
     pub id: Option<String>,

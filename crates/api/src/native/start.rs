@@ -38,8 +38,10 @@ pub struct StartBody {
     /// A REQUEST_RESPONSE trigger id.
     pub trigger_id: String,
     /// The trigger input, validated against its input schema.
+    #[schema(value_type = Object)]
     pub input: Value,
     /// Metadata kept with the invocation (SailPoint's `contentJson`).
+    #[schema(value_type = Option<Object>)]
     pub content_json: Option<Value>,
     /// ISO-8601 duration (at most PT60S) to wait for the outputs.
     pub wait: Option<String>,

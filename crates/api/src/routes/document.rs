@@ -88,12 +88,13 @@ fn add_instance_selector(op: &mut Operation) {
     let selectors = [
         (
             "instance.id",
-            "The instance to act on: the token's own, or any with a `system` token.",
-            Some("^[A-Za-z0-9._-]{1,200}$"),
+            "The instance to act on: the token's own, or any with a `system` token \
+             (empty: the token's own).",
+            Some("^[A-Za-z0-9._-]{0,200}$"),
         ),
         (
             "instance.domain",
-            "The instance to act on, by a domain bound to it.",
+            "The instance to act on, by a domain bound to it (empty: the token's own).",
             None,
         ),
     ];

@@ -223,7 +223,8 @@ async fn complete_impl(
               (status = 400, description = "output does not match the trigger's output schema"),
               (status = 401, description = "wrong secret"),
               (status = 404, description = "unknown invocation or deadline passed"),
-              (status = 409, description = "already completed")))]
+              (status = 409, description = "already completed"),
+              (status = 503, description = "storage unavailable; retry")))]
 pub async fn complete(
     // The callback carries no token; the tenant is resolved only to keep every handler uniform,
     // the invocation is found by its (globally unique) id and authenticated by its secret.
@@ -239,7 +240,12 @@ pub async fn complete(
 #[utoipa::path(post, path = "/beta/trigger-invocations/{id}/complete", tag = "SailPoint Trigger Invocations",
     params(("id" = String, Path, description = "invocation id")),
     request_body = CompleteInvocation,
-    responses((status = 204, description = "completed")))]
+    responses((status = 204, description = "completed"),
+              (status = 400, description = "output does not match the trigger's output schema"),
+              (status = 401, description = "wrong secret"),
+              (status = 404, description = "unknown invocation or deadline passed"),
+              (status = 409, description = "already completed"),
+              (status = 503, description = "storage unavailable; retry")))]
 pub async fn complete_beta(
     _tenant: Tenant<SailPoint>,
     State(state): State<AppState>,

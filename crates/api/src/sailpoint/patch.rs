@@ -54,7 +54,7 @@ pub async fn patch(
 #[utoipa::path(patch, path = "/beta/trigger-subscriptions/{id}", tag = "SailPoint Trigger Subscriptions",
     params(("id" = String, Path, description = "Subscription id")),
     request_body(content = Vec<super::schema::JsonPatchOperation>, content_type = "application/json-patch+json", description = "RFC 6902 operations"),
-    responses((status = 200, description = "Updated subscription", body = super::schema::Subscription), (status = 400, description = "Invalid patch"), (status = 415, description = "Wrong content type")))]
+    responses((status = 200, description = "Updated subscription", body = super::schema::Subscription), (status = 400, description = "Invalid patch"), (status = 404, description = "Not found"), (status = 415, description = "Wrong content type")))]
 pub async fn patch_beta(
     tenant: Tenant<SailPoint>,
     State(state): State<AppState>,

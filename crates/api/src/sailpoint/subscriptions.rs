@@ -357,7 +357,7 @@ pub async fn put(
 #[utoipa::path(put, path = "/beta/trigger-subscriptions/{id}", tag = "SailPoint Trigger Subscriptions",
     params(("id" = String, Path, description = "Subscription id")),
     request_body = super::schema::SubscriptionRequest,
-    responses((status = 200, description = "Updated subscription", body = super::schema::Subscription), (status = 400, description = "Invalid subscription")))]
+    responses((status = 200, description = "Updated subscription", body = super::schema::Subscription), (status = 400, description = "Invalid subscription"), (status = 404, description = "Not found")))]
 pub async fn put_beta(
     tenant: Tenant<SailPoint>,
     State(state): State<AppState>,
@@ -394,7 +394,7 @@ pub async fn delete_beta(
 /// Check a JSONPath filter against a sample input.
 #[utoipa::path(post, path = "/trigger-subscriptions/v1/validate-filter", tag = "SailPoint Trigger Subscriptions",
     request_body = ValidateFilterInput,
-    responses((status = 200, description = "{isValid, isValidJSONPath, isPathExist}", body = super::schema::Subscription), (status = 400, description = "Malformed request")))]
+    responses((status = 200, description = "whether the filter is valid and selects something", body = super::schema::ValidateFilterResponse)))]
 pub async fn validate_filter(
     _tenant: Tenant<SailPoint>,
     body: Body<ValidateFilterInput, SailPoint>,
@@ -405,7 +405,7 @@ pub async fn validate_filter(
 /// Check a JSONPath filter (beta path).
 #[utoipa::path(post, path = "/beta/trigger-subscriptions/validate-filter", tag = "SailPoint Trigger Subscriptions",
     request_body = ValidateFilterInput,
-    responses((status = 200, description = "{isValid, isValidJSONPath, isPathExist}", body = super::schema::Subscription), (status = 400, description = "Malformed request")))]
+    responses((status = 200, description = "whether the filter is valid and selects something", body = super::schema::ValidateFilterResponse)))]
 pub async fn validate_filter_beta(
     _tenant: Tenant<SailPoint>,
     body: Body<ValidateFilterInput, SailPoint>,
