@@ -15,6 +15,7 @@ mod openapi;
 pub mod routes;
 pub mod sailpoint;
 pub mod state;
+mod strict_json;
 pub mod tenant;
 pub mod zitadel;
 

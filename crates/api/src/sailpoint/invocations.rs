@@ -130,11 +130,10 @@ async fn status_impl(
     ))
 }
 
-/// Invocation status records of the last 48 hours.
+/// Invocation status records of the last 48 hours. Filters: `triggerId`, `subscriptionId` (eq);
+/// sorters: `triggerId`, `subscriptionName`, `created`, `completed`.
 #[utoipa::path(get, path = "/trigger-invocations/v1/status", tag = "SailPoint Trigger Invocations",
-    params(("limit" = Option<u32>, Query), ("offset" = Option<u32>, Query), ("count" = Option<bool>, Query),
-           ("filters" = Option<String>, Query, description = "triggerId eq, subscriptionId eq"),
-           ("sorters" = Option<String>, Query, description = "triggerId, subscriptionName, created, completed")),
+    params(ListParams),
     responses((status = 200, description = "list of InvocationStatus", body = Vec<super::schema::InvocationStatus>),
               (status = 400, description = "bad filter or sorter")))]
 pub async fn status(
@@ -147,6 +146,7 @@ pub async fn status(
 
 /// Invocation status records (beta path).
 #[utoipa::path(get, path = "/beta/trigger-invocations/status", tag = "SailPoint Trigger Invocations",
+    params(ListParams),
     responses((status = 200, description = "list of InvocationStatus", body = Vec<super::schema::InvocationStatus>)))]
 pub async fn status_beta(
     tenant: Tenant<SailPoint>,

@@ -23,6 +23,7 @@ use switchyard_core::auth::Scope;
 use switchyard_core::sailpoint::query::{parse_sorters, FilterSpec, Filters, Page, Sorter};
 use switchyard_core::sailpoint::TriggerCatalog;
 use switchyard_core::InstanceId;
+use utoipa::IntoParams;
 use utoipa_axum::routes;
 
 /// Every SailPoint route, current and beta, and the native custom-trigger routes.
@@ -82,13 +83,23 @@ async fn catalog(state: &AppState, instance: &InstanceId) -> Result<TriggerCatal
 }
 
 /// SailPoint's standard collection parameters. Other query parameters (the instance selector)
-/// are ignored here.
-#[derive(Debug, Deserialize)]
+/// are ignored here. Read as text so each gets its own clear 400.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
+    /// Page size, 0 to 250 (default 250).
+    #[param(value_type = Option<u32>, minimum = 0, maximum = 250)]
     limit: Option<String>,
+    /// Items to skip.
+    #[param(value_type = Option<i64>, minimum = 0)]
     offset: Option<String>,
+    /// Also send the total in `X-Total-Count`.
+    #[param(value_type = Option<bool>)]
     count: Option<String>,
+    /// SailPoint filter expression (`id eq "x"`, `triggerId in ("a","b")`); the fields and
+    /// operators each list supports are in its description.
     filters: Option<String>,
+    /// Comma-separated sort fields, `-` for descending.
     sorters: Option<String>,
 }
 

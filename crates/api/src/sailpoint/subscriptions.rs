@@ -285,15 +285,10 @@ pub async fn create_beta(
     create_impl(tenant, state, body.0).await
 }
 
-/// List subscriptions.
+/// List subscriptions. Filters: `id`, `triggerId` (eq, in), `type` (eq, in, le); sorters:
+/// `triggerId`, `triggerName`.
 #[utoipa::path(get, path = "/trigger-subscriptions/v1", tag = "SailPoint Trigger Subscriptions",
-    params(
-        ("limit" = Option<i32>, Query, description = "0..250, default 250"),
-        ("offset" = Option<i32>, Query, description = "offset into the result set"),
-        ("count" = Option<bool>, Query, description = "set X-Total-Count"),
-        ("filters" = Option<String>, Query, description = "id: eq, in; triggerId: eq, in; type: eq, in, le"),
-        ("sorters" = Option<String>, Query, description = "triggerId, triggerName (prefix '-' for descending)"),
-    ),
+    params(ListParams),
     responses((status = 200, description = "Subscriptions", body = Vec<super::schema::Subscription>), (status = 400, description = "Bad collection parameter")))]
 pub async fn list(
     tenant: Tenant<SailPoint>,
@@ -305,6 +300,7 @@ pub async fn list(
 
 /// List subscriptions (beta path).
 #[utoipa::path(get, path = "/beta/trigger-subscriptions", tag = "SailPoint Trigger Subscriptions",
+    params(ListParams),
     responses((status = 200, description = "Subscriptions", body = Vec<super::schema::Subscription>), (status = 400, description = "Bad collection parameter")))]
 pub async fn list_beta(
     tenant: Tenant<SailPoint>,

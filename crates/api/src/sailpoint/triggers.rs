@@ -44,15 +44,9 @@ async fn list_impl(
     ))
 }
 
-/// List triggers.
+/// List triggers. Filters: `id` (eq, ge, le, in); sorters: `id`, `name`.
 #[utoipa::path(get, path = "/triggers/v1", tag = "SailPoint Triggers",
-    params(
-        ("limit" = Option<i32>, Query, description = "0..250, default 250"),
-        ("offset" = Option<i32>, Query, description = "offset into the result set"),
-        ("count" = Option<bool>, Query, description = "set X-Total-Count"),
-        ("filters" = Option<String>, Query, description = "id: eq, ge, le, in"),
-        ("sorters" = Option<String>, Query, description = "id, name (prefix '-' for descending)"),
-    ),
+    params(ListParams),
     responses(
         (status = 200, description = "Triggers (inputSchema/outputSchema stringified)", body = Vec<super::schema::Trigger>),
         (status = 400, description = "Bad collection parameter"),
@@ -67,6 +61,7 @@ pub async fn list_triggers(
 
 /// List triggers (beta path).
 #[utoipa::path(get, path = "/beta/triggers", tag = "SailPoint Triggers",
+    params(ListParams),
     responses(
         (status = 200, description = "Triggers", body = Vec<super::schema::Trigger>),
         (status = 400, description = "Bad collection parameter"),

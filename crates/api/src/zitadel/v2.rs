@@ -39,6 +39,7 @@ pub struct UpdateTargetResponse {
 #[serde(deny_unknown_fields)]
 pub struct IdRequest {
     #[serde(default)]
+    #[schema(min_length = 1)]
     pub id: String,
 }
 
