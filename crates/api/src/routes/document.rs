@@ -57,12 +57,10 @@ pub(super) fn document(op: &mut Operation, rule: Rule, dialect: DialectKind, pre
         }
     }
     for status in statuses {
-        let key = status.to_string();
-        if !op.responses.responses.contains_key(&key) {
-            op.responses
-                .responses
-                .insert(key, RefOr::T(error_response(dialect, status, None)));
-        }
+        op.responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| RefOr::T(error_response(dialect, status, None)));
     }
     // Handler-documented errors without a body get the dialect's error schema.
     for (key, resp) in op.responses.responses.iter_mut() {
