@@ -418,7 +418,7 @@ async fn tokens_are_bound_to_their_instance() {
 }
 
 /// Runs the built binary; returns the last line of stdout.
-fn cli(args: &[&str]) -> String {
+pub(crate) fn cli(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .args(args)
         .env_remove("SWITCHYARD_CONFIG")

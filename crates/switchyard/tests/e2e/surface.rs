@@ -5,7 +5,6 @@
 use crate::support::TestServer;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::process::Command;
 
 /// `/a/{id}/b` with every path parameter filled in.
 fn concrete(path: &str) -> String {
@@ -153,18 +152,8 @@ async fn unrouted_requests_are_denied_by_default_then_answered_in_their_dialect(
 #[tokio::test]
 async fn metrics_need_the_server_wide_scope_from_the_cli() {
     let s = TestServer::start().await;
-    let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(["token", "--data-dir", s.data_dir.to_str().unwrap()])
-        .args(["--scopes", "metrics:read"])
-        .env_remove("SWITCHYARD_CONFIG")
-        .output()
-        .expect("binary runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let dir = s.data_dir.to_str().unwrap();
+    let token = crate::auth::cli(&["token", "--data-dir", dir, "--scopes", "metrics:read"]);
     let resp = s.send_as(Some(&token), Method::GET, "/metrics", None).await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(resp.headers()["content-type"]
