@@ -36,7 +36,7 @@ def test_schemathesis_finds_no_failure():
         examples = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25")
         run = subprocess.run(
             [cli, "--no-color", "--config-file", CONFIG, "run", s.base + "/openapi.json",
-             "--checks", "all", "--max-examples", examples, "--seed", "1",
+             "--checks", "all", "--max-examples", examples, "--seed", os.environ.get("SCHEMATHESIS_SEED", "1"),
              "--request-timeout", "30", "-H", f"Authorization: Bearer {token}"],
             capture_output=True, text=True, timeout=1200)
     finally:

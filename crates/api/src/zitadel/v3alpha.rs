@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use switchyard_core::zitadel::{ExecutionEntry, ExecutionSort, Page, TargetSort};
 use switchyard_core::{InstanceId, Timestamp};
 use switchyard_store::zitadel::{ExecutionQuery, StoredExecution, TargetQuery};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::routes;
 
 const TAG: &str = "ZITADEL Actions v3alpha (REST)";
@@ -153,21 +153,32 @@ pub struct SearchTargetsResponse {
 }
 
 /// Paging and sorting of `_search` routes.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
+    /// Results to skip.
     #[serde(rename = "query.offset")]
-    offset: Option<u64>,
+    #[param(minimum = 0)]
+    offset: Option<i64>,
+    /// Page size (default and maximum as in ZITADEL).
     #[serde(rename = "query.limit")]
-    limit: Option<u64>,
+    limit: Option<u32>,
+    /// Ascending order.
     #[serde(rename = "query.asc")]
     asc: Option<bool>,
+    /// The field to sort by (`TARGET_FIELD_NAME_...` / `EXECUTION_FIELD_NAME_...`).
     #[serde(rename = "sortingColumn")]
     sorting_column: Option<String>,
 }
 
 impl SearchParams {
     fn page(&self) -> Result<Page, ApiError> {
-        Page::new(self.offset, self.limit, self.asc)
+        let offset = self
+            .offset
+            .map(u64::try_from)
+            .transpose()
+            .map_err(|_| ApiError::invalid("invalid query.offset: must not be negative"))?;
+        Page::new(offset, self.limit.map(u64::from), self.asc)
             .map_err(|e| ApiError::invalid(format!("invalid query.limit: {}", e.rule)))
     }
 }
@@ -328,7 +339,7 @@ async fn delete_target(
 /// Searches targets: the body is the filter list; paging and sorting are query parameters.
 #[utoipa::path(post, path = "/resources/v3alpha/actions/targets/_search", tag = TAG,
     request_body = Option<Vec<TargetSearchFilterJson>>,
-    params(("query.offset" = Option<u64>, Query), ("query.limit" = Option<u32>, Query), ("query.asc" = Option<bool>, Query), ("sortingColumn" = Option<String>, Query)),
+    params(SearchParams),
     responses((status = 200, body = SearchTargetsResponse)))]
 async fn search_targets(
     State(state): State<AppState>,
@@ -408,7 +419,7 @@ async fn set_execution(
 /// Searches executions: the body is the filter list.
 #[utoipa::path(post, path = "/resources/v3alpha/actions/executions/_search", tag = TAG,
     request_body = Option<Vec<ExecutionSearchFilterJson>>,
-    params(("query.offset" = Option<u64>, Query), ("query.limit" = Option<u32>, Query), ("query.asc" = Option<bool>, Query), ("sortingColumn" = Option<String>, Query)),
+    params(SearchParams),
     responses((status = 200, body = SearchExecutionsResponse)))]
 async fn search_executions(
     State(state): State<AppState>,
