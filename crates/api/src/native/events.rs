@@ -30,6 +30,7 @@ pub fn routes() -> Routes {
 /// An event to publish.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"type": "user.human.added", "payload": {"userId": "u-1"}}))]
 pub struct PublishBody {
     /// Trigger id (`idn:identity-created`) or ZITADEL event type (`user.human.added`).
     #[serde(rename = "type")]

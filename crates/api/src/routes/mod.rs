@@ -179,6 +179,7 @@ impl Routes {
 
     /// The OpenAPI document of these routes on top of `base`.
     pub fn openapi(self, base: OpenApi) -> OpenApi {
+        self.check_schema_names();
         self.routes
             .into_iter()
             .fold(OpenApiRouter::with_openapi(base), |api, r| {
@@ -189,6 +190,7 @@ impl Routes {
 
     /// The router, every route behind its guard, and the OpenAPI document on top of `base`.
     pub fn into_router(self, state: &AppState, base: OpenApi) -> (Router<AppState>, OpenApi) {
+        self.check_schema_names();
         let mut api = OpenApiRouter::with_openapi(base);
         for r in self.routes {
             let (schemas, paths, method_router) = r.handler;
@@ -196,6 +198,27 @@ impl Routes {
             api = api.routes((schemas, paths, guarded));
         }
         api.split_for_parts()
+    }
+}
+
+impl Routes {
+    /// Two wire types with one component name would silently replace each other's schema in
+    /// the document (v2's and v3alpha's `GetTargetResponse` once did).
+    ///
+    /// # Panics
+    /// When two different schemas share a name (a programming error any test catches).
+    fn check_schema_names(&self) {
+        let mut seen = std::collections::HashMap::new();
+        for r in &self.routes {
+            for (name, schema) in &r.handler.0 {
+                if let Some(other) = seen.insert(name.as_str(), schema) {
+                    assert!(
+                        other == schema,
+                        "two different schemas are named '{name}': rename one with #[schema(as = ...)]"
+                    );
+                }
+            }
+        }
     }
 }
 

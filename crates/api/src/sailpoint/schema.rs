@@ -203,6 +203,9 @@ pub struct EventBridgeRequest {
 /// can name what is missing; `id`, `triggerId` and `triggerName` may echo what was read.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"name": "new identities", "triggerId": "idn:identity-created",
+    "type": "HTTP", "enabled": true,
+    "httpConfig": {"url": "https://hooks.example.com/sailpoint", "httpDispatchMode": "SYNC"}}))]
 pub struct SubscriptionRequest {
     pub id: Option<String>,
     /// Required on create: a trigger of the catalog.
@@ -241,6 +244,11 @@ pub struct JsonPatchOperation {
 /// A custom trigger to register.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"id": "acme:order-created", "name": "Order created",
+    "type": "FIRE_AND_FORGET",
+    "inputSchema": {"type": "object", "required": ["orderId"],
+                    "properties": {"orderId": {"type": "string"}}},
+    "exampleInput": {"orderId": "o-1"}}))]
 pub struct TriggerDefinitionRequest {
     pub id: String,
     pub name: String,

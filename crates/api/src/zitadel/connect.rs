@@ -34,7 +34,7 @@ pub fn routes() -> Routes {
 
 /// Creates a target; returns its id and signing key.
 #[utoipa::path(post, path = "/zitadel.action.v2.ActionService/CreateTarget", tag = TAG,
-    request_body = TargetFields, responses((status = 200, body = CreateTargetResponse)))]
+    request_body = TargetFields, responses((status = 200, body = CreateTargetResponse), (status = 409, description = "another target of the instance has this name")))]
 async fn create_target(
     State(state): State<AppState>,
     tenant: Tenant<Connect>,
@@ -47,7 +47,7 @@ async fn create_target(
 
 /// Updates a target; absent fields stay unchanged; `expirationSigningKey` rotates the key.
 #[utoipa::path(post, path = "/zitadel.action.v2.ActionService/UpdateTarget", tag = TAG,
-    request_body = UpdateFields, responses((status = 200, body = UpdateTargetResponse)))]
+    request_body = UpdateFields, responses((status = 200, body = UpdateTargetResponse), (status = 409, description = "another target of the instance has this name")))]
 async fn update_target(
     State(state): State<AppState>,
     tenant: Tenant<Connect>,

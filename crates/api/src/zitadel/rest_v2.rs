@@ -35,7 +35,7 @@ pub fn routes() -> Routes {
 
 /// Creates a target.
 #[utoipa::path(post, path = "/v2/actions/targets", tag = TAG,
-    request_body = TargetFields, responses((status = 200, body = CreateTargetResponse)))]
+    request_body = TargetFields, responses((status = 200, body = CreateTargetResponse), (status = 409, description = "another target of the instance has this name")))]
 async fn create_target(
     State(state): State<AppState>,
     tenant: Tenant<ZitadelRest>,
@@ -48,7 +48,7 @@ async fn create_target(
 
 /// Updates a target.
 #[utoipa::path(post, path = "/v2/actions/targets/{id}", tag = TAG, params(("id" = String, Path)),
-    request_body = UpdateFields, responses((status = 200, body = UpdateTargetResponse)))]
+    request_body = UpdateFields, responses((status = 200, body = UpdateTargetResponse), (status = 409, description = "another target of the instance has this name")))]
 async fn update_target(
     State(state): State<AppState>,
     tenant: Tenant<ZitadelRest>,

@@ -135,6 +135,7 @@ impl GetTargetJson {
 
 /// `{target}`.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = V3alphaGetTargetResponse)]
 pub struct GetTargetResponse {
     pub target: GetTargetJson,
 }
@@ -212,6 +213,7 @@ pub struct ExecutionBody {
 /// `PUT /executions` body.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = V3alphaSetExecutionRequest)]
 pub struct SetExecutionRequest {
     pub condition: Option<ConditionJson>,
     #[serde(default)]
@@ -220,6 +222,7 @@ pub struct SetExecutionRequest {
 
 /// One execution in a search answer.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = V3alphaExecutionJson)]
 pub struct ExecutionJson {
     pub details: Details,
     pub condition: ConditionJson,
@@ -259,7 +262,7 @@ pub struct SearchExecutionsResponse {
 
 /// Creates a target.
 #[utoipa::path(post, path = "/resources/v3alpha/actions/targets", tag = TAG,
-    request_body = TargetFields, responses((status = 201, body = TargetWriteResponse)))]
+    request_body = TargetFields, responses((status = 201, body = TargetWriteResponse), (status = 409, description = "another target of the instance has this name")))]
 async fn create_target(
     State(state): State<AppState>,
     tenant: Tenant<ZitadelRest>,
@@ -294,7 +297,7 @@ async fn get_target(
 /// Patches a target: absent fields stay; another type object switches the type;
 /// `expirationSigningKey` rotates the key, keeping the old one valid for that long (<= 7 days).
 #[utoipa::path(patch, path = "/resources/v3alpha/actions/targets/{id}", tag = TAG, params(("id" = String, Path)),
-    request_body = UpdateFields, responses((status = 200, body = TargetWriteResponse)))]
+    request_body = UpdateFields, responses((status = 200, body = TargetWriteResponse), (status = 409, description = "another target of the instance has this name")))]
 async fn patch_target(
     State(state): State<AppState>,
     tenant: Tenant<ZitadelRest>,

@@ -64,6 +64,8 @@ impl TypeFields {
 /// The settable fields of a target, all optional on the wire (create requires some).
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(example = json!({"name": "audit-hook", "endpoint": "https://hooks.example.com/zitadel",
+    "timeout": "10s", "restWebhook": {"interruptOnError": false}}))]
 pub struct TargetFields {
     pub name: Option<String>,
     pub endpoint: Option<String>,
