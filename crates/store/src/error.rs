@@ -70,7 +70,32 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_transient;
+    use super::{is_transient, StoreError};
+    use sqlx::Connection;
+
+    #[tokio::test]
+    async fn a_read_only_sqlite_database_is_unavailable_not_internal() {
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        sqlx::query("PRAGMA query_only = ON")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let err = sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(StoreError::from(err), StoreError::Unavailable(_)),
+            "SQLITE_READONLY is an outage"
+        );
+        let err = sqlx::query("SELECT * FROM missing")
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
+        assert!(matches!(StoreError::from(err), StoreError::Internal(_)));
+    }
 
     #[test]
     fn transient_sqlstates_are_recognised() {
