@@ -22,6 +22,7 @@ pub fn routes() -> Routes {
     Routes::new(DialectKind::Native, "health")
         .add(Rule::public(), routes!(healthz))
         .add(Rule::public(), routes!(readyz))
+        .add(Rule::public(), routes!(crate::openapi::document))
 }
 
 /// The process is up.

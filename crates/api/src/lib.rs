@@ -22,7 +22,7 @@ pub mod zitadel;
 pub use state::{ApiSettings, AppState};
 
 use axum::extract::DefaultBodyLimit;
-use axum::{Json, Router};
+use axum::Router;
 
 /// Every route of every dialect, with its rules.
 pub fn all_routes() -> routes::Routes {
@@ -42,12 +42,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
     let (router, api) = all_routes().into_router(&state, openapi::base());
-    let doc = serde_json::to_value(&api).unwrap_or_default();
+    let doc = serde_json::to_vec(&api).unwrap_or_default();
     router
-        .route(
-            "/openapi.json",
-            axum::routing::get(move || async move { Json(doc.clone()) }),
-        )
+        .layer(axum::Extension(openapi::DocumentJson(doc.into())))
         .fallback(fallback::not_found)
         .method_not_allowed_fallback(fallback::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

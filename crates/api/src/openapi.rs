@@ -6,6 +6,10 @@ use crate::dialect::schema::{
     ConnectError, NativeError, SailPointError, SailPointErrorMessage, SailPointRateLimited,
     SailPointUnauthorized, ZitadelRestError,
 };
+use axum::body::Bytes;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Extension;
 use switchyard_core::auth::Scope;
 use utoipa::openapi::security::{
     ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityScheme,
@@ -35,6 +39,17 @@ struct ApiDoc;
 /// The frame every operation is added to.
 pub fn base() -> Document {
     ApiDoc::openapi()
+}
+
+/// The finished document as JSON, serialized once at start and handed to [`document`].
+#[derive(Clone)]
+pub struct DocumentJson(pub Bytes);
+
+/// The OpenAPI document itself, this one included.
+#[utoipa::path(get, path = "/openapi.json", tag = "health",
+    responses((status = 200, description = "this OpenAPI 3.1 document", body = Object)))]
+pub async fn document(Extension(doc): Extension<DocumentJson>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], doc.0)
 }
 
 struct SecuritySchemes;
