@@ -11,6 +11,7 @@ pub mod duration;
 pub mod error;
 pub mod ids;
 pub mod instance;
+pub mod invocation;
 pub mod netguard;
 pub mod retry;
 pub mod sailpoint;

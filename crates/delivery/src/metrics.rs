@@ -3,6 +3,7 @@
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use switchyard_store::queue::InvocationStatus;
 
 const BUCKETS: [f64; 14] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -71,11 +72,12 @@ impl Metrics {
     }
 
     /// Renders every metric; `queue` is the current depth by state.
-    pub fn render(&self, queue: &[(String, i64)]) -> String {
+    pub fn render(&self, queue: &[(InvocationStatus, i64)]) -> String {
         let mut out = String::with_capacity(2048);
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         out.push_str("# HELP switchyard_queue_depth Live invocations by state.\n# TYPE switchyard_queue_depth gauge\n");
-        for state in ["waiting", "pending", "in_flight", "awaiting_callback"] {
+        let live = InvocationStatus::ALL.iter().filter(|s| !s.is_final());
+        for state in live {
             let n = queue
                 .iter()
                 .find(|(s, _)| s == state)

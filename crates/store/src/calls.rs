@@ -8,40 +8,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 use switchyard_core::{InstanceId, Timestamp};
 
-/// How one target call of a chain ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CallAttemptOutcome {
-    /// 2xx (and, for restCall, a usable body).
-    Succeeded,
-    /// Non-2xx, timeout, connection error, unusable body or a forwarded error.
-    Failed,
-    /// Not called: the target's circuit is open.
-    Skipped,
-    /// restAsync: handed off, not awaited.
-    Dispatched,
-}
-
-impl CallAttemptOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CallAttemptOutcome::Succeeded => "succeeded",
-            CallAttemptOutcome::Failed => "failed",
-            CallAttemptOutcome::Skipped => "skipped",
-            CallAttemptOutcome::Dispatched => "dispatched",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "succeeded" => Some(CallAttemptOutcome::Succeeded),
-            "failed" => Some(CallAttemptOutcome::Failed),
-            "skipped" => Some(CallAttemptOutcome::Skipped),
-            "dispatched" => Some(CallAttemptOutcome::Dispatched),
-            _ => None,
-        }
-    }
-}
+pub use switchyard_core::invocation::CallAttemptOutcome;
 
 /// One target call within a chain (`n` is its 1-based position among the calls made).
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -2,6 +2,9 @@
 //! SQLite, or PostgreSQL shared by several nodes) and is assembled from one sub-trait per domain so
 //! each can evolve on its own. Backends hold no state another node would need; everything durable
 //! lives in the database. [`open`] picks the backend from a database URL.
+//!
+//! Both backends run the same SQL (`sql`, generic over a small `sql::Backend` seam); the backend
+//! modules `sqlite` and `postgres` hold only what is particular to their database.
 
 pub mod calls;
 pub mod clients;
@@ -13,6 +16,7 @@ pub mod postgres;
 pub mod queue;
 pub mod sailpoint;
 pub mod secrets;
+pub mod sql;
 pub mod sqlite;
 pub mod zitadel;
 
@@ -20,11 +24,12 @@ pub use calls::CallStore;
 pub use clients::{ApiClient, ClientStore};
 pub use error::{StoreError, StoreResult};
 pub use instances::InstanceStore;
-pub use postgres::PgStore;
+pub use postgres::{PgBackend, PgStore};
 pub use queue::QueueStore;
 pub use sailpoint::SailPointStore;
 pub use secrets::SecretStore;
-pub use sqlite::SqliteStore;
+pub use sql::SqlStore;
+pub use sqlite::{SqliteBackend, SqliteStore};
 pub use zitadel::ZitadelStore;
 
 use async_trait::async_trait;
@@ -77,6 +82,23 @@ pub async fn open(
         .await
         .context("connecting to PostgreSQL (database_url)")?;
     Ok(std::sync::Arc::new(store))
+}
+
+/// Creates the database if needed (SQLite) and applies pending migrations, nothing else: no
+/// listener, no claims, no reclaiming of leased work (`switchyard migrate`).
+pub async fn migrate(database_url: &str, sqlite_path: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    if database_url.is_empty() {
+        return sqlite::migrate(sqlite_path)
+            .await
+            .with_context(|| format!("migrating database {}", sqlite_path.display()));
+    }
+    if !is_postgres_url(database_url) {
+        anyhow::bail!("database_url must start with postgres:// or postgresql://");
+    }
+    postgres::migrate(database_url)
+        .await
+        .context("migrating PostgreSQL (database_url)")
 }
 
 /// Whether `url` names a PostgreSQL database.

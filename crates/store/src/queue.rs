@@ -7,59 +7,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 use switchyard_core::{InstanceId, Timestamp};
 
-/// What an invocation delivers to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RouteKind {
-    Subscription,
-    Target,
-}
-
-impl RouteKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RouteKind::Subscription => "subscription",
-            RouteKind::Target => "target",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "subscription" => Some(RouteKind::Subscription),
-            "target" => Some(RouteKind::Target),
-            _ => None,
-        }
-    }
-}
-
-/// Real events or test invocations (SailPoint's REAL_TIME / TEST).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InvocationKind {
-    RealTime,
-    Test,
-    /// A restAsync target of a ZITADEL call chain: the stored payload is the exact body.
-    Call,
-}
-
-impl InvocationKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InvocationKind::RealTime => "real_time",
-            InvocationKind::Test => "test",
-            InvocationKind::Call => "call",
-        }
-    }
-
-    /// Inverse of [`Self::as_str`]; unknown values read as real-time.
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "test" => InvocationKind::Test,
-            "call" => InvocationKind::Call,
-            _ => InvocationKind::RealTime,
-        }
-    }
-}
+pub use switchyard_core::invocation::{InvocationKind, InvocationStatus, RouteKind};
 
 /// How a new invocation enters the queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,7 +135,7 @@ pub struct InvocationView {
     pub route_kind: RouteKind,
     pub route_id: String,
     pub kind: InvocationKind,
-    pub status: String,
+    pub status: InvocationStatus,
     #[serde(rename = "attemptCount")]
     pub attempts: u32,
     pub next_attempt_at: Option<Timestamp>,
@@ -214,7 +162,7 @@ pub struct InvocationStatusRow {
     /// Empty when the subscription was deleted since.
     pub subscription_name: String,
     pub kind: InvocationKind,
-    pub status: String,
+    pub status: InvocationStatus,
     pub created_at: Timestamp,
     pub completed_at: Option<Timestamp>,
     pub input: String,
@@ -228,7 +176,7 @@ pub struct InvocationStatusRow {
 pub struct CallbackTarget {
     pub instance: InstanceId,
     pub trigger_id: String,
-    pub status: String,
+    pub status: InvocationStatus,
     /// [`switchyard_core::crypto::hash_secret`] of the invocation secret.
     pub secret_hash: Option<String>,
     /// `None` for invocations that are not request-response.
@@ -251,7 +199,7 @@ pub enum CompleteResult {
 pub struct InvocationOutcome {
     pub id: String,
     pub route_id: String,
-    pub status: String,
+    pub status: InvocationStatus,
     /// The output as JSON text.
     pub output: Option<String>,
     pub error: Option<String>,
@@ -260,10 +208,7 @@ pub struct InvocationOutcome {
 impl InvocationOutcome {
     /// Whether nothing more will happen to the invocation.
     pub fn is_final(&self) -> bool {
-        matches!(
-            self.status.as_str(),
-            "completed" | "failed" | "delivered" | "expired"
-        )
+        self.status.is_final()
     }
 }
 
@@ -337,7 +282,7 @@ pub trait QueueStore {
 
     /// Live invocations (waiting, pending, in flight, awaiting a callback) by status, for
     /// metrics; finished ones are counted by the engine's counters instead.
-    async fn queue_depth(&self) -> StoreResult<Vec<(String, i64)>>;
+    async fn queue_depth(&self) -> StoreResult<Vec<(InvocationStatus, i64)>>;
 
     /// Whether the delivery engine switched a route off.
     async fn is_route_disabled(

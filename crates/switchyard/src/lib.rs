@@ -29,6 +29,16 @@ pub fn open_data_dir(config: &Config) -> anyhow::Result<data_dir::DataDir> {
     data_dir::DataDir::open_with_key(&config.data_dir, config.master_key_file.as_deref())
 }
 
+/// `switchyard migrate`: creates the data directory and applies pending database migrations,
+/// nothing else. No claim loop starts, so against a live PostgreSQL cluster it never leases (and
+/// strands) work, and on SQLite it leaves work in flight as the last server left it.
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    config.validate()?;
+    let data = open_data_dir(config)?;
+    let _lock = data.lock()?;
+    switchyard_store::migrate(&config.database_url, &data.database_path()).await
+}
+
 /// A built, bound, not yet running server.
 pub struct Application {
     listener: TcpListener,

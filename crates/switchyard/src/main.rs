@@ -91,8 +91,7 @@ fn main() -> anyhow::Result<()> {
                 if let Some(d) = data_dir {
                     config.data_dir = d;
                 }
-                config.listen = "127.0.0.1:0".into();
-                Application::build(config).await?;
+                switchyard::migrate(&config).await?;
                 println!("migrations applied");
                 Ok(())
             }

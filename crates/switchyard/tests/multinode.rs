@@ -420,6 +420,18 @@ async fn nodes_starting_together_migrate_once_on(url: String) {
             String::from_utf8_lossy(&o.stderr)
         );
     }
+    // Due work in the cluster: another `migrate` must not claim (and so strand) it.
+    publish_one_due_invocation(&url).await;
+    let again = node_command(&url, &root.join("node0"), &key_file)
+        .arg("migrate")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
     let mut conn = PgConnectOptions::from_str(&url)
         .unwrap()
         .connect()
@@ -430,10 +442,51 @@ async fn nodes_starting_together_migrate_once_on(url: String) {
             .fetch_one(&mut conn)
             .await
             .unwrap();
+    let due: (String, i64, Option<i64>) =
+        sqlx::query_as("SELECT status, attempts, lease_until FROM invocations WHERE id = 'due'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
     let _ = conn.close().await;
     let _ = std::fs::remove_dir_all(&root);
     assert_eq!(rows, versions, "a migration was recorded twice");
     assert!(versions >= 5, "migrations missing: {versions}");
+    assert_eq!(
+        due,
+        ("pending".to_string(), 0, None),
+        "migrate claimed work"
+    );
+}
+
+async fn publish_one_due_invocation(url: &str) {
+    use switchyard_store::queue::*;
+    use switchyard_store::{PgStore, QueueStore};
+    let store = PgStore::open(url).await.unwrap();
+    let invocation = NewInvocation {
+        id: "due".into(),
+        secret_hash: None,
+        route_kind: RouteKind::Subscription,
+        route_id: "no-such-subscription".into(),
+        state: InitialState::Pending,
+        chain_next: None,
+        interrupt_on_error: false,
+        deadline_at: None,
+    };
+    store
+        .publish(&[NewEvent {
+            instance: switchyard_core::InstanceId::default_instance(),
+            id: "e1".into(),
+            event_type: "idn:identity-created".into(),
+            payload: "{}".into(),
+            content_json: None,
+            created_at: switchyard_core::Timestamp(1),
+            kind: InvocationKind::RealTime,
+            invocations: vec![invocation],
+            response: "{}".into(),
+        }])
+        .await
+        .unwrap();
+    store.close().await;
 }
 
 /// `url` with its host and port replaced (user, password, database and options kept).

@@ -12,6 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use switchyard_core::auth::Scope;
+use switchyard_store::queue::InvocationStatus;
 use switchyard_store::StoreError;
 use utoipa_axum::routes;
 
@@ -73,7 +74,7 @@ async fn replay(
         StatusCode::ACCEPTED,
         Json(ReplayedOut {
             id,
-            status: "pending".into(),
+            status: InvocationStatus::Pending.as_str().into(),
         }),
     ))
 }

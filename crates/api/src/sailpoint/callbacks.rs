@@ -25,7 +25,7 @@ use switchyard_core::auth::Scope;
 use switchyard_core::crypto::verify_secret;
 use switchyard_core::ValidationError;
 use switchyard_delivery::PublishRequest;
-use switchyard_store::queue::{CompleteResult, InvocationKind, TIMED_OUT};
+use switchyard_store::queue::{CompleteResult, InvocationKind, InvocationStatus, TIMED_OUT};
 use switchyard_store::StoreError;
 use utoipa::ToSchema;
 use utoipa_axum::routes;
@@ -159,14 +159,14 @@ async fn complete_impl(
     if now >= deadline {
         return Err(gone(&id).into());
     }
-    let already = |status: &str| {
+    let already = |status: InvocationStatus| {
         ApiError::new(
             Code::Aborted,
             format!("invocation '{id}' has already ended (status {status})"),
         )
     };
-    if matches!(target.status.as_str(), "completed" | "failed" | "delivered") {
-        return Err(already(&target.status).into());
+    if target.status.is_final() {
+        return Err(already(target.status).into());
     }
     let (output, error) = match (body.output, body.error) {
         (_, Some(e)) if e.trim().is_empty() => {
@@ -208,7 +208,7 @@ async fn complete_impl(
             {
                 Err(gone(&id).into())
             }
-            Ok(t) => Err(already(&t.status).into()),
+            Ok(t) => Err(already(t.status).into()),
             Err(_) => Err(gone(&id).into()),
         },
     }

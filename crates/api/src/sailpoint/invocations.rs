@@ -22,7 +22,7 @@ use switchyard_core::auth::Scope;
 use switchyard_core::sailpoint::query::{compare, FilterSpec, Op};
 use switchyard_core::ValidationError;
 use switchyard_delivery::PublishRequest;
-use switchyard_store::queue::{InvocationKind, InvocationStatusRow};
+use switchyard_store::queue::{InvocationKind, InvocationStatus, InvocationStatusRow};
 use utoipa::ToSchema;
 use utoipa_axum::routes;
 
@@ -52,7 +52,7 @@ fn status_wire(r: &InvocationStatusRow) -> Value {
         if let Some(out) = parse(&r.output) {
             c.insert("output".into(), out);
         }
-        if r.status == "failed" || r.status == "expired" {
+        if r.status == InvocationStatus::Failed {
             let msg = r
                 .error
                 .clone()

@@ -1,7 +1,7 @@
-//! Row encoding and in-memory query logic shared by the SQLite and PostgreSQL backends, so both
-//! read, validate, filter and sort stored data identically; only the SQL differs per backend.
+//! Decoding and in-memory query logic for stored documents (targets, executions,
+//! subscriptions): rows are re-validated through the core rules, and listings are filtered,
+//! sorted and paged here rather than in SQL.
 
 pub mod executions;
-pub mod queue;
 pub mod subscriptions;
 pub mod targets;

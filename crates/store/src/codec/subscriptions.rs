@@ -6,14 +6,22 @@ use crate::{StoreError, StoreResult};
 use anyhow::Context;
 use switchyard_core::sailpoint::{Subscription, SubscriptionDoc};
 
-/// `(id, trigger_id, doc)` as selected by every backend.
-pub type Row = (String, String, String);
+crate::sql::sql_row! {
+    /// A subscription row: `SELECT id, trigger_id, doc`.
+    pub struct Row {
+        id: String,
+        trigger_id: String,
+        doc: String,
+    }
+}
 
 pub fn decode(row: Row) -> StoreResult<Subscription> {
-    let (id, trigger_id, doc) = row;
-    let doc: SubscriptionDoc = serde_json::from_str(&doc)?;
-    Subscription::from_doc(&id, &trigger_id, &doc).map_err(|e| {
-        StoreError::Internal(anyhow::anyhow!("stored subscription {id} is invalid: {e}"))
+    let doc: SubscriptionDoc = serde_json::from_str(&row.doc)?;
+    Subscription::from_doc(&row.id, &row.trigger_id, &doc).map_err(|e| {
+        StoreError::Internal(anyhow::anyhow!(
+            "stored subscription {} is invalid: {e}",
+            row.id
+        ))
     })
 }
 

@@ -14,58 +14,49 @@ use switchyard_core::zitadel::{
 };
 use switchyard_core::Timestamp;
 
-/// The columns every backend selects for a target with its current key.
-pub type Row = (
-    String,
-    String,
-    String,
-    i64,
-    String,
-    bool,
-    String,
-    i64,
-    i64,
-    String,
-    String,
-    i64,
-);
+crate::sql::sql_row! {
+    /// A target with its current key (see `sql::zitadel::targets::SELECT`).
+    pub struct Row {
+        id: String,
+        name: String,
+        endpoint: String,
+        timeout_nanos: i64,
+        target_type: String,
+        interrupt_on_error: bool,
+        payload_type: String,
+        created_at: Timestamp,
+        changed_at: Timestamp,
+        key_id: String,
+        sealed: String,
+        key_created_at: Timestamp,
+    }
+}
 
 pub fn decode(row: Row) -> StoreResult<StoredTarget> {
-    let (
-        id,
-        name,
-        endpoint,
-        nanos,
-        kind,
-        interrupt,
-        payload,
-        created,
-        changed,
-        key_id,
-        sealed,
-        key_created,
-    ) = row;
+    let id = row.id;
     let bad = |what: String| {
         StoreError::Internal(anyhow::anyhow!("stored target {id} is invalid: {what}"))
     };
     let config = TargetConfig {
-        name: TargetName::parse(&name).map_err(|e| bad(e.to_string()))?,
-        endpoint: Endpoint::parse(&endpoint).map_err(|e| bad(e.to_string()))?,
-        timeout: TargetTimeout::new(Duration::from_nanos(u64::try_from(nanos).unwrap_or(0)))
-            .map_err(|e| bad(e.to_string()))?,
-        target_type: TargetType::from_stored(&kind, interrupt)
-            .ok_or_else(|| bad(format!("type '{kind}'")))?,
-        payload_type: PayloadType::parse(&payload).map_err(|e| bad(e.to_string()))?,
+        name: TargetName::parse(&row.name).map_err(|e| bad(e.to_string()))?,
+        endpoint: Endpoint::parse(&row.endpoint).map_err(|e| bad(e.to_string()))?,
+        timeout: TargetTimeout::new(Duration::from_nanos(
+            u64::try_from(row.timeout_nanos).unwrap_or(0),
+        ))
+        .map_err(|e| bad(e.to_string()))?,
+        target_type: TargetType::from_stored(&row.target_type, row.interrupt_on_error)
+            .ok_or_else(|| bad(format!("type '{}'", row.target_type)))?,
+        payload_type: PayloadType::parse(&row.payload_type).map_err(|e| bad(e.to_string()))?,
     };
     Ok(StoredTarget {
         id,
         config,
-        created_at: Timestamp(created),
-        changed_at: Timestamp(changed),
+        created_at: row.created_at,
+        changed_at: row.changed_at,
         signing_key: SealedKey {
-            key_id,
-            sealed,
-            created_at: Timestamp(key_created),
+            key_id: row.key_id,
+            sealed: row.sealed,
+            created_at: row.key_created_at,
             expires_at: None,
         },
     })

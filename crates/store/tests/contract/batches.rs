@@ -136,7 +136,10 @@ pub async fn bulk_deliveries_release_chains(s: Arc<dyn Store>) {
     assert!(a.completed_at.is_some());
     assert_eq!(a.attempt_log.len(), 1);
     assert_eq!(s.invocation(&i, "b").await.unwrap().last_status, Some(204));
-    assert_eq!(s.invocation(&i, "c").await.unwrap().status, "delivered");
+    assert_eq!(
+        s.invocation(&i, "c").await.unwrap().status,
+        InvocationStatus::Delivered
+    );
     assert_eq!(status(&s, &i, "d").await, "pending");
 
     // Deliveries for work that is not in flight (already delivered, never claimed) change nothing.

@@ -10,6 +10,7 @@ mod calls;
 mod catalog;
 mod queue;
 mod request_response;
+mod secrets;
 mod support;
 
 /// Instantiates each listed test (an `async fn(Arc<dyn Store>)` in scope) once per backend.

@@ -72,11 +72,16 @@ pub fn claimed_ids(c: &[Claimed]) -> Vec<&str> {
 }
 
 async fn depth(s: &Arc<dyn Store>) -> Vec<(String, i64)> {
-    s.queue_depth().await.unwrap()
+    s.queue_depth()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(status, n)| (status.to_string(), n))
+        .collect()
 }
 
 pub async fn status(s: &Arc<dyn Store>, i: &InstanceId, id: &str) -> String {
-    s.invocation(i, id).await.unwrap().status
+    s.invocation(i, id).await.unwrap().status.to_string()
 }
 
 pub async fn publish_and_duplicate_ids(s: Arc<dyn Store>) {
@@ -505,7 +510,7 @@ pub async fn chains_release_and_cancel(s: Arc<dyn Store>) {
     );
     for id in ["c", "d"] {
         let v = s.invocation(&i, id).await.unwrap();
-        assert_eq!(v.status, "failed");
+        assert_eq!(v.status, InvocationStatus::Failed);
         assert!(
             v.last_error.unwrap().contains("t-b"),
             "names the failed target"

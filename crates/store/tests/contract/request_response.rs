@@ -112,7 +112,7 @@ pub async fn subscription_invocations_window_max_and_names(s: Arc<dyn Store>) {
     );
     assert_eq!(deleted.subscription_id, "gone");
     assert_eq!(deleted.kind, InvocationKind::Test);
-    assert_eq!(deleted.status, "pending");
+    assert_eq!(deleted.status, InvocationStatus::Pending);
     let old = &all[2];
     assert_eq!(old.subscription_name, "s1");
     assert_eq!(old.trigger_id, "idn:identity-created");
@@ -186,7 +186,7 @@ pub async fn complete_is_a_compare_and_set(s: Arc<dyn Store>) {
     let t = s.callback_target("a").await.unwrap();
     assert_eq!(t.instance, i);
     assert_eq!(t.trigger_id, "idn:identity-created");
-    assert_eq!(t.status, "pending");
+    assert_eq!(t.status, InvocationStatus::Pending);
     assert_eq!(t.secret_hash.as_deref(), Some("hash-a"));
     assert_eq!(t.deadline_at, Some(Timestamp(1000)));
     assert_eq!(t.last_error, None);
@@ -217,7 +217,7 @@ pub async fn complete_is_a_compare_and_set(s: Arc<dyn Store>) {
         CompleteResult::AlreadyEnded
     );
     let v = s.invocation(&i, "a").await.unwrap();
-    assert_eq!(v.status, "completed");
+    assert_eq!(v.status, InvocationStatus::Completed);
     assert_eq!(v.output, Some(serde_json::json!({"x": 1})));
     assert_eq!(v.completed_at, Some(Timestamp(500)));
     assert_eq!(v.deadline_at, Some(Timestamp(1000)));
@@ -379,21 +379,21 @@ pub async fn invocation_outcomes_in_the_given_order(s: Arc<dyn Store>) {
             InvocationOutcome {
                 id: "c".into(),
                 route_id: "s-c".into(),
-                status: "pending".into(),
+                status: InvocationStatus::Pending,
                 output: None,
                 error: None,
             },
             InvocationOutcome {
                 id: "a".into(),
                 route_id: "s-a".into(),
-                status: "completed".into(),
+                status: InvocationStatus::Completed,
                 output: Some(r#"{"a":1}"#.into()),
                 error: None,
             },
             InvocationOutcome {
                 id: "b".into(),
                 route_id: "s-b".into(),
-                status: "failed".into(),
+                status: InvocationStatus::Failed,
                 output: None,
                 error: Some("no".into()),
             },

@@ -6,6 +6,7 @@ mod calls;
 mod delivery;
 mod health;
 mod invocations;
+mod migrate;
 mod request_response;
 mod rotate;
 mod sailpoint;

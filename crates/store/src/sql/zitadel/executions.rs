@@ -1,54 +1,65 @@
-//! Execution rows (PostgreSQL twin of `sqlite/zitadel/executions.rs`): the graph checks run on
-//! the instance's executions loaded inside the caller's transaction, which holds the instance's
-//! ZITADEL advisory lock so two nodes cannot create a cycle together.
+//! Execution rows. Setting one loads the instance's execution graph, applies the change and
+//! checks it with the core rules (targets exist, includes exist, no cycles, depth <= 3) before
+//! writing, all inside the caller's transaction, which holds the instance's lock so two nodes
+//! cannot create a cycle together.
 
 use crate::codec::executions::{decode, encode, graph};
+use crate::sql::{sql_row, Conn, Stmt};
 use crate::zitadel::{ExecutionRejection, StoredExecution};
 use crate::StoreResult;
-use sqlx::PgConnection;
 use switchyard_core::zitadel::execution::check_graph;
 use switchyard_core::zitadel::{Condition, ExecutionEntry};
 use switchyard_core::{InstanceId, Timestamp};
 
-pub(super) async fn fetch_all(
-    conn: &mut PgConnection,
+sql_row! {
+    struct ExecutionRow {
+        condition_key: String,
+        entries: String,
+        created_at: i64,
+        changed_at: i64,
+    }
+}
+
+pub(super) async fn fetch_all<C: Conn>(
+    conn: &mut C,
     instance: &InstanceId,
 ) -> StoreResult<Vec<StoredExecution>> {
-    let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
-        "SELECT condition_key, entries, created_at, changed_at FROM zitadel_executions WHERE instance_id = $1",
+    let rows: Vec<ExecutionRow> = Stmt::new(
+        "SELECT condition_key, entries, created_at, changed_at FROM zitadel_executions
+         WHERE instance_id = $1",
     )
-    .bind(instance.as_str())
-    .fetch_all(&mut *conn)
+    .bind(instance)
+    .fetch_all(conn)
     .await?;
     rows.iter()
-        .map(|(k, e, c, ch)| decode(k, e, *c, *ch))
+        .map(|r| decode(&r.condition_key, &r.entries, r.created_at, r.changed_at))
         .collect()
 }
 
-async fn write(
-    conn: &mut PgConnection,
+async fn write<C: Conn>(
+    conn: &mut C,
     instance: &InstanceId,
     condition: &Condition,
     entries: &[ExecutionEntry],
     now: Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query(
+    Stmt::new(
         "INSERT INTO zitadel_executions (instance_id, condition_key, entries, created_at, changed_at)
          VALUES ($1, $2, $3, $4, $4)
          ON CONFLICT (instance_id, condition_key)
          DO UPDATE SET entries = excluded.entries, changed_at = excluded.changed_at",
     )
-    .bind(instance.as_str())
+    .bind(instance)
     .bind(condition.key())
     .bind(encode(entries)?)
-    .bind(now.millis())
-    .execute(&mut *conn)
+    .bind(now)
+    .execute(conn)
     .await?;
     Ok(())
 }
 
-pub(super) async fn set(
-    conn: &mut PgConnection,
+pub(super) async fn set<C: Conn>(
+    conn: &mut C,
     instance: &InstanceId,
     condition: &Condition,
     entries: &[ExecutionEntry],
@@ -66,23 +77,23 @@ pub(super) async fn set(
         if let Some((by, _)) = includer {
             return Ok(Err(ExecutionRejection::StillIncluded(key, by.clone())));
         }
-        sqlx::query("DELETE FROM zitadel_executions WHERE instance_id = $1 AND condition_key = $2")
-            .bind(instance.as_str())
-            .bind(&key)
-            .execute(&mut *conn)
+        Stmt::new("DELETE FROM zitadel_executions WHERE instance_id = $1 AND condition_key = $2")
+            .bind(instance)
+            .bind(key.as_str())
+            .execute(conn)
             .await?;
         return Ok(Ok(()));
     }
     for e in entries {
         if let ExecutionEntry::Target(id) = e {
-            let exists: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM zitadel_targets WHERE instance_id = $1 AND id = $2)",
+            let (n,): (i64,) = Stmt::new(
+                "SELECT COUNT(*) FROM zitadel_targets WHERE instance_id = $1 AND id = $2",
             )
-            .bind(instance.as_str())
+            .bind(instance)
             .bind(id)
-            .fetch_one(&mut *conn)
+            .fetch_one(conn)
             .await?;
-            if !exists {
+            if n == 0 {
                 return Ok(Err(ExecutionRejection::UnknownTarget(id.clone())));
             }
         }
@@ -95,9 +106,10 @@ pub(super) async fn set(
     Ok(Ok(()))
 }
 
-/// Drops a deleted target from every execution that lists it (an emptied execution stays).
-pub(super) async fn remove_target(
-    conn: &mut PgConnection,
+/// Drops a deleted target from every execution that lists it. An execution left without
+/// entries stays (and matches nothing) so includes of it keep working once refilled.
+pub(super) async fn remove_target<C: Conn>(
+    conn: &mut C,
     instance: &InstanceId,
     target_id: &str,
     now: Timestamp,

@@ -1,32 +1,34 @@
-//! PostgreSQL implementation of [`crate::ZitadelStore`]. Every write runs in one transaction
-//! holding the instance's ZITADEL advisory lock: the SQLite backend gets that serialisation from
-//! its single writer, and the execution graph rules (targets exist, no cycles) need it. Listing
-//! and resolution use the backend-neutral logic in `codec`.
+//! ZITADEL targets and executions. Every write runs in one transaction holding the instance's
+//! ZITADEL lock (`Backend::LOCK`; SQLite's single writer serialises them anyway), which the
+//! execution graph rules (targets exist, no cycles) need. Listing and resolution use the
+//! backend-neutral logic in `codec`, since an instance holds tens to hundreds of targets and
+//! executions, not millions.
 
-pub(crate) mod executions;
-pub(crate) mod targets;
+mod executions;
+mod targets;
 
-use super::{lock, PgStore};
+use super::backend::{lock, Backend, SqlStore, Tx};
+use super::{finish, keys};
 use crate::codec::{executions as exec_logic, targets as target_logic};
 use crate::keys::{KeyOwner, SealedKey};
 use crate::queue::RouteKind;
+use crate::sql::queue::enable_route;
 use crate::zitadel::{
     ExecutionQuery, ExecutionRejection, KeyRotation, Listing, ResolvedExecution, ResolvedTarget,
     StoredExecution, StoredTarget, TargetQuery,
 };
 use crate::{StoreResult, ZitadelStore};
 use async_trait::async_trait;
-use sqlx::PgConnection;
 use switchyard_core::zitadel::{execution, Condition, ExecutionEntry, TargetConfig, TargetPatch};
 use switchyard_core::{InstanceId, Timestamp};
 
 /// Serialises the instance's ZITADEL writes until the transaction ends.
-async fn lock_instance(conn: &mut PgConnection, instance: &InstanceId) -> StoreResult<()> {
-    lock(conn, &format!("zitadel:{}", instance.as_str())).await
+async fn lock_instance<B: Backend>(tx: &mut Tx<B>, instance: &InstanceId) -> StoreResult<()> {
+    lock::<B>(tx, &format!("zitadel:{}", instance.as_str())).await
 }
 
 #[async_trait]
-impl ZitadelStore for PgStore {
+impl<B: Backend> ZitadelStore for SqlStore<B> {
     async fn create_target(
         &self,
         instance: &InstanceId,
@@ -35,16 +37,15 @@ impl ZitadelStore for PgStore {
         key: &SealedKey,
         now: Timestamp,
     ) -> StoreResult<StoredTarget> {
-        let mut tx = self.pool.begin().await?;
-        let result: StoreResult<_> = async {
-            lock_instance(&mut tx, instance).await?;
+        let mut tx = self.begin().await?;
+        let result = async {
+            lock_instance::<B>(&mut tx, instance).await?;
             targets::insert(&mut tx, instance, id, config, now).await?;
-            super::keys::rotate(&mut tx, instance, KeyOwner::Target, id, key, now, 0).await?;
-            let stored = targets::fetch(&mut tx, instance, id).await?;
-            Ok(stored)
+            keys::rotate(&mut tx, instance, KeyOwner::Target, id, key, now, 0).await?;
+            targets::fetch(&mut tx, instance, id).await
         }
         .await;
-        super::finish(tx, result).await
+        finish(tx, result).await
     }
 
     async fn update_target(
@@ -55,14 +56,14 @@ impl ZitadelStore for PgStore {
         rotation: Option<&KeyRotation>,
         now: Timestamp,
     ) -> StoreResult<StoredTarget> {
-        let mut tx = self.pool.begin().await?;
-        let result: StoreResult<_> = async {
-            lock_instance(&mut tx, instance).await?;
+        let mut tx = self.begin().await?;
+        let result = async {
+            lock_instance::<B>(&mut tx, instance).await?;
             let current = targets::fetch(&mut tx, instance, id).await?;
             let next = current.config.apply(patch);
             targets::update(&mut tx, instance, id, &next, now).await?;
             if let Some(r) = rotation {
-                super::keys::rotate(
+                keys::rotate(
                     &mut tx,
                     instance,
                     KeyOwner::Target,
@@ -73,18 +74,17 @@ impl ZitadelStore for PgStore {
                 )
                 .await?;
             }
-            // A target the delivery engine switched off (410 Gone) is back on once its owner changes it.
-            super::queue::enable_route(&mut tx, instance, RouteKind::Target, id).await?;
-            let stored = targets::fetch(&mut tx, instance, id).await?;
-            Ok(stored)
+            // A target the delivery engine switched off (410 Gone) is back on once its owner
+            // changes it.
+            enable_route(&mut tx, instance, RouteKind::Target, id).await?;
+            targets::fetch(&mut tx, instance, id).await
         }
         .await;
-        super::finish(tx, result).await
+        finish(tx, result).await
     }
 
     async fn get_target(&self, instance: &InstanceId, id: &str) -> StoreResult<StoredTarget> {
-        let mut conn = self.pool.acquire().await?;
-        targets::fetch(&mut conn, instance, id).await
+        targets::fetch(&mut self.read().await?, instance, id).await
     }
 
     async fn delete_target(
@@ -93,19 +93,19 @@ impl ZitadelStore for PgStore {
         id: &str,
         now: Timestamp,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
-        let result: StoreResult<_> = async {
-            lock_instance(&mut tx, instance).await?;
+        let mut tx = self.begin().await?;
+        let result = async {
+            lock_instance::<B>(&mut tx, instance).await?;
             if !targets::delete(&mut tx, instance, id).await? {
                 return Ok(false);
             }
-            super::keys::delete_all(&mut tx, instance, KeyOwner::Target, id).await?;
-            super::queue::enable_route(&mut tx, instance, RouteKind::Target, id).await?;
+            keys::delete_all(&mut tx, instance, KeyOwner::Target, id).await?;
+            enable_route(&mut tx, instance, RouteKind::Target, id).await?;
             executions::remove_target(&mut tx, instance, id, now).await?;
             Ok(true)
         }
         .await;
-        super::finish(tx, result).await
+        finish(tx, result).await
     }
 
     async fn list_targets(
@@ -113,8 +113,7 @@ impl ZitadelStore for PgStore {
         instance: &InstanceId,
         query: &TargetQuery,
     ) -> StoreResult<Listing<StoredTarget>> {
-        let mut conn = self.pool.acquire().await?;
-        let all = targets::fetch_all(&mut conn, instance).await?;
+        let all = targets::fetch_all(&mut self.read().await?, instance).await?;
         Ok(target_logic::select(all, query))
     }
 
@@ -125,11 +124,14 @@ impl ZitadelStore for PgStore {
         entries: &[ExecutionEntry],
         now: Timestamp,
     ) -> StoreResult<Result<(), ExecutionRejection>> {
-        let mut tx = self.pool.begin().await?;
-        lock_instance(&mut tx, instance).await?;
-        let outcome = executions::set(&mut tx, instance, condition, entries, now).await;
+        let mut tx = self.begin().await?;
+        let outcome = async {
+            lock_instance::<B>(&mut tx, instance).await?;
+            executions::set(&mut tx, instance, condition, entries, now).await
+        }
+        .await;
         match outcome {
-            Ok(Ok(())) => super::finish(tx, Ok(Ok(()))).await,
+            Ok(Ok(())) => finish(tx, Ok(Ok(()))).await,
             // A rule violation: nothing may be written, and the lock must go now.
             other => {
                 let _ = tx.rollback().await;
@@ -143,8 +145,7 @@ impl ZitadelStore for PgStore {
         instance: &InstanceId,
         query: &ExecutionQuery,
     ) -> StoreResult<Listing<StoredExecution>> {
-        let mut conn = self.pool.acquire().await?;
-        let all = executions::fetch_all(&mut conn, instance).await?;
+        let all = executions::fetch_all(&mut self.read().await?, instance).await?;
         Ok(exec_logic::select(all, query))
     }
 
@@ -153,7 +154,7 @@ impl ZitadelStore for PgStore {
         instance: &InstanceId,
         condition: &Condition,
     ) -> StoreResult<Option<ResolvedExecution>> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.read().await?;
         let graph = exec_logic::graph(&executions::fetch_all(&mut conn, instance).await?);
         let Some((matched, ids)) = execution::resolve(&graph, condition) else {
             return Ok(None);
@@ -181,7 +182,6 @@ impl ZitadelStore for PgStore {
         id: &str,
         now: Timestamp,
     ) -> StoreResult<Vec<SealedKey>> {
-        let mut conn = self.pool.acquire().await?;
-        super::keys::valid(&mut conn, instance, KeyOwner::Target, id, now).await
+        keys::valid(&mut self.read().await?, instance, KeyOwner::Target, id, now).await
     }
 }

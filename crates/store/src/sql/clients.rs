@@ -1,0 +1,84 @@
+//! API clients. Scopes and limits are stored as their text forms and parsed back on read; a row
+//! that no longer parses is an internal error rather than a silent grant of defaults.
+
+use super::backend::{Backend, SqlStore};
+use super::{sql_row, Stmt};
+use crate::clients::{ApiClient, ClientStore};
+use crate::error::is_unique_violation;
+use crate::{StoreError, StoreResult};
+use async_trait::async_trait;
+use switchyard_core::auth::{RateLimit, Scopes};
+use switchyard_core::{InstanceId, Timestamp};
+
+sql_row! {
+    struct ClientRow {
+        id: String,
+        instance_id: InstanceId,
+        secret_hash: String,
+        scopes: String,
+        management_limit: Option<String>,
+        producer_limit: Option<String>,
+        created_at: Timestamp,
+    }
+}
+
+impl ClientRow {
+    fn decode(self) -> StoreResult<ApiClient> {
+        let corrupt = |what: &str| {
+            StoreError::Internal(anyhow::anyhow!("api_clients row {}: bad {what}", self.id))
+        };
+        let limit = |v: &Option<String>, what: &str| -> StoreResult<Option<RateLimit>> {
+            v.as_deref()
+                .map(|s| RateLimit::parse(s).map_err(|_| corrupt(what)))
+                .transpose()
+        };
+        Ok(ApiClient {
+            scopes: Scopes::parse(&self.scopes).map_err(|_| corrupt("scopes"))?,
+            management_limit: limit(&self.management_limit, "management_limit")?,
+            producer_limit: limit(&self.producer_limit, "producer_limit")?,
+            id: self.id,
+            instance: self.instance_id,
+            secret_hash: self.secret_hash,
+            created_at: self.created_at,
+        })
+    }
+}
+
+#[async_trait]
+impl<B: Backend> ClientStore for SqlStore<B> {
+    async fn create_client(&self, c: &ApiClient) -> StoreResult<()> {
+        let result = Stmt::new(
+            "INSERT INTO api_clients
+               (id, instance_id, secret_hash, scopes, management_limit, producer_limit, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&c.id)
+        .bind(&c.instance)
+        .bind(&c.secret_hash)
+        .bind(c.scopes.to_string())
+        .bind(c.management_limit.map(|l| l.to_string()))
+        .bind(c.producer_limit.map(|l| l.to_string()))
+        .bind(c.created_at)
+        .execute(&mut self.write().await?)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::AlreadyExists(format!(
+                "a client with id '{}' already exists",
+                c.id
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn client(&self, id: &str) -> StoreResult<Option<ApiClient>> {
+        let row: Option<ClientRow> = Stmt::new(
+            "SELECT id, instance_id, secret_hash, scopes, management_limit, producer_limit, created_at
+             FROM api_clients WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut self.read().await?)
+        .await?;
+        row.map(ClientRow::decode).transpose()
+    }
+}

@@ -1,0 +1,47 @@
+//! The one SQL layer. Every statement the store runs is written here once, with `$N`
+//! placeholders, and runs on SQLite and PostgreSQL alike through [`SqlStore`], generic over a
+//! [`Backend`]. A backend (`crate::sqlite`, `crate::postgres`) holds only what truly differs: its
+//! pools, wake-ups, locks, row-lock clauses, one JSON expression and its migrations.
+
+mod backend;
+mod calls;
+mod clients;
+mod driver;
+mod instances;
+mod keys;
+pub(crate) mod migrate;
+mod queue;
+mod row;
+mod sailpoint;
+mod secrets;
+mod stmt;
+mod zitadel;
+
+pub use backend::{finish, Backend, SqlStore};
+pub use driver::{Col, Dialect, Sql};
+pub(crate) use row::sql_row;
+pub use row::{Column, FromSqlRow};
+pub use stmt::{Arg, Stmt, Tuple};
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Database, Transaction};
+
+/// Something a statement can run on: a transaction or a pooled connection.
+pub trait Conn: Send {
+    type Db: Sql;
+    fn raw(&mut self) -> &mut <Self::Db as Database>::Connection;
+}
+
+impl<DB: Sql> Conn for Transaction<'_, DB> {
+    type Db = DB;
+    fn raw(&mut self) -> &mut DB::Connection {
+        self
+    }
+}
+
+impl<DB: Sql> Conn for PoolConnection<DB> {
+    type Db = DB;
+    fn raw(&mut self) -> &mut DB::Connection {
+        self
+    }
+}

@@ -1,0 +1,237 @@
+//! How attempt outcomes change invocation rows: the attempt log, successful deliveries in one
+//! statement per HTTP status, every other next step row by row, chain release and
+//! interruptOnError cancellation, and 410 Gone switching a route off. Outcomes only apply to
+//! invocations still `in_flight`: a late result for work that was re-claimed elsewhere must not
+//! overwrite a newer state.
+
+use crate::queue::{InvocationStatus, NextStep, Outcome, RouteKind};
+use crate::sql::backend::{notify, Backend, Tx};
+use crate::sql::{sql_row, Conn, Dialect, Stmt};
+use crate::StoreResult;
+use std::collections::{HashMap, HashSet};
+
+/// Records attempts and applies their next steps; returns how many invocations became pending.
+pub(super) async fn record<B: Backend>(tx: &mut Tx<B>, outcomes: &[Outcome]) -> StoreResult<usize> {
+    // One row per (invocation, attempt number): a batch naming the same attempt twice keeps the
+    // last (PostgreSQL refuses to upsert a row twice in one statement).
+    let mut seen = HashSet::new();
+    let mut attempts: Vec<&Outcome> = outcomes
+        .iter()
+        .rev()
+        .filter(|o| seen.insert((o.invocation_id.as_str(), o.attempt.n)))
+        .collect();
+    attempts.reverse();
+    for chunk in attempts.chunks(B::ROWS_PER_STATEMENT) {
+        Stmt::new(
+            "INSERT INTO attempts
+               (invocation_id, n, at, request_headers, status, duration_ms, response_excerpt, error)",
+        )
+        .values(chunk, |t, o| {
+            t.bind(&o.invocation_id)
+                .bind(o.attempt.n)
+                .bind(o.attempt.at)
+                .bind(o.attempt.request_headers.to_string())
+                .bind(o.attempt.status)
+                .bind(o.attempt.duration_ms)
+                .bind(o.attempt.response_excerpt.as_deref())
+                .bind(o.attempt.error.as_deref());
+        })
+        .push(
+            " ON CONFLICT (invocation_id, n) DO UPDATE SET at = excluded.at,
+              request_headers = excluded.request_headers, status = excluded.status,
+              duration_ms = excluded.duration_ms, response_excerpt = excluded.response_excerpt,
+              error = excluded.error",
+        )
+        .execute(tx)
+        .await?;
+    }
+    // The common case, a delivery that succeeded, is applied with one statement per HTTP
+    // status; everything else row by row.
+    let mut delivered: HashMap<Option<u16>, Vec<&Outcome>> = HashMap::new();
+    let mut released = 0;
+    for o in outcomes {
+        if o.next == NextStep::Delivered {
+            delivered.entry(o.attempt.status).or_default().push(o);
+        } else {
+            released += apply_next_step::<B>(tx, o).await?;
+        }
+    }
+    for (status, group) in delivered {
+        for chunk in group.chunks(B::ROWS_PER_STATEMENT) {
+            released += mark_delivered::<B>(tx, status, chunk).await?;
+        }
+    }
+    if released > 0 {
+        notify::<B>(tx).await?;
+    }
+    Ok(released)
+}
+
+/// Marks successfully delivered invocations (all answered `status`) with one statement and
+/// releases the next targets of their chains with another; returns how many became pending.
+async fn mark_delivered<B: Backend>(
+    tx: &mut Tx<B>,
+    status: Option<u16>,
+    group: &[&Outcome],
+) -> StoreResult<usize> {
+    let at = group.iter().map(|o| o.at).max().unwrap_or_default();
+    let ids: Vec<String> = group.iter().map(|o| o.invocation_id.clone()).collect();
+    let next: Vec<(Option<String>,)> = Stmt::new(format!(
+        "UPDATE invocations SET status = 'delivered', attempts = attempts + 1, lease_until = NULL,
+                updated_at = $1, completed_at = $1, last_error = NULL, last_status = $2
+         WHERE status = 'in_flight' AND id {}
+         RETURNING chain_next",
+        B::Db::in_list(3)
+    ))
+    .bind(at)
+    .bind(status)
+    .bind_list(&ids)
+    .fetch_all(tx)
+    .await?;
+    let next: Vec<String> = next.into_iter().filter_map(|(n,)| n).collect();
+    release_waiting::<B>(tx, &next, at).await
+}
+
+/// Makes chained invocations that waited for their predecessors due now.
+async fn release_waiting<B: Backend>(
+    tx: &mut Tx<B>,
+    ids: &[String],
+    at: switchyard_core::Timestamp,
+) -> StoreResult<usize> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let released = Stmt::new(format!(
+        "UPDATE invocations SET status = 'pending', next_attempt_at = $1, updated_at = $1
+         WHERE status = 'waiting' AND id {}",
+        B::Db::in_list(2)
+    ))
+    .bind(at)
+    .bind_list(ids)
+    .execute(tx)
+    .await?;
+    Ok(released as usize)
+}
+
+sql_row! {
+    struct ChainRow {
+        chain_next: Option<String>,
+        interrupt_on_error: bool,
+    }
+}
+
+/// Applies one outcome; returns how many invocations it made pending.
+async fn apply_next_step<B: Backend>(tx: &mut Tx<B>, o: &Outcome) -> StoreResult<usize> {
+    let (status, next_at, error, output) = match &o.next {
+        NextStep::Delivered => (InvocationStatus::Delivered, None, None, None),
+        NextStep::RetryAt(t) => (
+            InvocationStatus::Pending,
+            Some(*t),
+            o.attempt.error.as_deref(),
+            None,
+        ),
+        NextStep::Failed(e) | NextStep::FailedDisableRoute(e) => {
+            (InvocationStatus::Failed, None, Some(e.as_str()), None)
+        }
+        NextStep::Completed(out) => (InvocationStatus::Completed, None, None, Some(out.as_str())),
+        NextStep::AwaitingCallback => (InvocationStatus::AwaitingCallback, None, None, None),
+    };
+    let terminal = o.next.is_terminal();
+    let row: Option<ChainRow> = Stmt::new(
+        "UPDATE invocations SET status = $1, attempts = attempts + 1,
+                next_attempt_at = COALESCE($2, next_attempt_at), lease_until = NULL, updated_at = $3,
+                completed_at = CASE WHEN $4 THEN $3 ELSE NULL END, last_error = $5, last_status = $6,
+                output = COALESCE($7, output)
+         WHERE id = $8 AND status = 'in_flight'
+         RETURNING chain_next, interrupt_on_error",
+    )
+    .bind(status)
+    .bind(next_at)
+    .bind(o.at)
+    .bind(terminal)
+    .bind(error)
+    .bind(o.attempt.status)
+    .bind(output)
+    .bind(&o.invocation_id)
+    .fetch_optional(tx)
+    .await?;
+    let mut released = usize::from(matches!(o.next, NextStep::RetryAt(_)));
+    if let NextStep::FailedDisableRoute(reason) = &o.next {
+        disable_route::<B>(tx, o, reason).await?;
+    }
+    let Some(ChainRow {
+        chain_next: Some(next),
+        interrupt_on_error,
+    }) = row
+    else {
+        return Ok(released);
+    };
+    if !terminal {
+        return Ok(released);
+    }
+    if status == InvocationStatus::Failed && interrupt_on_error {
+        cancel_chain(tx, next, &o.route_id, o.at).await?;
+    } else {
+        released += release_waiting::<B>(tx, std::slice::from_ref(&next), o.at).await?;
+    }
+    Ok(released)
+}
+
+/// Fails every waiting invocation behind a target that failed with interruptOnError.
+async fn cancel_chain<C: Conn>(
+    conn: &mut C,
+    first: String,
+    failed_route: &str,
+    at: switchyard_core::Timestamp,
+) -> StoreResult<()> {
+    let mut next = Some(first);
+    let message = format!("not called: target {failed_route} failed and has interruptOnError set");
+    while let Some(id) = next {
+        let row: Option<(Option<String>,)> = Stmt::new(
+            "UPDATE invocations SET status = 'failed', completed_at = $1, updated_at = $1,
+                    last_error = $2
+             WHERE id = $3 AND status = 'waiting' RETURNING chain_next",
+        )
+        .bind(at)
+        .bind(message.as_str())
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?;
+        next = row.and_then(|(n,)| n);
+    }
+    Ok(())
+}
+
+/// A 410 Gone switches the route off: a subscription through its own `enabled` flag (in the
+/// column and in the stored document; its owner switches it back on with a PATCH), a target
+/// through `disabled_routes` (cleared when the target changes).
+async fn disable_route<B: Backend>(tx: &mut Tx<B>, o: &Outcome, reason: &str) -> StoreResult<()> {
+    match o.route_kind {
+        RouteKind::Subscription => {
+            Stmt::new(format!(
+                "UPDATE sailpoint_subscriptions SET enabled = FALSE, doc = {}, updated_at = $1
+                  WHERE instance_id = $2 AND id = $3",
+                B::DOC_DISABLED
+            ))
+            .bind(o.at)
+            .bind(&o.instance)
+            .bind(&o.route_id)
+            .execute(tx)
+            .await?;
+        }
+        RouteKind::Target => {
+            Stmt::new(
+                "INSERT INTO disabled_routes (instance_id, route_kind, route_id, disabled_at, reason)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            )
+            .bind(&o.instance)
+            .bind(o.route_kind)
+            .bind(&o.route_id)
+            .bind(o.at)
+            .bind(reason)
+            .execute(tx)
+            .await?;
+        }
+    }
+    Ok(())
+}
