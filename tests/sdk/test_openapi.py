@@ -38,7 +38,8 @@ def test_schemathesis_finds_no_failure():
             [cli, "--no-color", "--config-file", CONFIG, "run", s.base + "/openapi.json",
              "--checks", "all", "--max-examples", examples, "--seed", os.environ.get("SCHEMATHESIS_SEED", "1"),
              "--request-timeout", "30", "-H", f"Authorization: Bearer {token}"],
-            capture_output=True, text=True, timeout=1200)
+            # Its crash cache goes under target/, not into the source tree.
+            cwd=os.path.join(ROOT, "target"), capture_output=True, text=True, timeout=1200)
     finally:
         s.stop()
     out = run.stdout + run.stderr
