@@ -77,7 +77,7 @@ pub struct ApiError {
     pub message: String,
     /// Overrides the code's HTTP status (415 for a wrong content type, 413 for a large body).
     pub status: Option<StatusCode>,
-    /// `Retry-After` seconds for 429 answers.
+    /// `Retry-After` seconds (429; every 503 gets a default one when this is `None`).
     pub retry_after: Option<u64>,
     /// The cause of an internal error, logged and never sent.
     pub source: Option<anyhow::Error>,
@@ -100,6 +100,14 @@ impl ApiError {
 
     pub fn not_found(what: impl Into<String>) -> Self {
         Self::new(Code::NotFound, what)
+    }
+
+    /// 503 with `Retry-After` (added by every dialect's renderer): a transient failure of the
+    /// store or the server; the request was not carried out and may be retried as it is.
+    pub fn unavailable(message: impl Into<String>, cause: Option<anyhow::Error>) -> Self {
+        let mut e = Self::new(Code::Unavailable, message);
+        e.source = cause;
+        e
     }
 
     pub fn internal(cause: anyhow::Error) -> Self {
@@ -149,11 +157,10 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::not_found("not found"),
             StoreError::AlreadyExists(m) => ApiError::new(Code::AlreadyExists, m),
             StoreError::Conflict(m) => ApiError::new(Code::FailedPrecondition, m),
-            StoreError::Unavailable(m) => {
-                let mut err = ApiError::new(Code::Unavailable, "storage is unavailable, try again");
-                err.source = Some(anyhow::anyhow!(m));
-                err
-            }
+            StoreError::Unavailable(m) => ApiError::unavailable(
+                "storage is unavailable, try again",
+                Some(anyhow::anyhow!(m)),
+            ),
             StoreError::Internal(src) => ApiError::internal(src),
         }
     }

@@ -77,28 +77,34 @@ pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes,
         })
 }
 
-/// Parses JSON, naming the path of the offending value on failure.
+/// Parses JSON, naming the path of the offending value on failure. Structs are read from JSON
+/// objects only ([`crate::strict_json`]).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid(
             "request body is empty: expected a JSON document",
         ));
     }
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let what = if inner.is_syntax() || inner.is_eof() {
-            "malformed JSON"
-        } else {
-            "invalid request"
-        };
-        if path == "." || path.is_empty() {
-            ApiError::invalid(format!("{what}: {inner}"))
-        } else {
-            ApiError::invalid(format!("{what}: {path}: {inner}"))
-        }
-    })
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value =
+        serde_path_to_error::deserialize(crate::strict_json::Strict(&mut de)).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let what = if inner.is_syntax() || inner.is_eof() {
+                "malformed JSON"
+            } else {
+                "invalid request"
+            };
+            if path == "." || path.is_empty() {
+                ApiError::invalid(format!("{what}: {inner}"))
+            } else {
+                ApiError::invalid(format!("{what}: {path}: {inner}"))
+            }
+        })?;
+    // Nothing but whitespace may follow the document.
+    de.end()
+        .map_err(|e| ApiError::invalid(format!("malformed JSON: {e}")))?;
+    Ok(value)
 }
 
 /// Query parameters of type `T`, rejected in dialect `D`'s shape.
@@ -133,5 +139,12 @@ mod tests {
         assert!(err.message.contains("recursion limit"), "{}", err.message);
         let ok = format!("{}{}", "[".repeat(100), "]".repeat(100));
         assert!(parse_json::<serde_json::Value>(ok.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn trailing_content_is_malformed() {
+        let err = parse_json::<serde_json::Value>(b"{\"a\": 1} {}").unwrap_err();
+        assert!(err.message.starts_with("malformed JSON"), "{}", err.message);
+        assert!(parse_json::<serde_json::Value>(b"{\"a\": 1}\n").is_ok());
     }
 }

@@ -58,10 +58,7 @@ impl<D: Dialect> FromRequestParts<AppState> for Tenant<D> {
                 None => InstanceId::default_instance(),
             },
         };
-        if let Some(slot) = parts
-            .extensions
-            .get::<crate::invalidate::ResolvedInstance>()
-        {
+        if let Some(slot) = parts.extensions.get::<crate::routes::ResolvedInstance>() {
             let _ = slot.0.set(instance.clone());
         }
         Ok(Tenant {

@@ -591,6 +591,7 @@ async fn readyz_reports_an_unreachable_database_and_recovers_on(url: String) {
     let (status, took) = readyz(&http, &base).await;
     assert_eq!(status, 503, "database unreachable");
     assert!(took < Duration::from_secs(8), "503 came fast ({took:?})");
+    producers_get_retryable_503s(&http, &base, &token(&root)).await;
     proxy.restore().await;
     // The pool reconnects by itself.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -605,6 +606,55 @@ async fn readyz_reports_an_unreachable_database_and_recovers_on(url: String) {
     let _ = node.wait().await;
     proxy.cut();
     let _ = std::fs::remove_dir_all(&root);
+}
+
+/// With the database unreachable, every producer call (and a management call, in each dialect)
+/// answers 503 with `Retry-After` in its dialect's shape: nothing was accepted, try again.
+async fn producers_get_retryable_503s(http: &reqwest::Client, base: &str, token: &str) {
+    let example = json!({"identity": {"id": "1", "name": "a", "type": "IDENTITY"},
+                         "attributes": {}});
+    let calls = [
+        (
+            "/v1/events",
+            json!({"type": "idn:identity-created", "payload": example}),
+        ),
+        (
+            "/v1/invocations",
+            json!({"triggerId": "idn:identity-attributes-changed", "input": {}}),
+        ),
+        (
+            "/trigger-invocations/v1/start",
+            json!({"triggerId": "idn:identity-attributes-changed", "input": {}}),
+        ),
+        (
+            "/v1/calls",
+            json!({"condition": {"function": {"name": "preuserinfo"}}, "payload": {}}),
+        ),
+        ("/zitadel.action.v2.ActionService/ListTargets", json!({})),
+        ("/v2/actions/targets/search", json!({})),
+    ];
+    for (path, body) in calls {
+        let resp = http
+            .post(format!("{base}{path}"))
+            .bearer_auth(token)
+            .json(&body)
+            .timeout(Duration::from_secs(20))
+            .send()
+            .await
+            .expect("answers");
+        let status = resp.status().as_u16();
+        let retry = resp.headers().get("retry-after").cloned();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, 503, "{path}: {body}");
+        assert!(retry.is_some(), "{path}: no Retry-After");
+        match path {
+            "/trigger-invocations/v1/start" => {
+                assert_eq!(body["detailCode"], "503 Service Unavailable", "{body}")
+            }
+            "/v2/actions/targets/search" => assert_eq!(body["code"], 14, "{body}"),
+            _ => assert_eq!(body["code"], "unavailable", "{body}"),
+        }
+    }
 }
 
 /// Restarts the local PostgreSQL cluster the way `.ci/run` starts it; `None` where this machine

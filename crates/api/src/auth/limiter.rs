@@ -4,8 +4,8 @@
 //! (a per-client override from the store, else the server default), and idle buckets are swept
 //! so memory stays bounded by the number of recently active callers.
 
-use super::paths::RateClass;
 use super::Principal;
+use crate::routes::RateClass;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};

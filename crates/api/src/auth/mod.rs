@@ -1,34 +1,32 @@
-//! Authentication and authorization for every route. One middleware ([`authenticate`], layered
-//! over the whole router in `lib.rs`) verifies the bearer token, checks the scope the route needs
-//! ([`required_scope`]), applies the caller's rate limit and leaves a [`Principal`] in the request
-//! extensions, which [`crate::tenant::Tenant`] turns into the instance the handler acts on.
-//! Handlers therefore never see an unauthenticated or unauthorized request, including routes added
-//! later: anything not in the scope table needs `admin`.
+//! Authentication and authorization. Each route declares the scope it needs where it is
+//! registered ([`crate::routes`]); its guard calls [`authorize`], which verifies the bearer
+//! token, applies the caller's rate limit and checks the scope, and leaves a [`Principal`] in the
+//! request extensions, which [`crate::tenant::Tenant`] turns into the instance the handler acts
+//! on. Handlers therefore never see an unauthenticated or unauthorized request.
 
+mod authorize;
 mod jwt;
 mod limiter;
-mod middleware;
 mod oauth;
-mod paths;
 mod whoami;
 
+pub use authorize::authorize;
 pub use jwt::{mint, Claims, JwtError, TokenVerifier};
 pub use limiter::{Decision, Limits, RateLimiter};
-pub use middleware::authenticate;
-pub use paths::{dialect_for, rate_class, required_scope, DialectKind, RateClass};
 
-use crate::state::AppState;
+use crate::dialect::DialectKind;
+use crate::routes::{Routes, Rule};
 use std::sync::Arc;
 use std::time::Duration;
-use switchyard_core::auth::Scopes;
+use switchyard_core::auth::{Scope, Scopes};
 use switchyard_core::InstanceId;
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The routes this module serves: `POST /oauth/token` and `GET /v1/whoami`.
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .merge(oauth::router())
-        .merge(whoami::router())
+pub fn routes() -> Routes {
+    Routes::new(DialectKind::Native, "auth")
+        .add(Rule::public(), routes!(oauth::token))
+        .add(Rule::scope(Scope::Admin), routes!(whoami::whoami))
 }
 
 /// Who is calling, as proven by the bearer token.
@@ -41,7 +39,7 @@ pub struct Principal {
     pub scopes: Scopes,
 }
 
-/// Everything the middleware and the token endpoint need, built once at start.
+/// Everything the guards and the token endpoint need, built once at start.
 pub struct AuthState {
     pub verifier: TokenVerifier,
     pub limiter: RateLimiter,

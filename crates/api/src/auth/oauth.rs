@@ -16,12 +16,19 @@ use serde_json::json;
 use switchyard_core::auth::Scopes;
 use switchyard_core::crypto::{hash_secret, verify_secret};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-/// The token endpoint's routes.
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(token))
+/// A token request (RFC 6749 §4.4), form-encoded. Described for the document; the handler
+/// parses the form itself so it can refuse repeated parameters.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TokenRequest {
+    /// `client_credentials`.
+    grant_type: String,
+    /// Or HTTP Basic.
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    /// Space-separated scopes, a subset of the client's (default: all of them).
+    scope: Option<String>,
 }
 
 /// A successful token answer.
@@ -81,13 +88,14 @@ impl IntoResponse for OAuthError {
 
 /// Exchanges client credentials for an access token.
 #[utoipa::path(post, path = "/oauth/token", tag = "auth",
-    request_body(content_type = "application/x-www-form-urlencoded",
-        description = "grant_type=client_credentials, client_id, client_secret (or HTTP Basic), optional scope"),
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded",
+        description = "the client's credentials (or HTTP Basic) and optionally fewer scopes"),
     responses(
         (status = 200, description = "a bearer token", body = TokenResponse),
         (status = 400, description = "invalid_request, unsupported_grant_type or invalid_scope", body = OAuthError),
-        (status = 401, description = "invalid_client", body = OAuthError)))]
-async fn token(State(state): State<AppState>, req: Request) -> Result<Response, OAuthError> {
+        (status = 401, description = "invalid_client", body = OAuthError),
+        (status = 503, description = "server_error: the client store is unavailable", body = OAuthError)))]
+pub async fn token(State(state): State<AppState>, req: Request) -> Result<Response, OAuthError> {
     let headers = req.headers().clone();
     let ct = headers
         .get(header::CONTENT_TYPE)

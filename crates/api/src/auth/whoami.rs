@@ -5,18 +5,11 @@
 use super::Principal;
 use crate::dialect::Native;
 use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
 use crate::tenant::Tenant;
 use axum::Extension;
 use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(whoami))
-}
 
 /// The caller as authenticated.
 #[derive(Serialize, ToSchema)]
@@ -32,13 +25,11 @@ pub struct WhoAmI {
 
 /// Describes the caller's token and the instance the request acts on.
 #[utoipa::path(get, path = "/v1/whoami", tag = "auth",
-    params(("instance.id" = Option<String>, Query, description = "instance to act on (system tokens, or the token's own)"),
-           ("instance.domain" = Option<String>, Query, description = "instance to act on, by bound domain")),
     responses((status = 200, description = "the caller", body = WhoAmI),
               (status = 401, description = "no valid token"),
               (status = 403, description = "the token lacks the admin scope"),
               (status = 404, description = "the named instance is not visible to this token")))]
-async fn whoami(
+pub async fn whoami(
     tenant: Tenant<Native>,
     principal: Option<Extension<Principal>>,
 ) -> ApiResult<Json<WhoAmI>, Native> {

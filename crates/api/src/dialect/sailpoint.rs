@@ -55,6 +55,10 @@ fn detail(status: StatusCode, code: Code) -> (&'static str, &'static str) {
             "404 Not found",
             "The server did not find a current representation for the target resource.",
         ),
+        405 => (
+            "405 Method Not Allowed",
+            "The request method is not supported by this resource.",
+        ),
         409 => (
             "409 Conflict",
             "The request conflicts with the current state of the resource.",

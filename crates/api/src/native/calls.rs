@@ -3,9 +3,12 @@
 //! `GET /v1/calls/{id}`: the record of a call, every target call with its outcome. The id comes
 //! back in the `switchyard-call-id` header of every `/v1/calls` answer.
 
+use super::wire::{CallAnswer, CallOut};
+use crate::dialect::DialectKind;
 use crate::dialect::{Dialect, Native};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::Body;
+use crate::routes::{Routes, Rule};
 use crate::state::AppState;
 use crate::tenant::Tenant;
 use crate::zitadel::wire::ConditionJson;
@@ -14,22 +17,28 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
+use switchyard_core::auth::Scope;
 use switchyard_core::zitadel::Condition;
 use switchyard_core::ValidationError;
 use switchyard_delivery::calls::{CallContext, CallError, CallRequest};
 use switchyard_store::StoreError;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// The header carrying the id of a call's record.
 pub const CALL_ID_HEADER: &str = "switchyard-call-id";
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(call))
-        .routes(routes!(get_call))
+pub fn routes() -> Routes {
+    Routes::new(DialectKind::Native, "native")
+        .add(
+            Rule::scope(Scope::InvocationsStart).producer(),
+            routes!(call),
+        )
+        .add(
+            Rule::scope(Scope::InvocationsRead).producer(),
+            routes!(get_call),
+        )
 }
 
 /// A call to run.
@@ -41,6 +50,7 @@ pub struct CallBody {
     pub condition: ConditionJson,
     /// The request (request conditions), the response (response conditions) or the function
     /// input (`{function, userinfo, user, ...}`); a JSON object.
+    #[schema(value_type = Object)]
     pub payload: Value,
     /// What targets are told about the original call.
     #[serde(default)]
@@ -61,6 +71,7 @@ pub struct ContextJson {
     #[serde(rename = "userID")]
     pub user_id: Option<String>,
     /// The original call's headers, an object (`{"x-forwarded-for": ["1.2.3.4"]}`).
+    #[schema(value_type = Option<Object>)]
     pub headers: Option<Value>,
     /// Response conditions: the request that produced the response.
     pub request: Option<Value>,
@@ -99,7 +110,7 @@ impl CallBody {
 
 /// Run a call chain; 200 `{payload}` with the final payload, or the failing target's error.
 #[utoipa::path(post, path = "/v1/calls", tag = "native", request_body = CallBody,
-    responses((status = 200, description = "`{payload}`: the payload after every restCall target; header `switchyard-call-id`"),
+    responses((status = 200, description = "the payload after every restCall target; header `switchyard-call-id`", body = CallAnswer),
               (status = 400, description = "invalid condition or payload, or a target forwarded 400"),
               (status = "4XX", description = "a target forwarded this status (`forwardedStatusCode`)"),
               (status = 502, description = "an interruptOnError target failed"),
@@ -124,7 +135,7 @@ async fn call(
         })
         .await;
     let mut resp = match result.outcome {
-        Ok(payload) => (StatusCode::OK, Json(json!({ "payload": payload }))).into_response(),
+        Ok(payload) => (StatusCode::OK, Json(CallAnswer { payload })).into_response(),
         Err(e) => Native::render(call_error(e)),
     };
     if let Ok(v) = HeaderValue::from_str(&result.call_id) {
@@ -137,7 +148,14 @@ async fn call(
 fn call_error(e: CallError) -> ApiError {
     let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_GATEWAY);
     if let CallError::Store(s) = e {
-        return s.into();
+        // The chain could not be read or recorded: transient for the caller, like a publish.
+        return match s {
+            StoreError::NotFound => ApiError::not_found("no such execution"),
+            other => ApiError::unavailable(
+                "storage is unavailable; try again",
+                Some(anyhow::Error::new(other)),
+            ),
+        };
     }
     let code = match &e {
         CallError::Store(_) => Code::Internal,
@@ -161,13 +179,13 @@ fn call_error(e: CallError) -> ApiError {
 /// The record of a call: condition, outcome and every target call.
 #[utoipa::path(get, path = "/v1/calls/{id}", tag = "native",
     params(("id" = String, Path, description = "call id (the `switchyard-call-id` header)")),
-    responses((status = 200, description = "`{id, condition (ZITADEL JSON), createdAt, durationMs, status, error?, attempts:[{n, targetId, at, outcome, status?, durationMs, error?, responseExcerpt?}]}`"),
+    responses((status = 200, description = "the call and every target call", body = CallOut),
               (status = 404, description = "no such call (records are written within milliseconds of the answer)")))]
 async fn get_call(
     State(state): State<AppState>,
     tenant: Tenant<Native>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>, Native> {
+) -> ApiResult<Json<CallOut>, Native> {
     let record = state
         .store
         .call_record(&tenant.instance, &id)
@@ -176,11 +194,9 @@ async fn get_call(
             StoreError::NotFound => ApiError::not_found(format!("call '{id}' not found")),
             other => other.into(),
         })?;
-    let mut v = serde_json::to_value(&record).map_err(|e| ApiError::internal(e.into()))?;
-    // Show the condition in ZITADEL's JSON, as it was sent.
-    if let Some(c) = Condition::from_key(&record.condition) {
-        v["condition"] = serde_json::to_value(ConditionJson::from_core(&c))
-            .map_err(|e| ApiError::internal(e.into()))?;
-    }
-    Ok(Json(v))
+    let key = record.condition.clone();
+    let out = CallOut::from_record(record).ok_or_else(|| {
+        ApiError::internal(anyhow::anyhow!("stored call condition '{key}' is unknown"))
+    })?;
+    Ok(Json(out))
 }

@@ -1,9 +1,11 @@
 //! `POST /v1/events`: publish a fire-and-forget event. The answer comes only after the event and
 //! all its invocations are durable.
 
+use crate::dialect::DialectKind;
 use crate::dialect::Native;
-use crate::error::{ApiError, ApiResult, Code};
+use crate::error::{ApiError, ApiResult};
 use crate::extract::Body;
+use crate::routes::{Routes, Rule};
 use crate::state::AppState;
 use crate::tenant::Tenant;
 use axum::extract::State;
@@ -11,24 +13,30 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::Value;
+use switchyard_core::auth::Scope;
 use switchyard_delivery::{PublishError, PublishRequest, RoutingError};
 use switchyard_store::queue::InvocationKind;
+use switchyard_store::StoreError;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(publish))
+pub fn routes() -> Routes {
+    Routes::new(DialectKind::Native, "native").add(
+        Rule::scope(Scope::EventsPublish).producer(),
+        routes!(publish),
+    )
 }
 
 /// An event to publish.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"type": "user.human.added", "payload": {"userId": "u-1"}}))]
 pub struct PublishBody {
     /// Trigger id (`idn:identity-created`) or ZITADEL event type (`user.human.added`).
     #[serde(rename = "type")]
     pub event_type: String,
     /// The event's data: a JSON object, validated against the trigger's input schema.
+    #[schema(value_type = Object)]
     pub payload: Value,
     /// Idempotency key: publishing again with the same id returns the first answer.
     pub id: Option<String>,
@@ -36,7 +44,7 @@ pub struct PublishBody {
 
 /// Publish an event; 202 once it is durable.
 #[utoipa::path(post, path = "/v1/events", tag = "native", request_body = PublishBody,
-    responses((status = 202, description = "accepted: `{eventId, invocations}`"),
+    responses((status = 202, description = "accepted and durable", body = super::wire::PublishedOut),
               (status = 400, description = "unknown type or invalid payload")))]
 async fn publish(
     State(state): State<AppState>,
@@ -63,15 +71,60 @@ async fn publish(
     Ok((StatusCode::ACCEPTED, Json(published.response)))
 }
 
-/// Maps a publish failure to an API error.
+/// Maps a publish failure to an API error. Whatever made the store fail while the event was
+/// being routed or committed (unreachable, read-only, full, closed, shutting down), nothing was
+/// accepted and the producer must simply try again: 503 with `Retry-After`, in every dialect
+/// (SailPoint's invocation calls share this mapping). The cause goes to the log.
 pub(crate) fn publish_error(e: PublishError) -> ApiError {
+    const NOT_ACCEPTED: &str = "storage is unavailable; nothing was accepted, try again";
     match e {
-        PublishError::Routing(RoutingError::Store(s)) => s.into(),
+        PublishError::Routing(RoutingError::Store(StoreError::NotFound)) => {
+            ApiError::invalid("the event's routes changed while it was published; try again")
+        }
+        PublishError::Routing(RoutingError::Store(s)) => {
+            ApiError::unavailable(NOT_ACCEPTED, Some(anyhow::Error::new(s)))
+        }
         PublishError::Routing(r) => ApiError::invalid(r.to_string()),
         PublishError::Invalid(m) => ApiError::invalid(m),
-        PublishError::Unavailable => {
-            ApiError::new(Code::Unavailable, "the server is shutting down")
+        PublishError::Unavailable => ApiError::unavailable(
+            "the server is shutting down; nothing was accepted, try again",
+            None,
+        ),
+        PublishError::Store(m) => ApiError::unavailable(NOT_ACCEPTED, Some(anyhow::anyhow!(m))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialect::DialectKind;
+
+    #[test]
+    fn every_store_failure_of_a_publish_is_a_retryable_503_in_every_dialect() {
+        let failures = || {
+            vec![
+                PublishError::Store("write failed: disk I/O error".into()),
+                PublishError::Unavailable,
+                PublishError::Routing(RoutingError::Store(StoreError::Unavailable(
+                    "pool timed out".into(),
+                ))),
+                PublishError::Routing(RoutingError::Store(StoreError::Internal(anyhow::anyhow!(
+                    "attempt to write a readonly database"
+                )))),
+            ]
+        };
+        for dialect in [
+            DialectKind::Native,
+            DialectKind::SailPoint,
+            DialectKind::Connect,
+            DialectKind::ZitadelRest,
+        ] {
+            for e in failures() {
+                let shown = e.to_string();
+                let resp = dialect.render(publish_error(e));
+                assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE, "{shown}");
+                assert_eq!(resp.headers()["retry-after"], "1", "{shown}");
+            }
         }
-        PublishError::Store(m) => ApiError::internal(anyhow::anyhow!(m)),
     }
 }

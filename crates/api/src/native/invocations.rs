@@ -1,23 +1,31 @@
 //! Inspecting and replaying invocations: `GET /v1/invocations/{id}` shows an invocation with
 //! every attempt; `POST /v1/invocations/{id}/replay` sends a finished one again.
 
+use super::wire::{InvocationOut, ReplayedOut};
+use crate::dialect::DialectKind;
 use crate::dialect::Native;
 use crate::error::{ApiError, ApiResult};
+use crate::routes::{Routes, Rule};
 use crate::state::AppState;
 use crate::tenant::Tenant;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::{json, Value};
+use switchyard_core::auth::Scope;
 use switchyard_store::queue::InvocationStatus;
 use switchyard_store::StoreError;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(get_invocation))
-        .routes(routes!(replay))
+pub fn routes() -> Routes {
+    Routes::new(DialectKind::Native, "native")
+        .add(
+            Rule::scope(Scope::InvocationsRead).producer(),
+            routes!(get_invocation),
+        )
+        .add(
+            Rule::scope(Scope::InvocationsStart).producer(),
+            routes!(replay),
+        )
 }
 
 fn not_found(e: StoreError, id: &str) -> ApiError {
@@ -30,32 +38,31 @@ fn not_found(e: StoreError, id: &str) -> ApiError {
 /// An invocation with its attempts.
 #[utoipa::path(get, path = "/v1/invocations/{id}", tag = "native",
     params(("id" = String, Path, description = "invocation id")),
-    responses((status = 200, description = "the invocation and its attempt log"), (status = 404, description = "not found")))]
+    responses((status = 200, description = "the invocation and its attempt log", body = InvocationOut),
+              (status = 404, description = "not found")))]
 async fn get_invocation(
     State(state): State<AppState>,
     tenant: Tenant<Native>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>, Native> {
+) -> ApiResult<Json<InvocationOut>, Native> {
     let view = state
         .store
         .invocation(&tenant.instance, &id)
         .await
         .map_err(|e| not_found(e, &id))?;
-    Ok(Json(
-        serde_json::to_value(view).map_err(|e| ApiError::internal(e.into()))?,
-    ))
+    Ok(Json(view.into()))
 }
 
 /// Queue a failed (or delivered) invocation for another full round of tries.
 #[utoipa::path(post, path = "/v1/invocations/{id}/replay", tag = "native",
     params(("id" = String, Path, description = "invocation id")),
-    responses((status = 202, description = "queued again"), (status = 404, description = "not found"),
+    responses((status = 202, description = "queued again", body = ReplayedOut), (status = 404, description = "not found"),
               (status = 400, description = "still pending or in flight")))]
 async fn replay(
     State(state): State<AppState>,
     tenant: Tenant<Native>,
     Path(id): Path<String>,
-) -> ApiResult<(StatusCode, Json<Value>), Native> {
+) -> ApiResult<(StatusCode, Json<ReplayedOut>), Native> {
     let now = state.clock.now();
     state
         .store
@@ -65,6 +72,9 @@ async fn replay(
     state.engine.wake();
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"id": id, "status": InvocationStatus::Pending})),
+        Json(ReplayedOut {
+            id,
+            status: InvocationStatus::Pending.as_str().into(),
+        }),
     ))
 }

@@ -9,17 +9,16 @@ mod metrics;
 mod secrets;
 pub(crate) mod start;
 mod target_health;
+pub mod wire;
 
-use crate::state::AppState;
-use utoipa_axum::router::OpenApiRouter;
+use crate::routes::Routes;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .merge(calls::router())
-        .merge(events::router())
-        .merge(invocations::router())
-        .merge(metrics::router())
-        .merge(secrets::router())
-        .merge(start::router())
-        .merge(target_health::router())
+pub fn routes() -> Routes {
+    calls::routes()
+        .merge(events::routes())
+        .merge(invocations::routes())
+        .merge(metrics::routes())
+        .merge(secrets::routes())
+        .merge(start::routes())
+        .merge(target_health::routes())
 }

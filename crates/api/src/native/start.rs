@@ -3,26 +3,32 @@
 //! answer (SYNC) or callback (ASYNC); with `wait` the call blocks (bounded) until every invocation
 //! ended and answers with their outputs.
 
+use super::wire::{OutcomeOut, StartedOut};
+use crate::dialect::DialectKind;
 use crate::dialect::Native;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Body;
 use crate::native::events::publish_error;
+use crate::routes::{Routes, Rule};
 use crate::state::AppState;
 use crate::tenant::Tenant;
 use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
+use switchyard_core::auth::Scope;
 use switchyard_core::wait::InvocationWait;
 use switchyard_core::ValidationError;
 use switchyard_delivery::{PublishRequest, Published};
 use switchyard_store::queue::{InvocationKind, InvocationOutcome};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(start))
+pub fn routes() -> Routes {
+    Routes::new(DialectKind::Native, "native").add(
+        Rule::scope(Scope::InvocationsStart).producer(),
+        routes!(start),
+    )
 }
 
 /// A request to start a request-response trigger.
@@ -32,8 +38,10 @@ pub struct StartBody {
     /// A REQUEST_RESPONSE trigger id.
     pub trigger_id: String,
     /// The trigger input, validated against its input schema.
+    #[schema(value_type = Object)]
     pub input: Value,
     /// Metadata kept with the invocation (SailPoint's `contentJson`).
+    #[schema(value_type = Option<Object>)]
     pub content_json: Option<Value>,
     /// ISO-8601 duration (at most PT60S) to wait for the outputs.
     pub wait: Option<String>,
@@ -49,33 +57,28 @@ pub(crate) fn invocation_ids(published: &Published) -> Vec<String> {
         .collect()
 }
 
-fn outcome_wire(o: &InvocationOutcome) -> Value {
-    let mut m = Map::new();
-    m.insert("id".into(), json!(o.id));
-    m.insert("subscriptionId".into(), json!(o.route_id));
-    m.insert("status".into(), json!(o.status));
-    if let Some(out) = o
-        .output
-        .as_deref()
-        .and_then(|t| serde_json::from_str(t).ok())
-    {
-        m.insert("output".into(), out);
+fn outcome_wire(o: InvocationOutcome) -> OutcomeOut {
+    OutcomeOut {
+        output: o
+            .output
+            .as_deref()
+            .and_then(|t| serde_json::from_str(t).ok()),
+        id: o.id,
+        subscription_id: o.route_id,
+        status: o.status.to_string(),
+        error: o.error,
     }
-    if let Some(e) = &o.error {
-        m.insert("error".into(), json!(e));
-    }
-    Value::Object(m)
 }
 
 /// Start a request-response trigger; with `wait`, block until its invocations end.
 #[utoipa::path(post, path = "/v1/invocations", tag = "native", request_body = StartBody,
-    responses((status = 200, description = "`{invocations: [{id, subscriptionId, status, output?, error?}]}`"),
+    responses((status = 200, description = "every invocation's current result", body = StartedOut),
               (status = 400, description = "unknown or fire-and-forget trigger, invalid input or wait")))]
 async fn start(
     State(state): State<AppState>,
     tenant: Tenant<Native>,
     body: Body<StartBody, Native>,
-) -> ApiResult<Json<Value>, Native> {
+) -> ApiResult<Json<StartedOut>, Native> {
     let body = body.into_inner();
     let wait = body
         .wait
@@ -116,7 +119,7 @@ async fn start(
                 .await?
         }
     };
-    Ok(Json(
-        json!({"invocations": outcomes.iter().map(outcome_wire).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(StartedOut {
+        invocations: outcomes.into_iter().map(outcome_wire).collect(),
+    }))
 }

@@ -7,11 +7,13 @@
 //! one, or one racing the deadline sweep can never complete an invocation twice.
 
 use super::catalog;
+use crate::dialect::DialectKind;
 use crate::dialect::SailPoint;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::Body;
 use crate::native::events::publish_error;
 use crate::native::start::invocation_ids;
+use crate::routes::{Routes, Rule};
 use crate::state::AppState;
 use crate::tenant::Tenant;
 use axum::extract::{Path, State};
@@ -19,28 +21,36 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use switchyard_core::auth::Scope;
 use switchyard_core::crypto::verify_secret;
 use switchyard_core::ValidationError;
 use switchyard_delivery::PublishRequest;
 use switchyard_store::queue::{CompleteResult, InvocationKind, InvocationStatus, TIMED_OUT};
 use switchyard_store::StoreError;
-use utoipa_axum::router::OpenApiRouter;
+use utoipa::ToSchema;
 use utoipa_axum::routes;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(start))
-        .routes(routes!(start_beta))
-        .routes(routes!(complete))
-        .routes(routes!(complete_beta))
+pub fn routes() -> Routes {
+    let starts = Rule::scope(Scope::InvocationsStart);
+    // The callback carries no token: the invocation secret authenticates it.
+    Routes::new(DialectKind::SailPoint, "sailpoint")
+        .add(starts, routes!(start))
+        .add(starts, routes!(start_beta))
+        .add(Rule::public(), routes!(complete))
+        .add(Rule::public(), routes!(complete_beta))
 }
 
 /// SailPoint's StartInvocationInput.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct StartInvocation {
+    /// A REQUEST_RESPONSE trigger id.
     trigger_id: String,
+    /// The trigger input, validated against its input schema.
+    #[schema(value_type = Object)]
     input: Value,
+    /// Metadata handed back with the invocation (a JSON object).
+    #[schema(value_type = Option<Object>)]
     content_json: Option<Value>,
 }
 
@@ -84,9 +94,9 @@ async fn start_impl(
 
 /// Start a request-response trigger: one invocation per matching subscription.
 #[utoipa::path(post, path = "/trigger-invocations/v1/start", tag = "SailPoint Trigger Invocations",
-    request_body(content = serde_json::Value, description = "StartInvocationInput {triggerId, input, contentJson?}"),
-    responses((status = 200, description = "list of Invocation {id, triggerId, secret, contentJson}", body = serde_json::Value),
-              (status = 400, description = "unknown or fire-and-forget trigger, or invalid input", body = serde_json::Value)))]
+    request_body = StartInvocation,
+    responses((status = 200, description = "one Invocation per matching subscription", body = Vec<super::schema::Invocation>),
+              (status = 400, description = "unknown or fire-and-forget trigger, or invalid input")))]
 pub async fn start(
     tenant: Tenant<SailPoint>,
     State(state): State<AppState>,
@@ -97,8 +107,8 @@ pub async fn start(
 
 /// Start a request-response trigger (beta path).
 #[utoipa::path(post, path = "/beta/trigger-invocations/start", tag = "SailPoint Trigger Invocations",
-    request_body(content = serde_json::Value, description = "StartInvocationInput"),
-    responses((status = 200, description = "list of Invocation", body = serde_json::Value)))]
+    request_body = StartInvocation,
+    responses((status = 200, description = "one Invocation per matching subscription", body = Vec<super::schema::Invocation>)))]
 pub async fn start_beta(
     tenant: Tenant<SailPoint>,
     State(state): State<AppState>,
@@ -108,11 +118,15 @@ pub async fn start_beta(
 }
 
 /// SailPoint's CompleteInvocation. `output` may be left out when `error` reports a failure.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompleteInvocation {
+    /// The invocation's secret, as delivered.
     secret: String,
+    /// The output, validated against the trigger's output schema.
+    #[schema(value_type = Option<Object>)]
     output: Option<Value>,
+    /// Fails the invocation with this message instead.
     error: Option<String>,
 }
 
@@ -204,12 +218,13 @@ async fn complete_impl(
 /// invocation secret, not a token.
 #[utoipa::path(post, path = "/trigger-invocations/v1/{id}/complete", tag = "SailPoint Trigger Invocations",
     params(("id" = String, Path, description = "invocation id")),
-    request_body(content = serde_json::Value, description = "CompleteInvocation {secret, output, error?}"),
+    request_body = CompleteInvocation,
     responses((status = 204, description = "completed"),
-              (status = 400, description = "output does not match the trigger's output schema", body = serde_json::Value),
-              (status = 401, description = "wrong secret", body = serde_json::Value),
-              (status = 404, description = "unknown invocation or deadline passed", body = serde_json::Value),
-              (status = 409, description = "already completed", body = serde_json::Value)))]
+              (status = 400, description = "output does not match the trigger's output schema"),
+              (status = 401, description = "wrong secret"),
+              (status = 404, description = "unknown invocation or deadline passed"),
+              (status = 409, description = "already completed"),
+              (status = 503, description = "storage unavailable; retry")))]
 pub async fn complete(
     // The callback carries no token; the tenant is resolved only to keep every handler uniform,
     // the invocation is found by its (globally unique) id and authenticated by its secret.
@@ -224,8 +239,13 @@ pub async fn complete(
 /// Complete a request-response invocation (beta path).
 #[utoipa::path(post, path = "/beta/trigger-invocations/{id}/complete", tag = "SailPoint Trigger Invocations",
     params(("id" = String, Path, description = "invocation id")),
-    request_body(content = serde_json::Value, description = "CompleteInvocation"),
-    responses((status = 204, description = "completed")))]
+    request_body = CompleteInvocation,
+    responses((status = 204, description = "completed"),
+              (status = 400, description = "output does not match the trigger's output schema"),
+              (status = 401, description = "wrong secret"),
+              (status = 404, description = "unknown invocation or deadline passed"),
+              (status = 409, description = "already completed"),
+              (status = 503, description = "storage unavailable; retry")))]
 pub async fn complete_beta(
     _tenant: Tenant<SailPoint>,
     State(state): State<AppState>,

@@ -24,11 +24,11 @@ fn native(t: &Trigger) -> Value {
 
 /// Register a custom trigger.
 #[utoipa::path(post, path = "/v1/triggers", tag = "Custom triggers",
-    request_body(content = serde_json::Value, description = "{id, name, type, description?, inputSchema, exampleInput, outputSchema?, exampleOutput?}"),
+    request_body = super::schema::TriggerDefinitionRequest,
     responses(
-        (status = 201, description = "Registered trigger", body = serde_json::Value),
-        (status = 400, description = "Invalid definition", body = serde_json::Value),
-        (status = 409, description = "Id already taken", body = serde_json::Value),
+        (status = 201, description = "Registered trigger", body = super::schema::CustomTrigger),
+        (status = 400, description = "Invalid definition"),
+        (status = 409, description = "Id already taken"),
     ))]
 pub async fn create(
     tenant: Tenant<Native>,
@@ -53,7 +53,7 @@ pub async fn create(
 
 /// List the instance's custom triggers.
 #[utoipa::path(get, path = "/v1/triggers", tag = "Custom triggers",
-    responses((status = 200, description = "{triggers: [...]}", body = serde_json::Value)))]
+    responses((status = 200, description = "the instance's custom triggers", body = super::schema::CustomTriggerList)))]
 pub async fn list(
     tenant: Tenant<Native>,
     State(state): State<AppState>,
@@ -66,7 +66,7 @@ pub async fn list(
 /// Get a trigger (custom or built-in).
 #[utoipa::path(get, path = "/v1/triggers/{id}", tag = "Custom triggers",
     params(("id" = String, Path, description = "Trigger id")),
-    responses((status = 200, description = "Trigger", body = serde_json::Value), (status = 404, description = "Not found", body = serde_json::Value)))]
+    responses((status = 200, description = "Trigger", body = super::schema::CustomTrigger), (status = 404, description = "Not found")))]
 pub async fn get_one(
     tenant: Tenant<Native>,
     State(state): State<AppState>,
@@ -84,9 +84,9 @@ pub async fn get_one(
     params(("id" = String, Path, description = "Trigger id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "Built-in trigger", body = serde_json::Value),
-        (status = 404, description = "Not found", body = serde_json::Value),
-        (status = 409, description = "Still subscribed", body = serde_json::Value),
+        (status = 400, description = "Built-in trigger"),
+        (status = 404, description = "Not found"),
+        (status = 409, description = "Still subscribed"),
     ))]
 pub async fn delete(
     tenant: Tenant<Native>,

@@ -5,10 +5,12 @@
 //! request-response trigger they are dispatched exactly like a real start (type TEST).
 
 use super::{catalog, ListParams, Listing};
+use crate::dialect::DialectKind;
 use crate::dialect::SailPoint;
 use crate::error::ApiResult;
 use crate::extract::{Body, Query};
 use crate::native::events::publish_error;
+use crate::routes::{Routes, Rule};
 use crate::state::AppState;
 use crate::tenant::Tenant;
 use axum::extract::State;
@@ -16,11 +18,12 @@ use axum::http::HeaderMap;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use switchyard_core::auth::Scope;
 use switchyard_core::sailpoint::query::{compare, FilterSpec, Op};
 use switchyard_core::ValidationError;
 use switchyard_delivery::PublishRequest;
 use switchyard_store::queue::{InvocationKind, InvocationStatus, InvocationStatusRow};
-use utoipa_axum::router::OpenApiRouter;
+use utoipa::ToSchema;
 use utoipa_axum::routes;
 
 const FILTERS: FilterSpec<'static> = &[("triggerId", &[Op::Eq]), ("subscriptionId", &[Op::Eq])];
@@ -30,12 +33,12 @@ const STATUS_WINDOW_MS: i64 = 48 * 3600 * 1000;
 /// Upper bound of records one status query considers.
 const STATUS_MAX_ROWS: u32 = 10_000;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(status))
-        .routes(routes!(status_beta))
-        .routes(routes!(test))
-        .routes(routes!(test_beta))
+pub fn routes() -> Routes {
+    Routes::new(DialectKind::SailPoint, "sailpoint")
+        .add(Rule::scope(Scope::InvocationsRead), routes!(status))
+        .add(Rule::scope(Scope::InvocationsRead), routes!(status_beta))
+        .add(Rule::scope(Scope::InvocationsStart), routes!(test))
+        .add(Rule::scope(Scope::InvocationsStart), routes!(test_beta))
 }
 
 fn status_wire(r: &InvocationStatusRow) -> Value {
@@ -130,13 +133,12 @@ async fn status_impl(
     ))
 }
 
-/// Invocation status records of the last 48 hours.
+/// Invocation status records of the last 48 hours. Filters: `triggerId`, `subscriptionId` (eq);
+/// sorters: `triggerId`, `subscriptionName`, `created`, `completed`.
 #[utoipa::path(get, path = "/trigger-invocations/v1/status", tag = "SailPoint Trigger Invocations",
-    params(("limit" = Option<u32>, Query), ("offset" = Option<u32>, Query), ("count" = Option<bool>, Query),
-           ("filters" = Option<String>, Query, description = "triggerId eq, subscriptionId eq"),
-           ("sorters" = Option<String>, Query, description = "triggerId, subscriptionName, created, completed")),
-    responses((status = 200, description = "list of InvocationStatus", body = serde_json::Value),
-              (status = 400, description = "bad filter or sorter", body = serde_json::Value)))]
+    params(ListParams),
+    responses((status = 200, description = "list of InvocationStatus", body = Vec<super::schema::InvocationStatus>),
+              (status = 400, description = "bad filter or sorter")))]
 pub async fn status(
     tenant: Tenant<SailPoint>,
     State(state): State<AppState>,
@@ -147,7 +149,8 @@ pub async fn status(
 
 /// Invocation status records (beta path).
 #[utoipa::path(get, path = "/beta/trigger-invocations/status", tag = "SailPoint Trigger Invocations",
-    responses((status = 200, description = "list of InvocationStatus", body = serde_json::Value)))]
+    params(ListParams),
+    responses((status = 200, description = "list of InvocationStatus", body = Vec<super::schema::InvocationStatus>)))]
 pub async fn status_beta(
     tenant: Tenant<SailPoint>,
     State(state): State<AppState>,
@@ -157,12 +160,17 @@ pub async fn status_beta(
 }
 
 /// A test invocation request (SailPoint's TestInvocation).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TestInvocation {
     trigger_id: String,
+    /// Defaults to the trigger's example input.
+    #[schema(value_type = Option<Object>)]
     input: Option<Value>,
+    /// Required: a JSON object handed back with each invocation.
+    #[schema(value_type = Option<Object>)]
     content_json: Option<Value>,
+    /// Only these subscriptions (default: all of the trigger's).
     subscription_ids: Option<Vec<String>>,
 }
 
@@ -215,9 +223,9 @@ async fn test_impl(
 
 /// Send a test invocation to the trigger's subscriptions (filters apply, `enabled` is ignored).
 #[utoipa::path(post, path = "/trigger-invocations/v1/test", tag = "SailPoint Trigger Invocations",
-    request_body(content = serde_json::Value, description = "TestInvocation {triggerId, input?, contentJson, subscriptionIds?}"),
-    responses((status = 200, description = "list of Invocation {id, triggerId, secret, contentJson}", body = serde_json::Value),
-              (status = 400, description = "unknown trigger or invalid input", body = serde_json::Value)))]
+    request_body = TestInvocation,
+    responses((status = 200, description = "one Invocation per matching subscription", body = Vec<super::schema::Invocation>),
+              (status = 400, description = "unknown trigger or invalid input")))]
 pub async fn test(
     tenant: Tenant<SailPoint>,
     State(state): State<AppState>,
@@ -228,8 +236,8 @@ pub async fn test(
 
 /// Test invocation (beta path).
 #[utoipa::path(post, path = "/beta/trigger-invocations/test", tag = "SailPoint Trigger Invocations",
-    request_body(content = serde_json::Value, description = "TestInvocation"),
-    responses((status = 200, description = "list of Invocation", body = serde_json::Value)))]
+    request_body = TestInvocation,
+    responses((status = 200, description = "one Invocation per matching subscription", body = Vec<super::schema::Invocation>)))]
 pub async fn test_beta(
     tenant: Tenant<SailPoint>,
     State(state): State<AppState>,

@@ -34,12 +34,12 @@ async fn patch_impl(
 /// httpConfig, eventBridgeConfig, workflowConfig.
 #[utoipa::path(patch, path = "/trigger-subscriptions/v1/{id}", tag = "SailPoint Trigger Subscriptions",
     params(("id" = String, Path, description = "Subscription id")),
-    request_body(content = Vec<serde_json::Value>, content_type = "application/json-patch+json", description = "RFC 6902 operations"),
+    request_body(content = Vec<super::schema::JsonPatchOperation>, content_type = "application/json-patch+json", description = "RFC 6902 operations"),
     responses(
-        (status = 200, description = "Updated subscription", body = serde_json::Value),
-        (status = 400, description = "Invalid patch or resulting subscription", body = serde_json::Value),
-        (status = 404, description = "Not found", body = serde_json::Value),
-        (status = 415, description = "Wrong content type", body = serde_json::Value),
+        (status = 200, description = "Updated subscription", body = super::schema::Subscription),
+        (status = 400, description = "Invalid patch or resulting subscription"),
+        (status = 404, description = "Not found"),
+        (status = 415, description = "Wrong content type"),
     ))]
 pub async fn patch(
     tenant: Tenant<SailPoint>,
@@ -53,8 +53,8 @@ pub async fn patch(
 /// Patch a subscription (beta path).
 #[utoipa::path(patch, path = "/beta/trigger-subscriptions/{id}", tag = "SailPoint Trigger Subscriptions",
     params(("id" = String, Path, description = "Subscription id")),
-    request_body(content = Vec<serde_json::Value>, content_type = "application/json-patch+json", description = "RFC 6902 operations"),
-    responses((status = 200, description = "Updated subscription", body = serde_json::Value), (status = 400, description = "Invalid patch", body = serde_json::Value), (status = 415, description = "Wrong content type", body = serde_json::Value)))]
+    request_body(content = Vec<super::schema::JsonPatchOperation>, content_type = "application/json-patch+json", description = "RFC 6902 operations"),
+    responses((status = 200, description = "Updated subscription", body = super::schema::Subscription), (status = 400, description = "Invalid patch"), (status = 404, description = "Not found"), (status = 415, description = "Wrong content type")))]
 pub async fn patch_beta(
     tenant: Tenant<SailPoint>,
     State(state): State<AppState>,

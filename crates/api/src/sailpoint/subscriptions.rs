@@ -239,10 +239,13 @@ async fn delete_impl(
 }
 
 /// `validate-filter` request: a sample input and a JSONPath filter.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ValidateFilterInput {
+    /// A sample trigger input.
+    #[schema(value_type = Object)]
     input: Map<String, Value>,
+    /// The JSONPath filter to check against it.
     filter: String,
 }
 
@@ -257,10 +260,10 @@ fn validate_filter_impl(body: ValidateFilterInput) -> Json<Value> {
 
 /// Create a subscription.
 #[utoipa::path(post, path = "/trigger-subscriptions/v1", tag = "SailPoint Trigger Subscriptions",
-    request_body(content = serde_json::Value, description = "SubscriptionPostRequest"),
+    request_body = super::schema::SubscriptionRequest,
     responses(
-        (status = 201, description = "Created subscription (secrets null)", body = serde_json::Value),
-        (status = 400, description = "Invalid subscription", body = serde_json::Value),
+        (status = 201, description = "Created subscription (secrets null)", body = super::schema::Subscription),
+        (status = 400, description = "Invalid subscription"),
     ))]
 pub async fn create(
     tenant: Tenant<SailPoint>,
@@ -272,8 +275,8 @@ pub async fn create(
 
 /// Create a subscription (beta path).
 #[utoipa::path(post, path = "/beta/trigger-subscriptions", tag = "SailPoint Trigger Subscriptions",
-    request_body(content = serde_json::Value, description = "SubscriptionPostRequest"),
-    responses((status = 201, description = "Created subscription", body = serde_json::Value), (status = 400, description = "Invalid subscription", body = serde_json::Value)))]
+    request_body = super::schema::SubscriptionRequest,
+    responses((status = 201, description = "Created subscription", body = super::schema::Subscription), (status = 400, description = "Invalid subscription")))]
 pub async fn create_beta(
     tenant: Tenant<SailPoint>,
     State(state): State<AppState>,
@@ -282,16 +285,11 @@ pub async fn create_beta(
     create_impl(tenant, state, body.0).await
 }
 
-/// List subscriptions.
+/// List subscriptions. Filters: `id`, `triggerId` (eq, in), `type` (eq, in, le); sorters:
+/// `triggerId`, `triggerName`.
 #[utoipa::path(get, path = "/trigger-subscriptions/v1", tag = "SailPoint Trigger Subscriptions",
-    params(
-        ("limit" = Option<i32>, Query, description = "0..250, default 250"),
-        ("offset" = Option<i32>, Query, description = "offset into the result set"),
-        ("count" = Option<bool>, Query, description = "set X-Total-Count"),
-        ("filters" = Option<String>, Query, description = "id: eq, in; triggerId: eq, in; type: eq, in, le"),
-        ("sorters" = Option<String>, Query, description = "triggerId, triggerName (prefix '-' for descending)"),
-    ),
-    responses((status = 200, description = "Subscriptions", body = Vec<serde_json::Value>), (status = 400, description = "Bad collection parameter", body = serde_json::Value)))]
+    params(ListParams),
+    responses((status = 200, description = "Subscriptions", body = Vec<super::schema::Subscription>), (status = 400, description = "Bad collection parameter")))]
 pub async fn list(
     tenant: Tenant<SailPoint>,
     State(state): State<AppState>,
@@ -302,7 +300,8 @@ pub async fn list(
 
 /// List subscriptions (beta path).
 #[utoipa::path(get, path = "/beta/trigger-subscriptions", tag = "SailPoint Trigger Subscriptions",
-    responses((status = 200, description = "Subscriptions", body = Vec<serde_json::Value>), (status = 400, description = "Bad collection parameter", body = serde_json::Value)))]
+    params(ListParams),
+    responses((status = 200, description = "Subscriptions", body = Vec<super::schema::Subscription>), (status = 400, description = "Bad collection parameter")))]
 pub async fn list_beta(
     tenant: Tenant<SailPoint>,
     State(state): State<AppState>,
@@ -314,7 +313,7 @@ pub async fn list_beta(
 /// Get one subscription.
 #[utoipa::path(get, path = "/trigger-subscriptions/v1/{id}", tag = "SailPoint Trigger Subscriptions",
     params(("id" = String, Path, description = "Subscription id")),
-    responses((status = 200, description = "Subscription", body = serde_json::Value), (status = 404, description = "Not found", body = serde_json::Value)))]
+    responses((status = 200, description = "Subscription", body = super::schema::Subscription), (status = 404, description = "Not found")))]
 pub async fn get_one(
     tenant: Tenant<SailPoint>,
     State(state): State<AppState>,
@@ -326,7 +325,7 @@ pub async fn get_one(
 /// Get one subscription (beta path).
 #[utoipa::path(get, path = "/beta/trigger-subscriptions/{id}", tag = "SailPoint Trigger Subscriptions",
     params(("id" = String, Path, description = "Subscription id")),
-    responses((status = 200, description = "Subscription", body = serde_json::Value), (status = 404, description = "Not found", body = serde_json::Value)))]
+    responses((status = 200, description = "Subscription", body = super::schema::Subscription), (status = 404, description = "Not found")))]
 pub async fn get_one_beta(
     tenant: Tenant<SailPoint>,
     State(state): State<AppState>,
@@ -339,8 +338,8 @@ pub async fn get_one_beta(
 /// authentication type are kept).
 #[utoipa::path(put, path = "/trigger-subscriptions/v1/{id}", tag = "SailPoint Trigger Subscriptions",
     params(("id" = String, Path, description = "Subscription id")),
-    request_body(content = serde_json::Value, description = "SubscriptionPutRequest"),
-    responses((status = 200, description = "Updated subscription", body = serde_json::Value), (status = 400, description = "Invalid subscription", body = serde_json::Value), (status = 404, description = "Not found", body = serde_json::Value)))]
+    request_body = super::schema::SubscriptionRequest,
+    responses((status = 200, description = "Updated subscription", body = super::schema::Subscription), (status = 400, description = "Invalid subscription"), (status = 404, description = "Not found")))]
 pub async fn put(
     tenant: Tenant<SailPoint>,
     State(state): State<AppState>,
@@ -353,8 +352,8 @@ pub async fn put(
 /// Replace a subscription (beta path).
 #[utoipa::path(put, path = "/beta/trigger-subscriptions/{id}", tag = "SailPoint Trigger Subscriptions",
     params(("id" = String, Path, description = "Subscription id")),
-    request_body(content = serde_json::Value, description = "SubscriptionPutRequest"),
-    responses((status = 200, description = "Updated subscription", body = serde_json::Value), (status = 400, description = "Invalid subscription", body = serde_json::Value)))]
+    request_body = super::schema::SubscriptionRequest,
+    responses((status = 200, description = "Updated subscription", body = super::schema::Subscription), (status = 400, description = "Invalid subscription"), (status = 404, description = "Not found")))]
 pub async fn put_beta(
     tenant: Tenant<SailPoint>,
     State(state): State<AppState>,
@@ -367,7 +366,7 @@ pub async fn put_beta(
 /// Delete a subscription and its signing secret.
 #[utoipa::path(delete, path = "/trigger-subscriptions/v1/{id}", tag = "SailPoint Trigger Subscriptions",
     params(("id" = String, Path, description = "Subscription id")),
-    responses((status = 204, description = "Deleted"), (status = 404, description = "Not found", body = serde_json::Value)))]
+    responses((status = 204, description = "Deleted"), (status = 404, description = "Not found")))]
 pub async fn delete(
     tenant: Tenant<SailPoint>,
     State(state): State<AppState>,
@@ -379,7 +378,7 @@ pub async fn delete(
 /// Delete a subscription (beta path).
 #[utoipa::path(delete, path = "/beta/trigger-subscriptions/{id}", tag = "SailPoint Trigger Subscriptions",
     params(("id" = String, Path, description = "Subscription id")),
-    responses((status = 204, description = "Deleted"), (status = 404, description = "Not found", body = serde_json::Value)))]
+    responses((status = 204, description = "Deleted"), (status = 404, description = "Not found")))]
 pub async fn delete_beta(
     tenant: Tenant<SailPoint>,
     State(state): State<AppState>,
@@ -390,8 +389,8 @@ pub async fn delete_beta(
 
 /// Check a JSONPath filter against a sample input.
 #[utoipa::path(post, path = "/trigger-subscriptions/v1/validate-filter", tag = "SailPoint Trigger Subscriptions",
-    request_body(content = serde_json::Value, description = "{input, filter}"),
-    responses((status = 200, description = "{isValid, isValidJSONPath, isPathExist}", body = serde_json::Value), (status = 400, description = "Malformed request", body = serde_json::Value)))]
+    request_body = ValidateFilterInput,
+    responses((status = 200, description = "whether the filter is valid and selects something", body = super::schema::ValidateFilterResponse)))]
 pub async fn validate_filter(
     _tenant: Tenant<SailPoint>,
     body: Body<ValidateFilterInput, SailPoint>,
@@ -401,8 +400,8 @@ pub async fn validate_filter(
 
 /// Check a JSONPath filter (beta path).
 #[utoipa::path(post, path = "/beta/trigger-subscriptions/validate-filter", tag = "SailPoint Trigger Subscriptions",
-    request_body(content = serde_json::Value, description = "{input, filter}"),
-    responses((status = 200, description = "{isValid, isValidJSONPath, isPathExist}", body = serde_json::Value), (status = 400, description = "Malformed request", body = serde_json::Value)))]
+    request_body = ValidateFilterInput,
+    responses((status = 200, description = "whether the filter is valid and selects something", body = super::schema::ValidateFilterResponse)))]
 pub async fn validate_filter_beta(
     _tenant: Tenant<SailPoint>,
     body: Body<ValidateFilterInput, SailPoint>,

@@ -44,18 +44,12 @@ async fn list_impl(
     ))
 }
 
-/// List triggers.
+/// List triggers. Filters: `id` (eq, ge, le, in); sorters: `id`, `name`.
 #[utoipa::path(get, path = "/triggers/v1", tag = "SailPoint Triggers",
-    params(
-        ("limit" = Option<i32>, Query, description = "0..250, default 250"),
-        ("offset" = Option<i32>, Query, description = "offset into the result set"),
-        ("count" = Option<bool>, Query, description = "set X-Total-Count"),
-        ("filters" = Option<String>, Query, description = "id: eq, ge, le, in"),
-        ("sorters" = Option<String>, Query, description = "id, name (prefix '-' for descending)"),
-    ),
+    params(ListParams),
     responses(
-        (status = 200, description = "Triggers (inputSchema/outputSchema stringified)", body = Vec<serde_json::Value>),
-        (status = 400, description = "Bad collection parameter", body = serde_json::Value),
+        (status = 200, description = "Triggers (inputSchema/outputSchema stringified)", body = Vec<super::schema::Trigger>),
+        (status = 400, description = "Bad collection parameter"),
     ))]
 pub async fn list_triggers(
     tenant: Tenant<SailPoint>,
@@ -67,9 +61,10 @@ pub async fn list_triggers(
 
 /// List triggers (beta path).
 #[utoipa::path(get, path = "/beta/triggers", tag = "SailPoint Triggers",
+    params(ListParams),
     responses(
-        (status = 200, description = "Triggers", body = Vec<serde_json::Value>),
-        (status = 400, description = "Bad collection parameter", body = serde_json::Value),
+        (status = 200, description = "Triggers", body = Vec<super::schema::Trigger>),
+        (status = 400, description = "Bad collection parameter"),
     ))]
 pub async fn list_triggers_beta(
     tenant: Tenant<SailPoint>,

@@ -1,6 +1,7 @@
 //! A JSON body that may be absent. Connect list calls (`ListExecutionFunctions`, `ListTargets`)
-//! and the v3alpha `_search` routes are commonly sent with no body at all; an empty body means
-//! "all defaults", while a non-empty one is checked exactly like [`crate::extract::Body`].
+//! and the v3alpha `_search` routes are commonly sent with no body at all; an empty body (or a
+//! JSON `null`) means "all defaults", while any other is checked exactly like
+//! [`crate::extract::Body`].
 
 use crate::dialect::Dialect;
 use crate::error::Failure;
@@ -27,6 +28,7 @@ where
             return Ok(Self(T::default(), PhantomData));
         }
         require_content_type(&headers, &["application/json"])?;
-        Ok(Self(parse_json(&bytes)?, PhantomData))
+        let parsed: Option<T> = parse_json(&bytes)?;
+        Ok(Self(parsed.unwrap_or_default(), PhantomData))
     }
 }

@@ -4,35 +4,37 @@
 use super::body::OptionalBody;
 use super::v2::{self, *};
 use super::wire::{TargetFields, UpdateFields};
+use super::{read, write};
 use crate::dialect::Connect;
+use crate::dialect::DialectKind;
 use crate::error::ApiResult;
 use crate::extract::Body;
+use crate::routes::Routes;
 use crate::state::AppState;
 use crate::tenant::Tenant;
 use axum::extract::State;
 use axum::Json;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 const TAG: &str = "ZITADEL ActionService (Connect)";
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_target))
-        .routes(routes!(update_target))
-        .routes(routes!(get_target))
-        .routes(routes!(delete_target))
-        .routes(routes!(list_targets))
-        .routes(routes!(set_execution))
-        .routes(routes!(list_executions))
-        .routes(routes!(list_execution_functions))
-        .routes(routes!(list_execution_methods))
-        .routes(routes!(list_execution_services))
+pub fn routes() -> Routes {
+    Routes::new(DialectKind::Connect, "connect")
+        .add(write(), routes!(create_target))
+        .add(write(), routes!(update_target))
+        .add(read(), routes!(get_target))
+        .add(write(), routes!(delete_target))
+        .add(read(), routes!(list_targets))
+        .add(write(), routes!(set_execution))
+        .add(read(), routes!(list_executions))
+        .add(read(), routes!(list_execution_functions))
+        .add(read(), routes!(list_execution_methods))
+        .add(read(), routes!(list_execution_services))
 }
 
 /// Creates a target; returns its id and signing key.
 #[utoipa::path(post, path = "/zitadel.action.v2.ActionService/CreateTarget", tag = TAG,
-    request_body = TargetFields, responses((status = 200, body = CreateTargetResponse)))]
+    request_body = TargetFields, responses((status = 200, body = CreateTargetResponse), (status = 409, description = "another target of the instance has this name")))]
 async fn create_target(
     State(state): State<AppState>,
     tenant: Tenant<Connect>,
@@ -45,7 +47,7 @@ async fn create_target(
 
 /// Updates a target; absent fields stay unchanged; `expirationSigningKey` rotates the key.
 #[utoipa::path(post, path = "/zitadel.action.v2.ActionService/UpdateTarget", tag = TAG,
-    request_body = UpdateFields, responses((status = 200, body = UpdateTargetResponse)))]
+    request_body = UpdateFields, responses((status = 200, body = UpdateTargetResponse), (status = 409, description = "another target of the instance has this name")))]
 async fn update_target(
     State(state): State<AppState>,
     tenant: Tenant<Connect>,
@@ -84,7 +86,7 @@ async fn delete_target(
 
 /// Lists targets with filters, sorting and pagination.
 #[utoipa::path(post, path = "/zitadel.action.v2.ActionService/ListTargets", tag = TAG,
-    request_body = ListTargetsRequest, responses((status = 200, body = ListTargetsResponse)))]
+    request_body = Option<ListTargetsRequest>, responses((status = 200, body = ListTargetsResponse)))]
 async fn list_targets(
     State(state): State<AppState>,
     tenant: Tenant<Connect>,
@@ -110,7 +112,7 @@ async fn set_execution(
 
 /// Lists executions with filters, sorting and pagination.
 #[utoipa::path(post, path = "/zitadel.action.v2.ActionService/ListExecutions", tag = TAG,
-    request_body = ListExecutionsRequest, responses((status = 200, body = ListExecutionsResponse)))]
+    request_body = Option<ListExecutionsRequest>, responses((status = 200, body = ListExecutionsResponse)))]
 async fn list_executions(
     State(state): State<AppState>,
     tenant: Tenant<Connect>,
@@ -123,7 +125,7 @@ async fn list_executions(
 
 /// Function names usable in `function` conditions.
 #[utoipa::path(post, path = "/zitadel.action.v2.ActionService/ListExecutionFunctions", tag = TAG,
-    request_body = EmptyRequest, responses((status = 200, body = FunctionsResponse)))]
+    request_body = Option<EmptyRequest>, responses((status = 200, body = FunctionsResponse)))]
 async fn list_execution_functions(
     State(state): State<AppState>,
     _tenant: Tenant<Connect>,
@@ -134,7 +136,7 @@ async fn list_execution_functions(
 
 /// gRPC methods usable in `request`/`response` conditions.
 #[utoipa::path(post, path = "/zitadel.action.v2.ActionService/ListExecutionMethods", tag = TAG,
-    request_body = EmptyRequest, responses((status = 200, body = MethodsResponse)))]
+    request_body = Option<EmptyRequest>, responses((status = 200, body = MethodsResponse)))]
 async fn list_execution_methods(
     State(state): State<AppState>,
     _tenant: Tenant<Connect>,
@@ -145,7 +147,7 @@ async fn list_execution_methods(
 
 /// gRPC services usable in `request`/`response` conditions.
 #[utoipa::path(post, path = "/zitadel.action.v2.ActionService/ListExecutionServices", tag = TAG,
-    request_body = EmptyRequest, responses((status = 200, body = ServicesResponse)))]
+    request_body = Option<EmptyRequest>, responses((status = 200, body = ServicesResponse)))]
 async fn list_execution_services(
     State(state): State<AppState>,
     _tenant: Tenant<Connect>,

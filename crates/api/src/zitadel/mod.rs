@@ -11,12 +11,21 @@ mod v2;
 mod v3alpha;
 pub(crate) mod wire;
 
-use crate::state::AppState;
-use utoipa_axum::router::OpenApiRouter;
+use crate::routes::{Routes, Rule};
+use switchyard_core::auth::Scope;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .merge(connect::router())
-        .merge(rest_v2::router())
-        .merge(v3alpha::router())
+/// Reading targets, executions or the condition catalog.
+fn read() -> Rule {
+    Rule::scope(Scope::TargetsRead)
+}
+
+/// Changing targets or executions: the instance's cached routes are dropped after success.
+fn write() -> Rule {
+    Rule::scope(Scope::TargetsWrite).changes_routes()
+}
+
+pub fn routes() -> Routes {
+    connect::routes()
+        .merge(rest_v2::routes())
+        .merge(v3alpha::routes())
 }

@@ -4,34 +4,38 @@
 use super::body::OptionalBody;
 use super::v2::{self, *};
 use super::wire::{TargetFields, UpdateFields};
+use super::{read, write};
+use crate::dialect::DialectKind;
 use crate::dialect::ZitadelRest;
 use crate::error::ApiResult;
 use crate::extract::Body;
+use crate::routes::Routes;
 use crate::state::AppState;
 use crate::tenant::Tenant;
 use axum::extract::{Path, State};
 use axum::Json;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 const TAG: &str = "ZITADEL Actions v2 (REST)";
 type R<T> = ApiResult<Json<T>, ZitadelRest>;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_target))
-        .routes(routes!(update_target, get_target, delete_target))
-        .routes(routes!(list_targets))
-        .routes(routes!(set_execution))
-        .routes(routes!(list_executions))
-        .routes(routes!(functions))
-        .routes(routes!(methods))
-        .routes(routes!(services))
+pub fn routes() -> Routes {
+    Routes::new(DialectKind::ZitadelRest, "v2")
+        .add(write(), routes!(create_target))
+        .add(write(), routes!(update_target))
+        .add(read(), routes!(get_target))
+        .add(write(), routes!(delete_target))
+        .add(read(), routes!(list_targets))
+        .add(write(), routes!(set_execution))
+        .add(read(), routes!(list_executions))
+        .add(read(), routes!(functions))
+        .add(read(), routes!(methods))
+        .add(read(), routes!(services))
 }
 
 /// Creates a target.
 #[utoipa::path(post, path = "/v2/actions/targets", tag = TAG,
-    request_body = TargetFields, responses((status = 200, body = CreateTargetResponse)))]
+    request_body = TargetFields, responses((status = 200, body = CreateTargetResponse), (status = 409, description = "another target of the instance has this name")))]
 async fn create_target(
     State(state): State<AppState>,
     tenant: Tenant<ZitadelRest>,
@@ -44,7 +48,7 @@ async fn create_target(
 
 /// Updates a target.
 #[utoipa::path(post, path = "/v2/actions/targets/{id}", tag = TAG, params(("id" = String, Path)),
-    request_body = UpdateFields, responses((status = 200, body = UpdateTargetResponse)))]
+    request_body = UpdateFields, responses((status = 200, body = UpdateTargetResponse), (status = 409, description = "another target of the instance has this name")))]
 async fn update_target(
     State(state): State<AppState>,
     tenant: Tenant<ZitadelRest>,
@@ -82,7 +86,7 @@ async fn delete_target(
 
 /// Lists targets.
 #[utoipa::path(post, path = "/v2/actions/targets/search", tag = TAG,
-    request_body = ListTargetsRequest, responses((status = 200, body = ListTargetsResponse)))]
+    request_body = Option<ListTargetsRequest>, responses((status = 200, body = ListTargetsResponse)))]
 async fn list_targets(
     State(state): State<AppState>,
     tenant: Tenant<ZitadelRest>,
@@ -108,7 +112,7 @@ async fn set_execution(
 
 /// Lists executions.
 #[utoipa::path(post, path = "/v2/actions/executions/search", tag = TAG,
-    request_body = ListExecutionsRequest, responses((status = 200, body = ListExecutionsResponse)))]
+    request_body = Option<ListExecutionsRequest>, responses((status = 200, body = ListExecutionsResponse)))]
 async fn list_executions(
     State(state): State<AppState>,
     tenant: Tenant<ZitadelRest>,

@@ -38,7 +38,8 @@ pub struct UpdateTargetResponse {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdRequest {
-    #[serde(default)]
+    /// Required (as in ZITADEL's proto); blank ids are refused.
+    #[schema(min_length = 1, pattern = "\\S")]
     pub id: String,
 }
 

@@ -9,9 +9,12 @@ use super::wire::{
     key_expiration, ConditionJson, ExecutionSearchFilterJson, TargetFields, TargetSearchFilterJson,
     TypeFields, UpdateFields,
 };
+use super::{read, write};
+use crate::dialect::DialectKind;
 use crate::dialect::ZitadelRest;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Query};
+use crate::routes::Routes;
 use crate::state::AppState;
 use crate::tenant::Tenant;
 use axum::extract::{Path, State};
@@ -21,24 +24,25 @@ use serde::{Deserialize, Serialize};
 use switchyard_core::zitadel::{ExecutionEntry, ExecutionSort, Page, TargetSort};
 use switchyard_core::{InstanceId, Timestamp};
 use switchyard_store::zitadel::{ExecutionQuery, StoredExecution, TargetQuery};
-use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::routes;
 
 const TAG: &str = "ZITADEL Actions v3alpha (REST)";
 type R<T> = ApiResult<Json<T>, ZitadelRest>;
 type Created<T> = ApiResult<(StatusCode, Json<T>), ZitadelRest>;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_target))
-        .routes(routes!(get_target, patch_target, delete_target))
-        .routes(routes!(search_targets))
-        .routes(routes!(set_execution))
-        .routes(routes!(search_executions))
-        .routes(routes!(functions))
-        .routes(routes!(methods))
-        .routes(routes!(services))
+pub fn routes() -> Routes {
+    Routes::new(DialectKind::ZitadelRest, "v3alpha")
+        .add(write(), routes!(create_target))
+        .add(read(), routes!(get_target))
+        .add(write(), routes!(patch_target))
+        .add(write(), routes!(delete_target))
+        .add(read(), routes!(search_targets))
+        .add(write(), routes!(set_execution))
+        .add(read(), routes!(search_executions))
+        .add(read(), routes!(functions))
+        .add(read(), routes!(methods))
+        .add(read(), routes!(services))
 }
 
 /// `{type, id}`: targets and executions are owned by the instance.
@@ -131,6 +135,7 @@ impl GetTargetJson {
 
 /// `{target}`.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = V3alphaGetTargetResponse)]
 pub struct GetTargetResponse {
     pub target: GetTargetJson,
 }
@@ -149,21 +154,32 @@ pub struct SearchTargetsResponse {
 }
 
 /// Paging and sorting of `_search` routes.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
+    /// Results to skip.
     #[serde(rename = "query.offset")]
-    offset: Option<u64>,
+    #[param(minimum = 0)]
+    offset: Option<i64>,
+    /// Page size (default and maximum as in ZITADEL).
     #[serde(rename = "query.limit")]
-    limit: Option<u64>,
+    limit: Option<u32>,
+    /// Ascending order.
     #[serde(rename = "query.asc")]
     asc: Option<bool>,
+    /// The field to sort by (`TARGET_FIELD_NAME_...` / `EXECUTION_FIELD_NAME_...`).
     #[serde(rename = "sortingColumn")]
     sorting_column: Option<String>,
 }
 
 impl SearchParams {
     fn page(&self) -> Result<Page, ApiError> {
-        Page::new(self.offset, self.limit, self.asc)
+        let offset = self
+            .offset
+            .map(u64::try_from)
+            .transpose()
+            .map_err(|_| ApiError::invalid("invalid query.offset: must not be negative"))?;
+        Page::new(offset, self.limit.map(u64::from), self.asc)
             .map_err(|e| ApiError::invalid(format!("invalid query.limit: {}", e.rule)))
     }
 }
@@ -197,6 +213,7 @@ pub struct ExecutionBody {
 /// `PUT /executions` body.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = V3alphaSetExecutionRequest)]
 pub struct SetExecutionRequest {
     pub condition: Option<ConditionJson>,
     #[serde(default)]
@@ -205,6 +222,7 @@ pub struct SetExecutionRequest {
 
 /// One execution in a search answer.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = V3alphaExecutionJson)]
 pub struct ExecutionJson {
     pub details: Details,
     pub condition: ConditionJson,
@@ -244,7 +262,7 @@ pub struct SearchExecutionsResponse {
 
 /// Creates a target.
 #[utoipa::path(post, path = "/resources/v3alpha/actions/targets", tag = TAG,
-    request_body = TargetFields, responses((status = 201, body = TargetWriteResponse)))]
+    request_body = TargetFields, responses((status = 201, body = TargetWriteResponse), (status = 409, description = "another target of the instance has this name")))]
 async fn create_target(
     State(state): State<AppState>,
     tenant: Tenant<ZitadelRest>,
@@ -279,7 +297,7 @@ async fn get_target(
 /// Patches a target: absent fields stay; another type object switches the type;
 /// `expirationSigningKey` rotates the key, keeping the old one valid for that long (<= 7 days).
 #[utoipa::path(patch, path = "/resources/v3alpha/actions/targets/{id}", tag = TAG, params(("id" = String, Path)),
-    request_body = UpdateFields, responses((status = 200, body = TargetWriteResponse)))]
+    request_body = UpdateFields, responses((status = 200, body = TargetWriteResponse), (status = 409, description = "another target of the instance has this name")))]
 async fn patch_target(
     State(state): State<AppState>,
     tenant: Tenant<ZitadelRest>,
@@ -300,7 +318,8 @@ async fn patch_target(
     }))
 }
 
-/// Deletes a target and removes it from executions; 404 when it does not exist.
+/// Deletes a target and removes it from executions. Idempotent like every ZITADEL surface: a
+/// target that does not exist in the caller's instance is already in the desired state.
 #[utoipa::path(delete, path = "/resources/v3alpha/actions/targets/{id}", tag = TAG, params(("id" = String, Path)),
     responses((status = 200, body = DetailsResponse)))]
 async fn delete_target(
@@ -308,20 +327,22 @@ async fn delete_target(
     tenant: Tenant<ZitadelRest>,
     Path(id): Path<String>,
 ) -> R<DetailsResponse> {
-    let existing = service::get_target(&state, &tenant.instance, &id).await?;
-    if !service::delete_target(&state, &tenant.instance, &id).await? {
-        return Err(ApiError::not_found(format!("target '{id}' not found")).into());
-    }
     let now = state.clock.now();
+    let created = match service::get_target(&state, &tenant.instance, &id).await {
+        Ok(existing) => existing.stored.created_at,
+        Err(e) if e.code == crate::error::Code::NotFound => now,
+        Err(e) => return Err(e.into()),
+    };
+    service::delete_target(&state, &tenant.instance, &id).await?;
     Ok(Json(DetailsResponse {
-        details: Details::new(&id, existing.stored.created_at, now, &tenant.instance),
+        details: Details::new(&id, created, now, &tenant.instance),
     }))
 }
 
 /// Searches targets: the body is the filter list; paging and sorting are query parameters.
 #[utoipa::path(post, path = "/resources/v3alpha/actions/targets/_search", tag = TAG,
-    request_body = Vec<TargetSearchFilterJson>,
-    params(("query.offset" = Option<u64>, Query), ("query.limit" = Option<u32>, Query), ("query.asc" = Option<bool>, Query), ("sortingColumn" = Option<String>, Query)),
+    request_body = Option<Vec<TargetSearchFilterJson>>,
+    params(SearchParams),
     responses((status = 200, body = SearchTargetsResponse)))]
 async fn search_targets(
     State(state): State<AppState>,
@@ -400,8 +421,8 @@ async fn set_execution(
 
 /// Searches executions: the body is the filter list.
 #[utoipa::path(post, path = "/resources/v3alpha/actions/executions/_search", tag = TAG,
-    request_body = Vec<ExecutionSearchFilterJson>,
-    params(("query.offset" = Option<u64>, Query), ("query.limit" = Option<u32>, Query), ("query.asc" = Option<bool>, Query), ("sortingColumn" = Option<String>, Query)),
+    request_body = Option<Vec<ExecutionSearchFilterJson>>,
+    params(SearchParams),
     responses((status = 200, body = SearchExecutionsResponse)))]
 async fn search_executions(
     State(state): State<AppState>,

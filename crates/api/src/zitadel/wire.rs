@@ -64,6 +64,8 @@ impl TypeFields {
 /// The settable fields of a target, all optional on the wire (create requires some).
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(example = json!({"name": "audit-hook", "endpoint": "https://hooks.example.com/zitadel",
+    "timeout": "10s", "restWebhook": {"interruptOnError": false}}))]
 pub struct TargetFields {
     pub name: Option<String>,
     pub endpoint: Option<String>,
@@ -318,15 +320,35 @@ pub fn de_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> 
     }
 }
 
+/// The schema of a proto3 JSON uint64: a string of digits or a number (or `null`).
+fn uint64_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some("^[0-9]{1,20}$")),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0)),
+            )
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .build(),
+    )
+}
+
 /// `{offset, limit, asc}`.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaginationJson {
     #[serde(default, deserialize_with = "de_u64")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = uint64_schema)]
     pub offset: Option<u64>,
     #[serde(default, deserialize_with = "de_u64")]
-    #[schema(value_type = Option<u32>)]
+    #[schema(schema_with = uint64_schema)]
     pub limit: Option<u64>,
     #[serde(default)]
     pub asc: Option<bool>,

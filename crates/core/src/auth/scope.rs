@@ -1,6 +1,7 @@
 //! Scopes: what a token allows. A token's `scope` claim is a space-separated list; `admin` grants
-//! every scope within the token's own instance and `system` additionally lets the caller choose
-//! the instance per request.
+//! every instance scope within the token's own instance and `system` additionally lets the caller
+//! choose the instance per request. `metrics:read` is server-wide (the counters of every
+//! instance), so an instance's `admin` does not imply it: only `system` does.
 
 use crate::ValidationError;
 use std::fmt;
@@ -17,7 +18,9 @@ pub enum Scope {
     EventsPublish,
     InvocationsStart,
     InvocationsRead,
-    /// Every scope above, within the token's instance.
+    /// The server's Prometheus metrics (every instance's counters): for an operator's scraper.
+    MetricsRead,
+    /// Every scope above but `metrics:read`, within the token's instance.
     Admin,
     /// `admin` in any instance the request names.
     System,
@@ -25,7 +28,7 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope, in documentation order.
-    pub const ALL: [Scope; 11] = [
+    pub const ALL: [Scope; 12] = [
         Scope::TargetsRead,
         Scope::TargetsWrite,
         Scope::TriggersRead,
@@ -35,6 +38,7 @@ impl Scope {
         Scope::EventsPublish,
         Scope::InvocationsStart,
         Scope::InvocationsRead,
+        Scope::MetricsRead,
         Scope::Admin,
         Scope::System,
     ];
@@ -51,6 +55,7 @@ impl Scope {
             Scope::EventsPublish => "events:publish",
             Scope::InvocationsStart => "invocations:start",
             Scope::InvocationsRead => "invocations:read",
+            Scope::MetricsRead => "metrics:read",
             Scope::Admin => "admin",
             Scope::System => "system",
         }
@@ -59,6 +64,11 @@ impl Scope {
     /// The scope named `s`, if it is one of ours.
     pub fn from_name(s: &str) -> Option<Scope> {
         Scope::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Scopes about the whole server rather than one instance: an instance's `admin` lacks them.
+    pub fn is_server_wide(self) -> bool {
+        matches!(self, Scope::System | Scope::MetricsRead)
     }
 
     fn bit(self) -> u16 {
@@ -123,12 +133,13 @@ impl Scopes {
     }
 
     /// True when a request needing `needed` is allowed: held directly, or implied by `admin`
-    /// (every scope but `system`) or `system` (everything).
+    /// (every scope of its instance, so neither `system` nor the server-wide `metrics:read`) or
+    /// `system` (everything).
     pub fn allows(self, needed: Scope) -> bool {
         if self.contains(needed) || self.contains(Scope::System) {
             return true;
         }
-        needed != Scope::System && self.contains(Scope::Admin)
+        !needed.is_server_wide() && self.contains(Scope::Admin)
     }
 
     /// True for `system` tokens, which may choose the instance per request.
@@ -190,9 +201,13 @@ mod tests {
         assert!(admin.allows(Scope::TargetsWrite));
         assert!(admin.allows(Scope::Admin));
         assert!(!admin.allows(Scope::System));
+        assert!(!admin.allows(Scope::MetricsRead));
         assert!(!admin.is_system());
+        let scraper = Scopes::parse("metrics:read").unwrap();
+        assert!(scraper.allows(Scope::MetricsRead) && !scraper.allows(Scope::Admin));
         let system = Scopes::default().with(Scope::System);
         assert!(system.allows(Scope::Admin) && system.allows(Scope::InvocationsRead));
+        assert!(system.allows(Scope::MetricsRead));
         assert!(system.is_system());
         let reader = Scopes::default().with(Scope::TargetsRead);
         assert!(reader.allows(Scope::TargetsRead));

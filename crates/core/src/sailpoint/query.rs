@@ -339,9 +339,15 @@ impl Page {
         };
         let offset = match offset {
             None => 0,
-            Some(s) => s.trim().parse::<usize>().map_err(|_| {
-                ValidationError::new("offset", format!("'{s}' must be a non-negative integer"))
-            })?,
+            // Bounded like the int64 the OpenAPI document declares.
+            Some(s) => s
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .and_then(|o| usize::try_from(o).ok())
+                .ok_or_else(|| {
+                    ValidationError::new("offset", format!("'{s}' must be a non-negative integer"))
+                })?,
         };
         let count = match count {
             None => false,

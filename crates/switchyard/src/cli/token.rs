@@ -16,7 +16,8 @@ pub struct TokenArgs {
     /// Instance the token is bound to.
     #[arg(long, default_value = InstanceId::DEFAULT)]
     pub instance: String,
-    /// Space-separated scopes, e.g. "targets:read targets:write" or "admin".
+    /// Space-separated scopes, e.g. "targets:read targets:write", "admin", or "metrics:read"
+    /// for a Prometheus scraper (server-wide; not implied by "admin").
     #[arg(long)]
     pub scopes: String,
     /// Lifetime, e.g. 15m, 1h, 1d.

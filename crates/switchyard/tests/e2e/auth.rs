@@ -277,19 +277,17 @@ async fn missing_scopes_get_403_in_each_dialect_naming_the_scope() {
             .contains("'events:publish'"),
         "{body}"
     );
-    let (st, body) = s
-        .call_as(
-            Some(&s.token("events:publish")),
-            Method::GET,
-            "/metrics",
-            None,
-        )
-        .await;
-    assert_eq!(st, StatusCode::FORBIDDEN);
-    assert!(
-        body["message"].as_str().unwrap().contains("'admin'"),
-        "{body}"
-    );
+    // Metrics are server-wide: neither another scope nor an instance's admin reads them.
+    for scopes in ["events:publish", "admin"] {
+        let (st, body) = s
+            .call_as(Some(&s.token(scopes)), Method::GET, "/metrics", None)
+            .await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{scopes}");
+        assert!(
+            body["message"].as_str().unwrap().contains("'metrics:read'"),
+            "{body}"
+        );
+    }
     let (st, _) = s
         .call_as(Some(&reader), Method::GET, "/v1/invocations/abc", None)
         .await;
@@ -312,7 +310,8 @@ async fn missing_scopes_get_403_in_each_dialect_naming_the_scope() {
         ("triggers:read", Method::GET, "/triggers/v1"),
         ("events:publish", Method::POST, NATIVE),
         ("invocations:read", Method::GET, "/v1/invocations/abc"),
-        ("admin", Method::GET, "/metrics"),
+        ("metrics:read", Method::GET, "/metrics"),
+        ("system", Method::GET, "/metrics"),
     ];
     for (scope, m, path) in cases {
         let (st, body) = s
@@ -419,7 +418,7 @@ async fn tokens_are_bound_to_their_instance() {
 }
 
 /// Runs the built binary; returns the last line of stdout.
-fn cli(args: &[&str]) -> String {
+pub(crate) fn cli(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .args(args)
         .env_remove("SWITCHYARD_CONFIG")

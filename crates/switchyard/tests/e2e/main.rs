@@ -11,4 +11,5 @@ mod request_response;
 mod rotate;
 mod sailpoint;
 mod support;
+mod surface;
 mod zitadel;

@@ -87,10 +87,12 @@ async fn v3alpha_target_lifecycle() {
     let (st, err) = s.get(&format!("{V3}/targets/{id}")).await;
     assert_eq!(st, 404);
     assert_eq!(err["code"], 5);
-    let (st, _) = s
+    // Idempotent, as on every ZITADEL surface.
+    let (st, again) = s
         .call(Method::DELETE, &format!("{V3}/targets/{id}"), None)
         .await;
-    assert_eq!(st, 404);
+    assert_eq!(st, 200, "{again}");
+    assert_eq!(again["details"]["id"], id.as_str());
 }
 
 #[tokio::test]
@@ -308,4 +310,35 @@ async fn instances_are_isolated() {
     assert_eq!(st, 404, "{err}");
     let (_, got) = s.get(&format!("{V3}/targets/{id}?instance.id=a")).await;
     assert_eq!(got["target"]["config"]["name"], "same");
+
+    // Deleting another instance's target succeeds on every surface (as for a target that does
+    // not exist: ZITADEL's DeleteTarget is idempotent) and deletes nothing.
+    let (st, _) = s
+        .call(
+            Method::DELETE,
+            &format!("{V3}/targets/{id}?instance.id=b"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200);
+    let (st, _) = s
+        .call(
+            Method::DELETE,
+            &format!("/v2/actions/targets/{id}?instance.id=b"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200);
+    let (st, _) = s
+        .post(
+            &format!("{CONNECT}/DeleteTarget?instance.id=b"),
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(st, 200);
+    let (st, got) = s.get(&format!("{V3}/targets/{id}?instance.id=a")).await;
+    assert_eq!(
+        (st.as_u16(), &got["target"]["config"]["name"]),
+        (200, &json!("same"))
+    );
 }

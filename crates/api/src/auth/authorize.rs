@@ -1,40 +1,32 @@
-//! The authentication middleware, layered over the whole router: public routes pass untouched;
-//! every other request must carry a valid bearer token, stay within its rate limit and hold the
-//! scope its route needs. Refusals are rendered in the path's dialect before any handler runs.
+//! Authorizing one request: a valid bearer token, within its caller's rate limit, holding the
+//! scope the route needs. Called by each route's guard (with the route's declared rules) and by
+//! the fallbacks (deny by default: `admin`). Refusals come back rendered in the route's dialect.
 
 use super::limiter::Decision;
-use super::paths::{dialect_for, rate_class, required_scope, DialectKind};
+use super::Principal;
+use crate::dialect::DialectKind;
 use crate::error::{ApiError, Code};
+use crate::routes::RateClass;
 use crate::state::AppState;
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::middleware::Next;
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
+use switchyard_core::auth::Scope;
 
-/// Use with `axum::middleware::from_fn_with_state(state, authenticate)`.
-pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    // A declared body above the limit is refused before anything else, in the route's dialect,
-    // whether or not its handler would read the body. (Undeclared lengths are capped by
-    // `DefaultBodyLimit` where the body is read.)
-    if declared_length(req.headers()).is_some_and(|n| n > state.settings.max_body_bytes as u64) {
-        let err = ApiError::new(Code::InvalidArgument, "request body is too large")
-            .with_status(StatusCode::PAYLOAD_TOO_LARGE);
-        return dialect_for(path).render(err);
-    }
-    let Some(needed) = required_scope(req.method(), path) else {
-        return next.run(req).await;
-    };
-    let dialect = dialect_for(path);
-    let class = rate_class(path);
-    let token = match bearer(req.headers()) {
-        Ok(t) => t,
-        Err(reason) => return unauthenticated(dialect, reason),
-    };
-    let principal = match state.auth.verifier.verify(token) {
-        Ok(p) => p,
-        Err(e) => return unauthenticated(dialect, &e.0),
-    };
+/// The caller, when its token is valid, within its rate limit and allowed `needed`; otherwise
+/// the 401, 429 or 403 answer in `dialect`'s shape.
+pub async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    needed: Scope,
+    class: RateClass,
+    dialect: DialectKind,
+) -> Result<Principal, Response> {
+    let token = bearer(headers).map_err(|reason| unauthenticated(dialect, reason))?;
+    let principal = state
+        .auth
+        .verifier
+        .verify(token)
+        .map_err(|e| unauthenticated(dialect, &e.0))?;
 
     let now = state.clock.now().millis();
     let mut decision = state.auth.limiter.check(class, &principal, now);
@@ -59,27 +51,16 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             format!("rate limit exceeded; retry after {secs} s"),
         );
         err.retry_after = Some(secs);
-        return dialect.render(err);
+        return Err(dialect.render(err));
     }
 
     if !principal.scopes.allows(needed) {
-        return dialect.render(ApiError::new(
+        return Err(dialect.render(ApiError::new(
             Code::PermissionDenied,
             format!("the token lacks the scope '{needed}' needed for this request"),
-        ));
+        )));
     }
-    req.extensions_mut().insert(principal);
-    next.run(req).await
-}
-
-fn declared_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    Ok(principal)
 }
 
 /// The token of an `Authorization: Bearer <token>` header.

@@ -1,0 +1,300 @@
+//! The native API's wire types, apart from the store's row types (as Svix's `MessageOut`): what
+//! `/v1/...` answers is declared here, documented in OpenAPI from these types, and built from the
+//! store's views by `From`, so a change to a store type cannot silently change the API.
+
+use serde::Serialize;
+use serde_json::Value;
+use switchyard_store::calls::CallRecord;
+use switchyard_store::queue::{AttemptRecord, InvocationKind, InvocationView, RouteKind};
+use utoipa::ToSchema;
+
+/// What an invocation delivers to.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteKindOut {
+    /// A SailPoint subscription (or a native route).
+    Subscription,
+    /// A ZITADEL target.
+    Target,
+}
+
+impl From<RouteKind> for RouteKindOut {
+    fn from(k: RouteKind) -> Self {
+        match k {
+            RouteKind::Subscription => RouteKindOut::Subscription,
+            RouteKind::Target => RouteKindOut::Target,
+        }
+    }
+}
+
+/// Why the invocation exists.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InvocationKindOut {
+    /// A published event or started trigger.
+    RealTime,
+    /// A SailPoint test invocation.
+    Test,
+    /// A restAsync target of a ZITADEL call chain.
+    Call,
+}
+
+impl From<InvocationKind> for InvocationKindOut {
+    fn from(k: InvocationKind) -> Self {
+        match k {
+            InvocationKind::RealTime => InvocationKindOut::RealTime,
+            InvocationKind::Test => InvocationKindOut::Test,
+            InvocationKind::Call => InvocationKindOut::Call,
+        }
+    }
+}
+
+/// One outbound request of an invocation.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptOut {
+    /// 1-based number among the invocation's attempts.
+    pub n: u32,
+    /// When it started (RFC 3339).
+    pub at: String,
+    /// The request headers as sent, secrets masked.
+    #[schema(value_type = Object)]
+    pub request_headers: Value,
+    /// The receiver's HTTP status, when it answered.
+    pub status: Option<u16>,
+    pub duration_ms: u64,
+    /// The start of the receiver's answer.
+    pub response_excerpt: Option<String>,
+    /// Why the attempt failed.
+    pub error: Option<String>,
+}
+
+impl From<AttemptRecord> for AttemptOut {
+    fn from(a: AttemptRecord) -> Self {
+        Self {
+            n: a.n,
+            at: a.at.rfc3339(),
+            request_headers: a.request_headers,
+            status: a.status,
+            duration_ms: a.duration_ms,
+            response_excerpt: a.response_excerpt,
+            error: a.error,
+        }
+    }
+}
+
+/// An invocation: one event (or call) for one route, with its attempt log.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvocationOut {
+    pub id: String,
+    pub event_id: String,
+    /// The trigger id or ZITADEL event type.
+    pub trigger_id: String,
+    pub route_kind: RouteKindOut,
+    pub route_id: String,
+    pub kind: InvocationKindOut,
+    /// `waiting`, `pending`, `in_flight`, `delivered`, `awaiting_callback`, `completed` or
+    /// `failed`.
+    #[schema(example = "delivered")]
+    pub status: String,
+    /// Attempts made so far.
+    pub attempt_count: u32,
+    pub next_attempt_at: Option<String>,
+    pub created_at: String,
+    pub completed_at: Option<String>,
+    pub last_error: Option<String>,
+    pub last_status: Option<u16>,
+    /// Request-response: the output the subscriber completed the invocation with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub output: Option<Value>,
+    /// Request-response: when the invocation times out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline_at: Option<String>,
+    pub attempts: Vec<AttemptOut>,
+}
+
+impl From<InvocationView> for InvocationOut {
+    fn from(v: InvocationView) -> Self {
+        Self {
+            id: v.id,
+            event_id: v.event_id,
+            trigger_id: v.trigger_id,
+            route_kind: v.route_kind.into(),
+            route_id: v.route_id,
+            kind: v.kind.into(),
+            status: v.status.to_string(),
+            attempt_count: v.attempts,
+            next_attempt_at: v.next_attempt_at.map(|t| t.rfc3339()),
+            created_at: v.created_at.rfc3339(),
+            completed_at: v.completed_at.map(|t| t.rfc3339()),
+            last_error: v.last_error,
+            last_status: v.last_status,
+            output: v.output,
+            deadline_at: v.deadline_at.map(|t| t.rfc3339()),
+            attempts: v.attempt_log.into_iter().map(AttemptOut::from).collect(),
+        }
+    }
+}
+
+/// One target call of a call chain.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CallAttemptOut {
+    pub n: u32,
+    pub target_id: String,
+    pub at: String,
+    /// `succeeded`, `failed`, `skipped` (circuit open) or `dispatched` (restAsync).
+    #[schema(example = "succeeded")]
+    pub outcome: String,
+    pub status: Option<u16>,
+    pub duration_ms: u64,
+    pub error: Option<String>,
+    pub response_excerpt: Option<String>,
+}
+
+/// The record of a `POST /v1/calls` chain.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CallOut {
+    pub id: String,
+    /// The condition in ZITADEL's JSON, as it was sent.
+    pub condition: crate::zitadel::wire::ConditionJson,
+    pub created_at: String,
+    pub duration_ms: u64,
+    /// The HTTP status the caller got.
+    pub status: u16,
+    pub error: Option<String>,
+    pub attempts: Vec<CallAttemptOut>,
+}
+
+impl CallOut {
+    /// `None` when the stored condition key is not one this build understands.
+    pub fn from_record(r: CallRecord) -> Option<Self> {
+        let condition = switchyard_core::zitadel::Condition::from_key(&r.condition)?;
+        Some(Self {
+            id: r.id,
+            condition: crate::zitadel::wire::ConditionJson::from_core(&condition),
+            created_at: r.created_at.rfc3339(),
+            duration_ms: r.duration_ms,
+            status: r.status,
+            error: r.error,
+            attempts: r
+                .attempts
+                .into_iter()
+                .map(|a| CallAttemptOut {
+                    n: a.n,
+                    target_id: a.target_id,
+                    at: a.at.rfc3339(),
+                    outcome: a.outcome.as_str().to_string(),
+                    status: a.status,
+                    duration_ms: a.duration_ms,
+                    error: a.error,
+                    response_excerpt: a.response_excerpt,
+                })
+                .collect(),
+        })
+    }
+}
+
+/// One invocation a publish created.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishedInvocation {
+    pub id: String,
+    pub route_kind: RouteKindOut,
+    pub route_id: String,
+}
+
+/// `202` of `POST /v1/events` (replayed verbatim for a repeated idempotency `id`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishedOut {
+    pub event_id: String,
+    pub invocations: Vec<PublishedInvocation>,
+}
+
+/// The current result of one request-response invocation.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutcomeOut {
+    pub id: String,
+    pub subscription_id: String,
+    /// `pending`, `in_flight`, `awaiting_callback`, `completed` or `failed`.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub output: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `200` of `POST /v1/invocations`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StartedOut {
+    pub invocations: Vec<OutcomeOut>,
+}
+
+/// `200` of `POST /v1/calls`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallAnswer {
+    /// The payload after every restCall target.
+    #[schema(value_type = Object)]
+    pub payload: Value,
+}
+
+/// `202` of a replay.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReplayedOut {
+    pub id: String,
+    /// Always `pending`: queued for another round of tries.
+    pub status: String,
+}
+
+/// A secret still signing during a rotation's grace period.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviousSecret {
+    pub secret: String,
+    pub expires_at: Option<String>,
+}
+
+/// `GET /v1/subscriptions/{id}/secret`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SecretOut {
+    /// The current Standard Webhooks secret (`whsec_...`).
+    pub secret: String,
+    pub previous: Vec<PreviousSecret>,
+}
+
+/// `POST /v1/subscriptions/{id}/secret/rotate`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RotatedOut {
+    pub secret: String,
+    /// When the previous secret stops signing; `null` for a grace period of zero.
+    pub previous_expires_at: Option<String>,
+}
+
+/// A circuit breaker's state.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerState {
+    Closed,
+    Open,
+    HalfOpen,
+}
+
+/// `GET /v1/targets/{id}/health`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetHealthOut {
+    pub target_id: String,
+    pub state: BreakerState,
+    pub consecutive_failures: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opened_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<String>,
+}
