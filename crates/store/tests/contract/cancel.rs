@@ -73,6 +73,11 @@ pub async fn cancel_ends_queued_and_marks_in_flight(s: Arc<dyn Store>) {
     assert_eq!(a.status, InvocationStatus::Cancelled);
     assert_eq!(a.last_error.as_deref(), Some("by an operator"));
     assert_eq!(a.attempt_log.len(), 1, "the attempt itself is logged");
+    assert_eq!(
+        a.attempt_log[0].error.as_deref(),
+        Some("cancelled: by an operator"),
+        "with the reason no retry follows"
+    );
     assert_eq!(view(&s, &i, "b").await.status, InvocationStatus::Delivered);
     assert!(s
         .claim_due(Timestamp(1000), Timestamp(2000), 10)

@@ -187,6 +187,19 @@ async fn apply_next_step<B: Backend>(
     let Some(row) = row else {
         return Ok(0);
     };
+    if matches!(o.next, NextStep::RetryAt(_)) && row.status == InvocationStatus::Cancelled {
+        // Its route went away while this attempt was in flight: the attempt's log entry says
+        // that no retry follows, and why.
+        Stmt::new(
+            "UPDATE attempts SET error = COALESCE(error || '; ', '') || 'cancelled: ' ||
+                    (SELECT cancel_reason FROM invocations WHERE id = $1)
+              WHERE invocation_id = $1 AND n = $2",
+        )
+        .bind(&o.invocation_id)
+        .bind(o.attempt.n)
+        .execute(tx)
+        .await?;
+    }
     let mut released = usize::from(row.status == InvocationStatus::Pending);
     let Some(next) = row.chain_next else {
         return Ok(released);
