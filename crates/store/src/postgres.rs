@@ -46,9 +46,9 @@ impl Backend for PgBackend {
     /// PostgreSQL allows 65535 bound parameters per statement; 16 per invocation row.
     const ROWS_PER_STATEMENT: usize = 1000;
     const RELAXED: Relaxed = Relaxed {
-        begin: &["BEGIN", "SET LOCAL synchronous_commit = off"],
-        commit: &["COMMIT"],
-        rollback: &["ROLLBACK"],
+        begin: "BEGIN; SET LOCAL synchronous_commit = off",
+        commit: "COMMIT",
+        rollback: "ROLLBACK",
     };
     const MIGRATIONS: &'static [Migration] = schema!("postgres");
 

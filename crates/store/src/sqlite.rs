@@ -32,9 +32,9 @@ impl Backend for SqliteBackend {
     // `synchronous` cannot change inside a transaction, so it is set around it; the one writer
     // connection is FULL again before anything else uses it.
     const RELAXED: Relaxed = Relaxed {
-        begin: &["PRAGMA synchronous = NORMAL", "BEGIN IMMEDIATE"],
-        commit: &["COMMIT", "PRAGMA synchronous = FULL"],
-        rollback: &["ROLLBACK", "PRAGMA synchronous = FULL"],
+        begin: "PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE",
+        commit: "COMMIT; PRAGMA synchronous = FULL",
+        rollback: "ROLLBACK; PRAGMA synchronous = FULL",
     };
     const MIGRATIONS: &'static [Migration] = schema!("sqlite");
 

@@ -63,11 +63,11 @@ pub struct SqlStore<B> {
 /// A write transaction of backend `B`.
 pub type Tx<B> = Transaction<'static, <B as Backend>::Db>;
 
-/// The statements of a [`RelaxedTx`].
+/// The statements of a [`RelaxedTx`], each run as one script (one round trip).
 pub struct Relaxed {
-    pub begin: &'static [&'static str],
-    pub commit: &'static [&'static str],
-    pub rollback: &'static [&'static str],
+    pub begin: &'static str,
+    pub commit: &'static str,
+    pub rollback: &'static str,
 }
 
 /// A write transaction whose commit does not wait for its changes to reach durable storage
@@ -94,14 +94,12 @@ impl<B: Backend> super::Conn for RelaxedTx<B> {
 impl<B: Backend> RelaxedTx<B> {
     /// Commits on success, rolls back otherwise.
     pub(crate) async fn finish<T>(mut self, result: StoreResult<T>) -> StoreResult<T> {
-        let statements = if result.is_ok() {
+        let script = if result.is_ok() {
             B::RELAXED.commit
         } else {
             B::RELAXED.rollback
         };
-        for sql in statements {
-            Stmt::new(*sql).execute(&mut self).await?;
-        }
+        B::Db::run_script(&mut self.conn, script).await?;
         self.ended = true;
         result
     }
@@ -134,9 +132,7 @@ impl<B: Backend> SqlStore<B> {
             conn: self.write().await?,
             ended: false,
         };
-        for sql in B::RELAXED.begin {
-            Stmt::new(*sql).execute(&mut tx).await?;
-        }
+        B::Db::run_script(&mut tx.conn, B::RELAXED.begin).await?;
         Ok(tx)
     }
 

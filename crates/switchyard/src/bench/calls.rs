@@ -21,7 +21,8 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
         "fullMethod": METHOD, "instanceID": "default", "orgID": "", "projectID": "", "userID": "",
         "request": request, "headers": {}
     }))?;
-    let calls = |urls, body, token, n| Load {
+    let calls = args.events.unwrap_or(20_000);
+    let load = |urls, body, token, n| Load {
         urls,
         body,
         token,
@@ -31,7 +32,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let direct_url = [recv.url("/call")];
     let direct = load::run(
         args.load,
-        &calls(&direct_url, Arc::new(direct_body), None, args.events),
+        &load(&direct_url, Arc::new(direct_body), None, calls),
     )
     .await?;
 
@@ -49,7 +50,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     // Warm the chain cache and the connection pool, as a running server would be.
     load::run(
         args.load,
-        &calls(
+        &load(
             &via_url,
             call_body.clone(),
             Some(&token),
@@ -59,7 +60,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     .await?;
     let via = load::run(
         args.load,
-        &calls(&via_url, call_body, Some(&token), args.events),
+        &load(&via_url, call_body, Some(&token), calls),
     )
     .await?;
     server.stop().await;
@@ -73,7 +74,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     };
     println!(
         "Switchyard call benchmark: {} calls, concurrency {}, one restCall target (request condition)",
-        args.events, args.concurrency
+        calls, args.concurrency
     );
     println!("| measure | direct to target | POST /v1/calls | added |\n|---|---|---|---|");
     println!(

@@ -40,7 +40,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
             body,
             token: Some(&token),
             concurrency: args.concurrency,
-            limit: Limit::For(duration),
+            limit: args.publish_limit()?,
         },
     )
     .await?;

@@ -57,7 +57,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
             body,
             token: Some(&token),
             concurrency: args.concurrency,
-            limit: Limit::For(duration),
+            limit: args.publish_limit()?,
         },
     )
     .await?;
@@ -79,8 +79,13 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let accepted = published.rate();
     let delivered_rate = delivered as f64 / last.duration_since(started).as_secs_f64();
     println!(
-        "Switchyard benchmark: fan-out {}, {} connections, {:?} of load ({}), {storage}",
-        args.fanout, args.concurrency, duration, published.tool
+        "Switchyard benchmark: fan-out {}, {} connections, {} events in {} ({}), receiver delay {}, {storage}",
+        args.fanout,
+        args.concurrency,
+        published.ok,
+        fmt(published.elapsed),
+        published.tool,
+        args.receiver_delay
     );
     println!("| measure | value |\n|---|---|");
     println!("| raw loopback HTTP (generator → receiver) | {raw_rate:.0} req/s |");

@@ -57,9 +57,10 @@ pub struct BenchArgs {
     /// How long each load phase runs.
     #[arg(long, default_value = "20s")]
     pub duration: String,
-    /// Calls to make in `--mode calls`.
-    #[arg(long, default_value_t = 20_000)]
-    pub events: usize,
+    /// Publish exactly this many events (built-in generator) instead of loading for
+    /// `--duration`; in `--mode calls`, the number of calls (default 20000).
+    #[arg(long)]
+    pub events: Option<usize>,
     /// Concurrent producer connections.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
@@ -84,6 +85,14 @@ pub struct BenchArgs {
 impl BenchArgs {
     fn duration(&self) -> anyhow::Result<Duration> {
         parse_duration("--duration", &self.duration)
+    }
+
+    /// How long, or how many publishes, a load phase of the events and drain modes runs.
+    fn publish_limit(&self) -> anyhow::Result<load::Limit> {
+        Ok(match self.events {
+            Some(n) => load::Limit::Requests(n),
+            None => load::Limit::For(self.duration()?),
+        })
     }
 
     fn drain_timeout(&self) -> anyhow::Result<Duration> {
