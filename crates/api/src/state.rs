@@ -4,6 +4,7 @@
 use crate::auth::AuthState;
 use std::sync::Arc;
 use switchyard_core::crypto::MasterKey;
+use switchyard_core::delivery_url::DeliveryUrl;
 use switchyard_core::netguard::OutboundPolicy;
 use switchyard_core::zitadel::ZitadelCatalog;
 use switchyard_core::{Clock, ValidationError};
@@ -48,9 +49,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Rejects a route URL that outbound protection would refuse anyway (a literal private or
-    /// loopback address, or http on an https-only server), naming the field.
-    pub fn check_outbound(&self, field: &str, url: &str) -> Result<(), ValidationError> {
+    /// Rejects a route URL that outbound protection would refuse anyway (a private, loopback or
+    /// metadata address in any spelling, `localhost`, or http on an https-only server), naming
+    /// the field.
+    pub fn check_outbound(&self, field: &str, url: &DeliveryUrl) -> Result<(), ValidationError> {
         self.outbound
             .check_url(url)
             .map_err(|reason| ValidationError::new(field, reason))

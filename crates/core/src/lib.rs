@@ -7,6 +7,7 @@ pub mod auth;
 pub mod breaker;
 pub mod clock;
 pub mod crypto;
+pub mod delivery_url;
 pub mod duration;
 pub mod error;
 pub mod ids;

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
+use switchyard_core::delivery_url::DeliveryUrl;
 use switchyard_core::sailpoint::DispatchMode;
 use switchyard_core::InstanceId;
 use switchyard_store::queue::RouteKind;
@@ -104,7 +105,7 @@ pub enum BodyStyle {
 #[derive(Debug, Clone)]
 pub enum Destination {
     Http {
-        url: String,
+        url: DeliveryUrl,
         timeout: Duration,
         /// The complete `Authorization` header value, if any.
         authorization: Option<String>,

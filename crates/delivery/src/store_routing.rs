@@ -177,7 +177,7 @@ impl StoreRouting {
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(Cached {
                     value: Some(Arc::new(Destination::Http {
-                        url: http.url().to_string(),
+                        url: http.delivery_url().clone(),
                         timeout: self.subscription_timeout,
                         authorization,
                         signing: Signing::StandardWebhooks(secrets),
@@ -208,7 +208,7 @@ impl StoreRouting {
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(Cached {
                     value: Some(Arc::new(Destination::Http {
-                        url: target.config.endpoint.as_str().to_string(),
+                        url: target.config.endpoint.url().clone(),
                         timeout: target.config.timeout.duration(),
                         authorization: None,
                         signing: Signing::Zitadel(opened),

@@ -73,7 +73,7 @@ pub(super) fn wire(cat: &TriggerCatalog, sub: &Subscription) -> Value {
 /// Refuses an HTTP subscription whose URL outbound protection would refuse.
 fn check_outbound(state: &AppState, sub: &Subscription) -> Result<(), ValidationError> {
     match &sub.target {
-        SubscriptionTarget::Http(h) => state.check_outbound("httpConfig.url", h.url()),
+        SubscriptionTarget::Http(h) => state.check_outbound("httpConfig.url", h.delivery_url()),
         SubscriptionTarget::EventBridge(_) => Ok(()),
     }
 }

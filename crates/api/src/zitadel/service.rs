@@ -69,7 +69,7 @@ pub async fn create_target(
     instance: &InstanceId,
     config: TargetConfig,
 ) -> Result<TargetView, ApiError> {
-    state.check_outbound("endpoint", config.endpoint.as_str())?;
+    state.check_outbound("endpoint", config.endpoint.url())?;
     let now = state.clock.now();
     let (plain, sealed) = new_key(state, now);
     let stored = state
@@ -92,7 +92,7 @@ pub async fn update_target(
 ) -> Result<(StoredTarget, Option<String>), ApiError> {
     require_id(id)?;
     if let Some(endpoint) = &patch.endpoint {
-        state.check_outbound("endpoint", endpoint.as_str())?;
+        state.check_outbound("endpoint", endpoint.url())?;
     }
     let now = state.clock.now();
     let rotation = expiration.map(|exp| {

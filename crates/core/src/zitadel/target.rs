@@ -3,6 +3,7 @@
 //! by `parse`, so a [`TargetConfig`] is valid by construction; [`TargetPatch`] carries an update
 //! where every field is optional (absent = unchanged), as the v2 and v3alpha APIs define it.
 
+use crate::delivery_url::DeliveryUrl;
 use crate::duration;
 use crate::ValidationError;
 use std::time::Duration;
@@ -46,77 +47,23 @@ impl TargetName {
     }
 }
 
-/// The URL a target is called at: absolute `http` or `https` with a host, 1..=1000 characters.
+/// The URL a target is called at: absolute `http` or `https` with a host, 1..=1000 characters,
+/// parsed once with the WHATWG parser the HTTP client uses (see [`DeliveryUrl`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Endpoint(String);
+pub struct Endpoint(DeliveryUrl);
 
 impl Endpoint {
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
-        const FIELD: &str = "endpoint";
-        check_length(FIELD, s)?;
-        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(ValidationError::new(
-                FIELD,
-                "must not contain whitespace or control characters",
-            ));
-        }
-        let lower = s.to_ascii_lowercase();
-        let rest = if lower.starts_with("https://") {
-            &s[8..]
-        } else if lower.starts_with("http://") {
-            &s[7..]
-        } else {
-            return Err(ValidationError::new(
-                FIELD,
-                "must be an absolute URL with the scheme http or https, e.g. https://example.com/hook",
-            ));
-        };
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-        let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-        let (host, port) = if let Some(v6) = host_port.strip_prefix('[') {
-            match v6.split_once(']') {
-                Some((h, p))
-                    if !h.is_empty()
-                        && h.bytes()
-                            .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.') =>
-                {
-                    (h, p.strip_prefix(':'))
-                }
-                _ => return Err(ValidationError::new(FIELD, "has a malformed IPv6 host")),
-            }
-        } else {
-            match host_port.split_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (host_port, None),
-            }
-        };
-        if host.is_empty() {
-            return Err(ValidationError::new(
-                FIELD,
-                "must name a host, e.g. https://example.com/hook",
-            ));
-        }
-        let host_ok = host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~%:".contains(&b) || b >= 0x80);
-        if !host_ok || host.contains("..") {
-            return Err(ValidationError::new(
-                FIELD,
-                format!("has an invalid host '{host}'"),
-            ));
-        }
-        if let Some(p) = port {
-            if p.is_empty() || p.parse::<u16>().is_err() {
-                return Err(ValidationError::new(
-                    FIELD,
-                    format!("has an invalid port '{p}': expected 1 to 65535"),
-                ));
-            }
-        }
-        Ok(Self(s.to_string()))
+        DeliveryUrl::parse("endpoint", s).map(Self)
     }
 
+    /// The endpoint as it was sent.
     pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// The parsed URL outbound protection checks and the client calls.
+    pub fn url(&self) -> &DeliveryUrl {
         &self.0
     }
 }
@@ -390,7 +337,6 @@ mod tests {
             "https:///path",
             "https://exa mple.com",
             "http://host:99999",
-            "http://host:/x",
             "http://[zz]/",
         ] {
             let e = Endpoint::parse(bad).unwrap_err();

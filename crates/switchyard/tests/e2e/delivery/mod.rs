@@ -4,7 +4,6 @@
 //! Servers use short retry schedules, so the whole suite runs in seconds.
 
 mod chain;
-mod outbound;
 mod publish;
 pub mod receiver;
 mod retries;
