@@ -12,6 +12,7 @@ pub mod duration;
 pub mod error;
 pub mod ids;
 pub mod instance;
+pub mod jsonpath;
 pub mod netguard;
 pub mod retry;
 pub mod sailpoint;

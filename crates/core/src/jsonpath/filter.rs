@@ -1,0 +1,273 @@
+//! Parsing filter expressions and function calls, with RFC 9535's well-typedness rules: a
+//! comparison compares literals, singular queries and value-typed functions; a test is a query
+//! or a logical-typed function; each argument must fit its parameter's type.
+
+use super::ast::{Arg, Call, Comparable, CompareOp, Function, Logical, ParamType, Query};
+use super::parser::{Parsed, Parser};
+use super::regex::compile_pattern;
+use serde_json::Value;
+
+/// What may stand alone before an operator: the operand of a comparison or a test.
+enum Primary {
+    Literal(Value),
+    Query(Query),
+    Call(Call),
+}
+
+impl Parser<'_> {
+    /// `logical-or-expr = logical-and-expr *(S "||" S logical-and-expr)`.
+    pub(super) fn logical_or(&mut self) -> Parsed<Logical> {
+        let mut terms = vec![self.logical_and()?];
+        loop {
+            let before = self.pos;
+            self.blank();
+            if self.eat_str("||") {
+                self.blank();
+                terms.push(self.logical_and()?);
+            } else {
+                self.pos = before;
+                break;
+            }
+        }
+        Ok(if terms.len() == 1 {
+            terms.remove(0)
+        } else {
+            Logical::Or(terms)
+        })
+    }
+
+    fn logical_and(&mut self) -> Parsed<Logical> {
+        let mut terms = vec![self.basic()?];
+        loop {
+            let before = self.pos;
+            self.blank();
+            if self.eat_str("&&") {
+                self.blank();
+                terms.push(self.basic()?);
+            } else {
+                self.pos = before;
+                break;
+            }
+        }
+        Ok(if terms.len() == 1 {
+            terms.remove(0)
+        } else {
+            Logical::And(terms)
+        })
+    }
+
+    /// `paren-expr / comparison-expr / test-expr`.
+    fn basic(&mut self) -> Parsed<Logical> {
+        if self.eat('!') {
+            self.blank();
+            let inner = if self.peek() == Some('(') {
+                self.parenthesized()?
+            } else {
+                let primary = self.primary()?;
+                self.test(primary)?
+            };
+            return Ok(Logical::Not(Box::new(inner)));
+        }
+        if self.peek() == Some('(') {
+            return self.parenthesized();
+        }
+        let left = self.primary()?;
+        let before = self.pos;
+        self.blank();
+        match self.comparison_op() {
+            Some(op) => {
+                let left = self.comparable(left)?;
+                self.blank();
+                let right = self.primary()?;
+                let right = self.comparable(right)?;
+                Ok(Logical::Compare(left, op, right))
+            }
+            None => {
+                self.pos = before;
+                self.test(left)
+            }
+        }
+    }
+
+    /// `"(" S logical-expr S ")"`.
+    fn parenthesized(&mut self) -> Parsed<Logical> {
+        self.expect('(')?;
+        self.descend()?;
+        self.blank();
+        let inner = self.logical_or()?;
+        self.blank();
+        self.expect(')')?;
+        self.ascend();
+        Ok(inner)
+    }
+
+    fn comparison_op(&mut self) -> Option<CompareOp> {
+        for (text, op) in [
+            ("==", CompareOp::Eq),
+            ("!=", CompareOp::Ne),
+            ("<=", CompareOp::Le),
+            (">=", CompareOp::Ge),
+            ("<", CompareOp::Lt),
+            (">", CompareOp::Gt),
+        ] {
+            if self.eat_str(text) {
+                return Some(op);
+            }
+        }
+        None
+    }
+
+    /// A literal, a query (`$…`, `@…`) or a function call.
+    fn primary(&mut self) -> Parsed<Primary> {
+        match self.peek() {
+            Some('$' | '@') => {
+                let relative = self.peek() == Some('@');
+                self.pos += 1;
+                let segments = self.segments()?;
+                Ok(Primary::Query(Query { relative, segments }))
+            }
+            Some('\'' | '"') => Ok(Primary::Literal(Value::String(self.string_literal()?))),
+            Some('-' | '0'..='9') => Ok(Primary::Literal(self.number_literal()?)),
+            Some('a'..='z') => {
+                let start = self.pos;
+                let word = self.word();
+                if self.peek() == Some('(') {
+                    let function = Function::from_name(word).ok_or_else(|| {
+                        self.pos = start;
+                        self.error(&format!("unknown function '{word}'"))
+                    })?;
+                    return Ok(Primary::Call(self.call(function)?));
+                }
+                match word {
+                    "true" => Ok(Primary::Literal(Value::Bool(true))),
+                    "false" => Ok(Primary::Literal(Value::Bool(false))),
+                    "null" => Ok(Primary::Literal(Value::Null)),
+                    _ => {
+                        self.pos = start;
+                        Err(self.error("expected a literal, a query or a function call"))
+                    }
+                }
+            }
+            _ => Err(self.error("expected a literal, a query or a function call")),
+        }
+    }
+
+    /// A primary used as a comparison operand.
+    fn comparable(&self, p: Primary) -> Parsed<Comparable> {
+        match p {
+            Primary::Literal(v) => Ok(Comparable::Literal(v)),
+            Primary::Query(q) if q.is_singular() => Ok(Comparable::Query(q)),
+            Primary::Query(_) => Err(self.error("only singular queries can be compared")),
+            Primary::Call(c) if c.function.result() == ParamType::Value => Ok(Comparable::Call(c)),
+            Primary::Call(c) => Err(self.error(&format!(
+                "{:?} returns a logical value and cannot be compared",
+                c.function
+            ))),
+        }
+    }
+
+    /// A primary used as a test.
+    fn test(&self, p: Primary) -> Parsed<Logical> {
+        match p {
+            Primary::Query(q) => Ok(Logical::Exists(q)),
+            Primary::Call(c) if c.function.result() == ParamType::Logical => Ok(Logical::Test(c)),
+            Primary::Call(c) => Err(self.error(&format!(
+                "{:?} returns a value; compare it instead of testing it",
+                c.function
+            ))),
+            Primary::Literal(_) => Err(self.error("a literal alone is not a test")),
+        }
+    }
+
+    /// `function-name "(" S [arg *(S "," S arg)] S ")"`, type-checked.
+    fn call(&mut self, function: Function) -> Parsed<Call> {
+        self.expect('(')?;
+        self.descend()?;
+        self.blank();
+        let params = function.params();
+        let mut args = Vec::with_capacity(params.len());
+        if self.peek() != Some(')') {
+            loop {
+                let param = params
+                    .get(args.len())
+                    .copied()
+                    .ok_or_else(|| self.error("too many arguments"))?;
+                args.push(self.argument(param)?);
+                self.blank();
+                if !self.eat(',') {
+                    break;
+                }
+                self.blank();
+            }
+        }
+        self.blank();
+        self.expect(')')?;
+        self.ascend();
+        if args.len() != params.len() {
+            return Err(self.error(&format!("{function:?} takes {} argument(s)", params.len())));
+        }
+        let pattern = match (function, args.get(1)) {
+            (Function::Match, Some(Arg::Literal(Value::String(p)))) => {
+                Some(compile_pattern(p, true))
+            }
+            (Function::Search, Some(Arg::Literal(Value::String(p)))) => {
+                Some(compile_pattern(p, false))
+            }
+            _ => None,
+        };
+        Ok(Call {
+            function,
+            args,
+            pattern,
+        })
+    }
+
+    /// One argument of parameter type `param`: a bare literal, query or call when one is
+    /// followed by `,` or `)`, else a logical expression.
+    fn argument(&mut self, param: ParamType) -> Parsed<Arg> {
+        let start = self.pos;
+        let bare = match self.peek() {
+            Some('!' | '(') => None,
+            _ => {
+                let p = self.primary()?;
+                let after = self.pos;
+                self.blank();
+                let ends = matches!(self.peek(), Some(',' | ')'));
+                self.pos = after;
+                ends.then_some(p)
+            }
+        };
+        let arg = match bare {
+            Some(Primary::Literal(v)) => Arg::Literal(v),
+            Some(Primary::Query(q)) => Arg::Query(q),
+            Some(Primary::Call(c)) => Arg::Call(c),
+            None => {
+                // A logical expression: well-formed, but no standard function has a logical
+                // parameter, so it never fits.
+                self.pos = start;
+                self.logical_or()?;
+                return Err(self.error(&format!(
+                    "a logical expression does not fit a parameter of type {param:?}"
+                )));
+            }
+        };
+        let fits = match (&arg, param) {
+            (Arg::Literal(_), ParamType::Value) => true,
+            (Arg::Query(q), ParamType::Value) => q.is_singular(),
+            (Arg::Query(_), ParamType::Nodes | ParamType::Logical) => true,
+            (Arg::Call(c), p) => match c.function.result() {
+                ParamType::Value => p == ParamType::Value,
+                ParamType::Logical => p == ParamType::Logical,
+                ParamType::Nodes => p != ParamType::Value,
+            },
+            _ => false,
+        };
+        if fits {
+            Ok(arg)
+        } else {
+            Err(self.error(&format!(
+                "argument does not fit a parameter of type {param:?}"
+            )))
+        }
+    }
+}
