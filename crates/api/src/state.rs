@@ -6,6 +6,7 @@ use std::sync::Arc;
 use switchyard_core::crypto::MasterKey;
 use switchyard_core::delivery_url::DeliveryUrl;
 use switchyard_core::netguard::OutboundPolicy;
+use switchyard_core::payload::PayloadLimits;
 use switchyard_core::zitadel::ZitadelCatalog;
 use switchyard_core::{Clock, ValidationError};
 use switchyard_delivery::calls::CallRunner;
@@ -19,6 +20,10 @@ pub struct ApiSettings {
     pub max_body_bytes: usize,
     /// Public base URL of this server, used to build callback URLs (`http://127.0.0.1:8080`).
     pub public_url: String,
+    /// Size and depth bounds of payloads, inputs and outputs.
+    pub payload: PayloadLimits,
+    /// Work a filter may do on a `validate-filter` sample, in budget units.
+    pub filter_budget: u64,
 }
 
 impl Default for ApiSettings {
@@ -26,6 +31,8 @@ impl Default for ApiSettings {
         Self {
             max_body_bytes: 1024 * 1024,
             public_url: "http://127.0.0.1:8080".to_string(),
+            payload: PayloadLimits::default(),
+            filter_budget: 1_000_000,
         }
     }
 }
@@ -56,5 +63,14 @@ impl AppState {
         self.outbound
             .check_url(url)
             .map_err(|reason| ValidationError::new(field, reason))
+    }
+
+    /// Refuses a payload, input or output (named `field`) beyond the configured size or depth.
+    pub fn check_payload(
+        &self,
+        field: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), ValidationError> {
+        self.settings.payload.check(field, value)
     }
 }

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod instance;
 pub mod jsonpath;
 pub mod netguard;
+pub mod payload;
 pub mod retry;
 pub mod sailpoint;
 pub mod signing;

@@ -5,6 +5,7 @@
 //! group-committing writer, so a worker never waits on the database.
 
 mod enqueue;
+mod select;
 
 use crate::batch::GroupCommit;
 use crate::metrics::{DeliveryOutcome, Metrics};
@@ -52,6 +53,9 @@ pub struct EngineConfig {
     pub callback_base: String,
     /// Derives invocation secrets (bound to the master key in production).
     pub secrets: InvocationSecrets,
+    /// Work one subscription filter may do on one event, in budget units (see
+    /// [`switchyard_core::jsonpath::Budget`]); a filter that needs more does not match.
+    pub filter_budget: u64,
 }
 
 impl Default for EngineConfig {
@@ -65,6 +69,7 @@ impl Default for EngineConfig {
             outbound: Arc::new(OutboundPolicy::default()),
             callback_base: "http://127.0.0.1:8080".into(),
             secrets: InvocationSecrets::random(),
+            filter_budget: 1_000_000,
         }
     }
 }
@@ -93,6 +98,8 @@ struct Inner {
     waiters: Arc<Waiters>,
     /// Wakes the deadline sweeper (a new deadline may be the earliest).
     deadline_wake: Arc<Notify>,
+    /// Events whose filters are evaluated on the blocking pool at once (one per core).
+    filter_slots: Semaphore,
 }
 
 /// How often a `wait`er re-reads the store without a signal (another node may end its
@@ -131,6 +138,9 @@ impl Engine {
                 unrecorded: AtomicUsize::new(0),
                 waiters: Arc::new(Waiters::default()),
                 deadline_wake: Arc::new(Notify::new()),
+                filter_slots: Semaphore::new(
+                    std::thread::available_parallelism().map_or(2, |n| n.get()),
+                ),
             }),
         };
         let inner = &engine.inner;
@@ -232,6 +242,7 @@ impl Engine {
                 }
             })?;
         }
+        let (req, selected) = self.select_subscriptions(req, plan.clone()).await?;
         let now = inner.clock.now();
         let payload_text = req.payload.to_string();
         // Try the fast path: reserve a worker for each immediately-due invocation.
@@ -242,6 +253,7 @@ impl Engine {
         } = build_event(
             &req,
             &plan,
+            &selected,
             payload_text,
             now,
             Some(now.plus(inner.config.lease)),

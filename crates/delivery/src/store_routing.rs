@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use switchyard_core::crypto::MasterKey;
+use switchyard_core::jsonpath::Budget;
 use switchyard_core::sailpoint::{HttpAuth, SubscriptionTarget, TriggerCatalog, TriggerType};
 use switchyard_core::signing::webhook_secret_bytes;
 use switchyard_core::zitadel::{Condition, EventSelector, TargetType, ZitadelCatalog};
@@ -85,7 +86,8 @@ impl StoreRouting {
             {
                 let filter: Option<PayloadFilter> = sub.filter.map(|f| {
                     let f = Arc::new(f);
-                    Arc::new(move |v: &serde_json::Value| f.matches(v)) as PayloadFilter
+                    Arc::new(move |v: &serde_json::Value, b: &mut Budget| f.matches(v, b))
+                        as PayloadFilter
                 });
                 plan.subscriptions.push(PlannedSubscription {
                     id: sub.id,

@@ -90,6 +90,8 @@ impl Application {
             settings: Arc::new(ApiSettings {
                 max_body_bytes: config.limits.max_body_bytes,
                 public_url,
+                payload: config.limits.payload()?,
+                filter_budget: config.limits.filter_budget,
             }),
             engine: engine.clone(),
             calls: calls.clone(),

@@ -77,6 +77,10 @@ async fn start(
     body: Body<StartBody, Native>,
 ) -> ApiResult<Json<Value>, Native> {
     let body = body.into_inner();
+    state.check_payload("input", &body.input)?;
+    if let Some(c) = &body.content_json {
+        state.check_payload("contentJson", c)?;
+    }
     let wait = body
         .wait
         .as_deref()

@@ -246,13 +246,24 @@ pub struct ValidateFilterInput {
     filter: String,
 }
 
-fn validate_filter_impl(body: ValidateFilterInput) -> Json<Value> {
-    let check = FilterCheck::run(&body.filter, &Value::Object(body.input));
-    Json(json!({
+/// Parses and runs the filter on the sample within the configured budget, on the blocking pool
+/// (a costly filter must not hold the async runtime). Broken limits answer 400 naming them.
+async fn validate_filter_impl(
+    state: AppState,
+    body: ValidateFilterInput,
+) -> ApiResult<Json<Value>, SailPoint> {
+    let input = Value::Object(body.input);
+    state.check_payload("input", &input)?;
+    let budget = state.settings.filter_budget;
+    let filter = body.filter;
+    let check = tokio::task::spawn_blocking(move || FilterCheck::run(&filter, &input, budget))
+        .await
+        .map_err(|e| ApiError::internal(anyhow::Error::new(e).context("evaluating a filter")))??;
+    Ok(Json(json!({
         "isValid": check.is_valid(),
         "isValidJSONPath": check.valid_path,
         "isPathExist": check.path_exists,
-    }))
+    })))
 }
 
 /// Create a subscription.
@@ -394,9 +405,10 @@ pub async fn delete_beta(
     responses((status = 200, description = "{isValid, isValidJSONPath, isPathExist}", body = serde_json::Value), (status = 400, description = "Malformed request", body = serde_json::Value)))]
 pub async fn validate_filter(
     _tenant: Tenant<SailPoint>,
+    State(state): State<AppState>,
     body: Body<ValidateFilterInput, SailPoint>,
-) -> Json<Value> {
-    validate_filter_impl(body.0)
+) -> ApiResult<Json<Value>, SailPoint> {
+    validate_filter_impl(state, body.0).await
 }
 
 /// Check a JSONPath filter (beta path).
@@ -405,7 +417,8 @@ pub async fn validate_filter(
     responses((status = 200, description = "{isValid, isValidJSONPath, isPathExist}", body = serde_json::Value), (status = 400, description = "Malformed request", body = serde_json::Value)))]
 pub async fn validate_filter_beta(
     _tenant: Tenant<SailPoint>,
+    State(state): State<AppState>,
     body: Body<ValidateFilterInput, SailPoint>,
-) -> Json<Value> {
-    validate_filter_impl(body.0)
+) -> ApiResult<Json<Value>, SailPoint> {
+    validate_filter_impl(state, body.0).await
 }

@@ -9,6 +9,7 @@
 //! | 4 exponential filter time | `filters::expensive_filters_are_bounded_and_healthz_stays_fast` |
 //! | 5 lesser defects | `limits::*`, `files::*`, `crate::auth` (`nbf`) |
 
+mod filters;
 mod outbound;
 
 use crate::support::TestServer;
