@@ -417,8 +417,10 @@ mod tests {
         let mut c = Config::default();
         c.limits.filter_budget = 0;
         assert!(c.validate().is_err());
-        let mut c = Config::default();
-        c.public_url = Some("http:///callbacks".into());
+        let c = Config {
+            public_url: Some("http:///callbacks".into()),
+            ..Config::default()
+        };
         assert!(c.validate().is_err());
         let mut c = Config::default();
         c.delivery.breaker_cooldown = "soon".into();
