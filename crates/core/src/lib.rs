@@ -18,6 +18,7 @@ pub mod payload;
 pub mod retry;
 pub mod sailpoint;
 pub mod signing;
+pub mod text;
 pub mod wait;
 pub mod zitadel;
 

@@ -39,10 +39,7 @@ impl PayloadLimits {
                 ),
             ));
         }
-        let mut counter = Counter {
-            left: self.max_bytes,
-        };
-        if serde_json::to_writer(&mut counter, value).is_err() {
+        if !fits_in(value, self.max_bytes) {
             return Err(ValidationError::new(
                 field,
                 format!("the payload size limit is {} bytes", self.max_bytes),
@@ -50,6 +47,12 @@ impl PayloadLimits {
         }
         Ok(())
     }
+}
+
+/// True when `value` serializes (compact) to at most `max_bytes`; stops counting at the limit.
+pub fn fits_in(value: &Value, max_bytes: usize) -> bool {
+    let mut counter = Counter { left: max_bytes };
+    serde_json::to_writer(&mut counter, value).is_ok()
 }
 
 /// The nesting depth of `v`, counting no further than `cap`.

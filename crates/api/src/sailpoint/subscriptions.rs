@@ -105,6 +105,7 @@ pub(super) async fn replace(
     }
     doc.inherit_secrets(previous);
     let sub = Subscription::from_doc(&previous.id, &previous.trigger_id, &doc)?;
+    sub.check_secrets()?;
     check_outbound(state, &sub)?;
     let sealed = seal(state, sub.clone());
     state
@@ -137,6 +138,7 @@ async fn create_impl(
     })?;
     let id = uuid::Uuid::new_v4().to_string();
     let sub = Subscription::from_doc(&id, &trigger_id, &doc)?;
+    sub.check_secrets()?;
     check_outbound(&state, &sub)?;
     let now = state.clock.now();
     let key = SealedKey {

@@ -8,7 +8,7 @@ use crate::state::AppState;
 use switchyard_core::crypto::random_token;
 use switchyard_core::ids::{hex_id, zitadel_id};
 use switchyard_core::zitadel::{
-    Condition, ExecutionEntry, KeyExpiration, TargetConfig, TargetPatch,
+    check_entries, Condition, ExecutionEntry, KeyExpiration, TargetConfig, TargetPatch,
 };
 use switchyard_core::{InstanceId, Timestamp};
 use switchyard_store::keys::SealedKey;
@@ -153,6 +153,7 @@ pub async fn set_execution(
     condition: &Condition,
     entries: &[ExecutionEntry],
 ) -> Result<Timestamp, ApiError> {
+    check_entries(entries)?;
     let catalog = &state.zitadel_catalog;
     catalog
         .check(condition)

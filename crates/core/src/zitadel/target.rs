@@ -5,6 +5,7 @@
 
 use crate::delivery_url::DeliveryUrl;
 use crate::duration;
+use crate::text;
 use crate::ValidationError;
 use std::time::Duration;
 
@@ -36,9 +37,7 @@ pub struct TargetName(String);
 impl TargetName {
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
         check_length("name", s)?;
-        if s.trim().is_empty() {
-            return Err(ValidationError::new("name", "must not be blank"));
-        }
+        text::check_name("name", s, MAX_TEXT_CHARS)?;
         Ok(Self(s.to_string()))
     }
 
@@ -313,6 +312,11 @@ mod tests {
         assert!(TargetName::parse("hook").is_ok());
         assert_eq!(TargetName::parse("").unwrap_err().field, "name");
         assert!(TargetName::parse("   ").is_err());
+        assert!(TargetName::parse("a\0b")
+            .unwrap_err()
+            .rule
+            .contains("control"));
+        assert!(TargetName::parse("a\u{1b}[2J").is_err());
         assert!(TargetName::parse(&"é".repeat(1000)).is_ok());
         let e = TargetName::parse(&"a".repeat(1001)).unwrap_err();
         assert!(e.rule.contains("1000"), "{e}");

@@ -10,7 +10,9 @@
 //! | 5 lesser defects | `limits::*`, `files::*`, `crate::auth` (`nbf`) |
 
 mod filters;
+mod limits;
 mod outbound;
+mod patches;
 
 use crate::support::TestServer;
 use std::time::{Duration, Instant};
