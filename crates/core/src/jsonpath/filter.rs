@@ -222,34 +222,30 @@ impl Parser<'_> {
         })
     }
 
-    /// One argument of parameter type `param`: a bare literal, query or call when one is
-    /// followed by `,` or `)`, else a logical expression.
+    /// One argument of parameter type `param`: a literal, a query or a call, followed by `,` or
+    /// `)`. Anything else would be a logical expression, which no standard function takes, so
+    /// it is refused right there (never parsed twice: re-parsing nested arguments would take
+    /// time exponential in their nesting).
     fn argument(&mut self, param: ParamType) -> Parsed<Arg> {
-        let start = self.pos;
-        let bare = match self.peek() {
-            Some('!' | '(') => None,
-            _ => {
-                let p = self.primary()?;
-                let after = self.pos;
-                self.blank();
-                let ends = matches!(self.peek(), Some(',' | ')'));
-                self.pos = after;
-                ends.then_some(p)
-            }
+        let not_logical = |p: &Self| {
+            p.error(&format!(
+                "a logical expression does not fit a parameter of type {param:?}"
+            ))
         };
-        let arg = match bare {
-            Some(Primary::Literal(v)) => Arg::Literal(v),
-            Some(Primary::Query(q)) => Arg::Query(q),
-            Some(Primary::Call(c)) => Arg::Call(c),
-            None => {
-                // A logical expression: well-formed, but no standard function has a logical
-                // parameter, so it never fits.
-                self.pos = start;
-                self.logical_or()?;
-                return Err(self.error(&format!(
-                    "a logical expression does not fit a parameter of type {param:?}"
-                )));
-            }
+        if matches!(self.peek(), Some('!' | '(')) {
+            return Err(not_logical(self));
+        }
+        let primary = self.primary()?;
+        let after = self.pos;
+        self.blank();
+        if !matches!(self.peek(), Some(',' | ')')) {
+            return Err(not_logical(self));
+        }
+        self.pos = after;
+        let arg = match primary {
+            Primary::Literal(v) => Arg::Literal(v),
+            Primary::Query(q) => Arg::Query(q),
+            Primary::Call(c) => Arg::Call(c),
         };
         let fits = match (&arg, param) {
             (Arg::Literal(_), ParamType::Value) => true,

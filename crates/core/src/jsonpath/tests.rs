@@ -321,6 +321,23 @@ fn hostile_queries_exhaust_the_budget_quickly() {
 }
 
 #[test]
+fn nested_arguments_parse_in_linear_time() {
+    // Each level's argument is followed by a comparison, not `)`: a parser that backtracks to
+    // re-read it as a logical expression doubles its work per level.
+    let mut q = "@.a".to_string();
+    for _ in 0..7 {
+        q = format!("length(value({q})) == 1");
+    }
+    let t0 = Instant::now();
+    assert!(invalid(&format!("$[?{q}]")));
+    assert!(
+        t0.elapsed() < Duration::from_millis(100),
+        "{:?}",
+        t0.elapsed()
+    );
+}
+
+#[test]
 fn structural_limits_name_themselves() {
     let e = JsonPath::parse(
         &format!("$[?{}@.a==1{}]", "(".repeat(1000), ")".repeat(1000)),
