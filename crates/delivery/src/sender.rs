@@ -106,6 +106,18 @@ impl Sender {
         if let Err(reason) = self.policy.check_url(url) {
             return Response::failed(SendError::Refused(reason), started);
         }
+        self.send(url, headers, body, timeout, started).await
+    }
+
+    /// The request itself; names are still checked by the resolver.
+    async fn send(
+        &self,
+        url: &DeliveryUrl,
+        headers: &[(&'static str, String)],
+        body: Vec<u8>,
+        timeout: Duration,
+        started: Instant,
+    ) -> Response {
         let mut req = self
             .client
             .post(url.url().clone())
@@ -161,5 +173,44 @@ fn classify(e: &reqwest::Error) -> SendError {
         SendError::TimedOut(msg)
     } else {
         SendError::Failed(msg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> DeliveryUrl {
+        DeliveryUrl::parse("url", s).unwrap()
+    }
+
+    fn closed() -> Sender {
+        Sender::new(1, Arc::new(OutboundPolicy::new("", false).unwrap())).unwrap()
+    }
+
+    #[tokio::test]
+    async fn literal_addresses_are_refused_before_any_connection() {
+        let sender = closed();
+        for spelling in ["http://127.1:9/", "http://0x7f000001:9/", "http://[::ffff:127.0.0.1]:9/"] {
+            let r = sender.post(&url(spelling), &[], Vec::new(), Duration::from_secs(1)).await;
+            assert!(matches!(&r.error, Some(SendError::Refused(_))), "{spelling}: {r:?}");
+            assert!(r.status.is_none() && r.excerpt().is_none());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_name_resolving_to_loopback_is_refused_by_the_resolver_as_a_refusal() {
+        // Past the sender's own check (which refuses `localhost` by name), the resolver drops
+        // the loopback addresses, and its refusal is recognised in reqwest's error chain.
+        let sender = closed();
+        let u = url("http://localhost:9/");
+        let r = sender
+            .send(&u, &[], Vec::new(), Duration::from_secs(5), Instant::now())
+            .await;
+        match &r.error {
+            Some(SendError::Refused(reason)) => assert!(reason.contains("loopback"), "{reason}"),
+            other => panic!("not a refusal: {other:?}"),
+        }
+        assert!(r.error.as_ref().unwrap().to_string().starts_with("refused by outbound protection"));
     }
 }
