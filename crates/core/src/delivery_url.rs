@@ -124,6 +124,23 @@ impl fmt::Debug for DeliveryUrl {
     }
 }
 
+/// Spellings of 127.0.0.1 the WHATWG parser normalizes to it (shared by the guard's tests).
+#[cfg(test)]
+pub(crate) const LOOPBACK_SPELLINGS: &[&str] = &[
+    "http://127.1:8080/",
+    "http://0x7f.1/",
+    "http://0177.1/",
+    "http://0177.0.0.1/",
+    "http://017700000001/",
+    "http://2130706433/",
+    "http://0x7f000001/",
+    "http://127.0.0.1./",
+    "http://127.0.0.1:8080\\@8.8.8.8/",
+    "http://%31%32%37.0.0.1/",
+    "http://\u{ff11}\u{ff12}\u{ff17}.\u{ff10}.\u{ff10}.\u{ff11}/",
+    "HTTP://127.0.0.1/",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,20 +152,7 @@ mod tests {
 
     #[test]
     fn every_spelling_of_an_address_normalizes_to_it() {
-        for spelling in [
-            "http://127.1:8080/",
-            "http://0x7f.1/",
-            "http://0177.1/",
-            "http://0177.0.0.1/",
-            "http://017700000001/",
-            "http://2130706433/",
-            "http://0x7f000001/",
-            "http://127.0.0.1./",
-            "http://127.0.0.1:8080\\@8.8.8.8/",
-            "http://%31%32%37.0.0.1/",
-            "http://１２７.０.０.１/",
-            "HTTP://127.0.0.1/",
-        ] {
+        for spelling in LOOPBACK_SPELLINGS {
             assert_eq!(host(spelling), "127.0.0.1", "{spelling}");
             let u = DeliveryUrl::parse("url", spelling).unwrap();
             assert_eq!(

@@ -368,19 +368,8 @@ mod tests {
     #[test]
     fn every_bypass_spelling_is_refused() {
         let p = OutboundPolicy::new("", false).unwrap();
-        for spelling in [
-            "http://127.1:9/",
+        let others = [
             "http://0/",
-            "http://0x7f.1/",
-            "http://0177.1/",
-            "http://0177.0.0.1/",
-            "http://017700000001/",
-            "http://2130706433/",
-            "http://0x7f000001/",
-            "http://127.0.0.1./",
-            "http://127.0.0.1:9\\@8.8.8.8/",
-            "http://%31%32%37.0.0.1/",
-            "http://\u{ff11}\u{ff12}\u{ff17}.\u{ff10}.\u{ff10}.\u{ff11}/",
             "http://[::ffff:127.0.0.1]/",
             "http://0251.0376.0251.0376/",
             "http://169.254.169.254/latest/meta-data/",
@@ -388,7 +377,11 @@ mod tests {
             "http://localhost:9/",
             "http://LOCALHOST./",
             "http://api.localhost/",
-        ] {
+        ];
+        for spelling in crate::delivery_url::LOOPBACK_SPELLINGS
+            .iter()
+            .chain(&others)
+        {
             let err = p.check_url(&url(spelling)).unwrap_err();
             assert!(
                 err.contains("not allowed") || err.contains("loopback"),

@@ -78,13 +78,12 @@ pub fn select_bounded(req: &PublishRequest, plan: &FanoutPlan, per_filter: u64) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::publish::test_request as req;
     use crate::routing::PayloadFilter;
     use serde_json::json;
     use std::sync::Arc;
     use std::time::Duration;
     use switchyard_core::jsonpath::{JsonPath, Limits};
-    use switchyard_core::InstanceId;
-    use switchyard_store::queue::InvocationKind;
 
     fn sub(id: &str, enabled: bool, filter: Option<&str>) -> PlannedSubscription {
         PlannedSubscription {
@@ -96,21 +95,6 @@ mod tests {
                     as PayloadFilter
             }),
             response_deadline: Duration::from_secs(1),
-        }
-    }
-
-    fn req(payload: serde_json::Value) -> PublishRequest {
-        PublishRequest {
-            instance: InstanceId::default_instance(),
-            id: None,
-            event_type: "t".into(),
-            payload,
-            kind: InvocationKind::RealTime,
-            only_subscriptions: None,
-            include_disabled: false,
-            content_json: None,
-            with_secrets: false,
-            expect_request_response: None,
         }
     }
 

@@ -209,26 +209,29 @@ pub fn immediately_due(ev: &NewEvent) -> usize {
         .count()
 }
 
+/// A real-time publish of `payload` as event type `t` to the default instance (unit tests).
+#[cfg(test)]
+pub(crate) fn test_request(payload: Value) -> PublishRequest {
+    PublishRequest {
+        instance: InstanceId::default_instance(),
+        id: None,
+        event_type: "t".into(),
+        payload,
+        kind: InvocationKind::RealTime,
+        only_subscriptions: None,
+        include_disabled: false,
+        content_json: None,
+        with_secrets: false,
+        expect_request_response: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_request as req;
     use super::*;
     use crate::routing::{PlannedSubscription, PlannedTarget};
     use std::time::Duration;
-
-    fn req(payload: Value) -> PublishRequest {
-        PublishRequest {
-            instance: InstanceId::default_instance(),
-            id: None,
-            event_type: "t".into(),
-            payload,
-            kind: InvocationKind::RealTime,
-            only_subscriptions: None,
-            include_disabled: false,
-            content_json: None,
-            with_secrets: false,
-            expect_request_response: None,
-        }
-    }
 
     #[test]
     fn selected_subscriptions_and_targets_chain_in_order() {

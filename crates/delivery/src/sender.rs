@@ -191,9 +191,18 @@ mod tests {
     #[tokio::test]
     async fn literal_addresses_are_refused_before_any_connection() {
         let sender = closed();
-        for spelling in ["http://127.1:9/", "http://0x7f000001:9/", "http://[::ffff:127.0.0.1]:9/"] {
-            let r = sender.post(&url(spelling), &[], Vec::new(), Duration::from_secs(1)).await;
-            assert!(matches!(&r.error, Some(SendError::Refused(_))), "{spelling}: {r:?}");
+        for spelling in [
+            "http://127.1:9/",
+            "http://0x7f000001:9/",
+            "http://[::ffff:127.0.0.1]:9/",
+        ] {
+            let r = sender
+                .post(&url(spelling), &[], Vec::new(), Duration::from_secs(1))
+                .await;
+            assert!(
+                matches!(&r.error, Some(SendError::Refused(_))),
+                "{spelling}: {r:?}"
+            );
             assert!(r.status.is_none() && r.excerpt().is_none());
         }
     }
@@ -211,6 +220,11 @@ mod tests {
             Some(SendError::Refused(reason)) => assert!(reason.contains("loopback"), "{reason}"),
             other => panic!("not a refusal: {other:?}"),
         }
-        assert!(r.error.as_ref().unwrap().to_string().starts_with("refused by outbound protection"));
+        assert!(r
+            .error
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .starts_with("refused by outbound protection"));
     }
 }

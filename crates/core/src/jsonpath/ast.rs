@@ -59,12 +59,14 @@ pub enum Logical {
     Exists(Query),
     /// A function returning a logical value (`match`, `search`).
     Test(Call),
-    Compare(Comparable, CompareOp, Comparable),
+    /// Both sides are literals, singular queries or value-typed calls.
+    Compare(Operand, CompareOp, Operand),
 }
 
-/// One side of a comparison: a literal, a singular query or a value-typed function.
+/// What stands alone in a filter: a comparison side, a test, or a function argument. The
+/// parser has checked it fits where it stands (singular where a value is needed).
 #[derive(Debug, Clone)]
-pub enum Comparable {
+pub enum Operand {
     Literal(Value),
     Query(Query),
     Call(Call),
@@ -130,17 +132,8 @@ impl Function {
 #[derive(Debug, Clone)]
 pub struct Call {
     pub function: Function,
-    pub args: Vec<Arg>,
+    pub args: Vec<Operand>,
     /// `match`/`search` with a literal pattern: compiled once, at parse time (`None` when the
     /// pattern is not a valid regular expression, which makes the test false).
     pub pattern: Option<Option<Regex>>,
-}
-
-/// A function argument, already checked against the parameter's type.
-#[derive(Debug, Clone)]
-pub enum Arg {
-    Literal(Value),
-    /// A singular query (value parameters) or any query (nodes parameters).
-    Query(Query),
-    Call(Call),
 }

@@ -7,7 +7,7 @@
 //! over the document (descendants and equality use explicit stacks); recursion follows only the
 //! query's own nesting, which the parser bounded.
 
-use super::ast::{Arg, Call, Comparable, CompareOp, Function, Logical, Query, Segment, Selector};
+use super::ast::{Call, CompareOp, Function, Logical, Operand, Query, Segment, Selector};
 use super::regex::compile_pattern;
 use super::{Budget, Exhausted};
 use regex::Regex;
@@ -208,21 +208,22 @@ impl<'v, 'b> Evaluator<'v, 'b> {
             Logical::Exists(q) => !self.query(q, current)?.is_empty(),
             Logical::Test(call) => self.logical_call(call, current)?,
             Logical::Compare(left, op, right) => {
-                let l = self.comparable(left, current)?;
-                let r = self.comparable(right, current)?;
+                let l = self.value(left, current)?;
+                let r = self.value(right, current)?;
                 self.compare(l.get(), *op, r.get())?
             }
         })
     }
 
-    fn comparable<'r>(&mut self, c: &'r Comparable, current: &'v Value) -> Eval<Val<'r>>
+    /// A value-typed operand (a singular query, a literal or a value-typed call).
+    fn value<'r>(&mut self, o: &'r Operand, current: &'v Value) -> Eval<Val<'r>>
     where
         'v: 'r,
     {
-        Ok(match c {
-            Comparable::Literal(v) => Val::Node(v),
-            Comparable::Query(q) => first(self.query(q, current)?),
-            Comparable::Call(call) => self.value_call(call, current)?,
+        Ok(match o {
+            Operand::Literal(v) => Val::Node(v),
+            Operand::Query(q) => first(self.query(q, current)?),
+            Operand::Call(call) => self.value_call(call, current)?,
         })
     }
 
@@ -309,7 +310,7 @@ impl<'v, 'b> Evaluator<'v, 'b> {
     {
         Ok(match call.function {
             Function::Length => {
-                let arg = self.value_arg(&call.args[0], current)?;
+                let arg = self.value(&call.args[0], current)?;
                 let n = match arg.get() {
                     Some(Value::String(s)) => {
                         self.budget.spend(s.len() as u64 / 64)?;
@@ -340,11 +341,11 @@ impl<'v, 'b> Evaluator<'v, 'b> {
     /// `match`, `search`.
     fn logical_call(&mut self, call: &Call, current: &'v Value) -> Eval<bool> {
         let whole = call.function == Function::Match;
-        let subject = self.value_arg(&call.args[0], current)?;
+        let subject = self.value(&call.args[0], current)?;
         let Some(Value::String(subject)) = subject.get() else {
             return Ok(false);
         };
-        let pattern = self.value_arg(&call.args[1], current)?;
+        let pattern = self.value(&call.args[1], current)?;
         let Some(Value::String(pattern)) = pattern.get() else {
             return Ok(false);
         };
@@ -365,20 +366,9 @@ impl<'v, 'b> Evaluator<'v, 'b> {
         Ok(matched)
     }
 
-    fn value_arg<'r>(&mut self, arg: &'r Arg, current: &'v Value) -> Eval<Val<'r>>
-    where
-        'v: 'r,
-    {
-        Ok(match arg {
-            Arg::Literal(v) => Val::Node(v),
-            Arg::Query(q) => first(self.query(q, current)?),
-            Arg::Call(c) => self.value_call(c, current)?,
-        })
-    }
-
-    fn nodes_arg(&mut self, arg: &Arg, current: &'v Value) -> Eval<Nodes<'v>> {
+    fn nodes_arg(&mut self, arg: &Operand, current: &'v Value) -> Eval<Nodes<'v>> {
         match arg {
-            Arg::Query(q) => self.query(q, current),
+            Operand::Query(q) => self.query(q, current),
             // No standard function returns nodes; the parser allows nothing else here.
             _ => Ok(Vec::new()),
         }

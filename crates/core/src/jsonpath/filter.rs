@@ -2,48 +2,36 @@
 //! comparison compares literals, singular queries and value-typed functions; a test is a query
 //! or a logical-typed function; each argument must fit its parameter's type.
 
-use super::ast::{Arg, Call, Comparable, CompareOp, Function, Logical, ParamType, Query};
+use super::ast::{Call, CompareOp, Function, Logical, Operand, ParamType, Query};
 use super::parser::{Parsed, Parser};
 use super::regex::compile_pattern;
 use serde_json::Value;
 
-/// What may stand alone before an operator: the operand of a comparison or a test.
-enum Primary {
-    Literal(Value),
-    Query(Query),
-    Call(Call),
-}
-
 impl Parser<'_> {
     /// `logical-or-expr = logical-and-expr *(S "||" S logical-and-expr)`.
     pub(super) fn logical_or(&mut self) -> Parsed<Logical> {
-        let mut terms = vec![self.logical_and()?];
-        loop {
-            let before = self.pos;
-            self.blank();
-            if self.eat_str("||") {
-                self.blank();
-                terms.push(self.logical_and()?);
-            } else {
-                self.pos = before;
-                break;
-            }
-        }
-        Ok(if terms.len() == 1 {
-            terms.remove(0)
-        } else {
-            Logical::Or(terms)
-        })
+        self.joined("||", Self::logical_and, Logical::Or)
     }
 
+    /// `logical-and-expr = basic-expr *(S "&&" S basic-expr)`.
     fn logical_and(&mut self) -> Parsed<Logical> {
-        let mut terms = vec![self.basic()?];
+        self.joined("&&", Self::basic, Logical::And)
+    }
+
+    /// `term *(S op S term)`, one term standing for itself.
+    fn joined(
+        &mut self,
+        op: &str,
+        term: fn(&mut Self) -> Parsed<Logical>,
+        all: fn(Vec<Logical>) -> Logical,
+    ) -> Parsed<Logical> {
+        let mut terms = vec![term(self)?];
         loop {
             let before = self.pos;
             self.blank();
-            if self.eat_str("&&") {
+            if self.eat_str(op) {
                 self.blank();
-                terms.push(self.basic()?);
+                terms.push(term(self)?);
             } else {
                 self.pos = before;
                 break;
@@ -52,7 +40,7 @@ impl Parser<'_> {
         Ok(if terms.len() == 1 {
             terms.remove(0)
         } else {
-            Logical::And(terms)
+            all(terms)
         })
     }
 
@@ -118,16 +106,16 @@ impl Parser<'_> {
     }
 
     /// A literal, a query (`$…`, `@…`) or a function call.
-    fn primary(&mut self) -> Parsed<Primary> {
+    fn primary(&mut self) -> Parsed<Operand> {
         match self.peek() {
             Some('$' | '@') => {
                 let relative = self.peek() == Some('@');
                 self.pos += 1;
                 let segments = self.segments()?;
-                Ok(Primary::Query(Query { relative, segments }))
+                Ok(Operand::Query(Query { relative, segments }))
             }
-            Some('\'' | '"') => Ok(Primary::Literal(Value::String(self.string_literal()?))),
-            Some('-' | '0'..='9') => Ok(Primary::Literal(self.number_literal()?)),
+            Some('\'' | '"') => Ok(Operand::Literal(Value::String(self.string_literal()?))),
+            Some('-' | '0'..='9') => Ok(Operand::Literal(self.number_literal()?)),
             Some('a'..='z') => {
                 let start = self.pos;
                 let word = self.word();
@@ -136,12 +124,12 @@ impl Parser<'_> {
                         self.pos = start;
                         self.error(&format!("unknown function '{word}'"))
                     })?;
-                    return Ok(Primary::Call(self.call(function)?));
+                    return Ok(Operand::Call(self.call(function)?));
                 }
                 match word {
-                    "true" => Ok(Primary::Literal(Value::Bool(true))),
-                    "false" => Ok(Primary::Literal(Value::Bool(false))),
-                    "null" => Ok(Primary::Literal(Value::Null)),
+                    "true" => Ok(Operand::Literal(Value::Bool(true))),
+                    "false" => Ok(Operand::Literal(Value::Bool(false))),
+                    "null" => Ok(Operand::Literal(Value::Null)),
                     _ => {
                         self.pos = start;
                         Err(self.error("expected a literal, a query or a function call"))
@@ -152,30 +140,32 @@ impl Parser<'_> {
         }
     }
 
-    /// A primary used as a comparison operand.
-    fn comparable(&self, p: Primary) -> Parsed<Comparable> {
+    /// An operand used as a side of a comparison.
+    fn comparable(&self, p: Operand) -> Parsed<Operand> {
         match p {
-            Primary::Literal(v) => Ok(Comparable::Literal(v)),
-            Primary::Query(q) if q.is_singular() => Ok(Comparable::Query(q)),
-            Primary::Query(_) => Err(self.error("only singular queries can be compared")),
-            Primary::Call(c) if c.function.result() == ParamType::Value => Ok(Comparable::Call(c)),
-            Primary::Call(c) => Err(self.error(&format!(
-                "{:?} returns a logical value and cannot be compared",
-                c.function
-            ))),
+            Operand::Query(q) if !q.is_singular() => {
+                Err(self.error("only singular queries can be compared"))
+            }
+            Operand::Call(c) if c.function.result() != ParamType::Value => {
+                Err(self.error(&format!(
+                    "{:?} returns a logical value and cannot be compared",
+                    c.function
+                )))
+            }
+            ok => Ok(ok),
         }
     }
 
-    /// A primary used as a test.
-    fn test(&self, p: Primary) -> Parsed<Logical> {
+    /// An operand used as a test.
+    fn test(&self, p: Operand) -> Parsed<Logical> {
         match p {
-            Primary::Query(q) => Ok(Logical::Exists(q)),
-            Primary::Call(c) if c.function.result() == ParamType::Logical => Ok(Logical::Test(c)),
-            Primary::Call(c) => Err(self.error(&format!(
+            Operand::Query(q) => Ok(Logical::Exists(q)),
+            Operand::Call(c) if c.function.result() == ParamType::Logical => Ok(Logical::Test(c)),
+            Operand::Call(c) => Err(self.error(&format!(
                 "{:?} returns a value; compare it instead of testing it",
                 c.function
             ))),
-            Primary::Literal(_) => Err(self.error("a literal alone is not a test")),
+            Operand::Literal(_) => Err(self.error("a literal alone is not a test")),
         }
     }
 
@@ -207,10 +197,10 @@ impl Parser<'_> {
             return Err(self.error(&format!("{function:?} takes {} argument(s)", params.len())));
         }
         let pattern = match (function, args.get(1)) {
-            (Function::Match, Some(Arg::Literal(Value::String(p)))) => {
+            (Function::Match, Some(Operand::Literal(Value::String(p)))) => {
                 Some(compile_pattern(p, true))
             }
-            (Function::Search, Some(Arg::Literal(Value::String(p)))) => {
+            (Function::Search, Some(Operand::Literal(Value::String(p)))) => {
                 Some(compile_pattern(p, false))
             }
             _ => None,
@@ -226,7 +216,7 @@ impl Parser<'_> {
     /// `)`. Anything else would be a logical expression, which no standard function takes, so
     /// it is refused right there (never parsed twice: re-parsing nested arguments would take
     /// time exponential in their nesting).
-    fn argument(&mut self, param: ParamType) -> Parsed<Arg> {
+    fn argument(&mut self, param: ParamType) -> Parsed<Operand> {
         let not_logical = |p: &Self| {
             p.error(&format!(
                 "a logical expression does not fit a parameter of type {param:?}"
@@ -235,23 +225,18 @@ impl Parser<'_> {
         if matches!(self.peek(), Some('!' | '(')) {
             return Err(not_logical(self));
         }
-        let primary = self.primary()?;
+        let arg = self.primary()?;
         let after = self.pos;
         self.blank();
         if !matches!(self.peek(), Some(',' | ')')) {
             return Err(not_logical(self));
         }
         self.pos = after;
-        let arg = match primary {
-            Primary::Literal(v) => Arg::Literal(v),
-            Primary::Query(q) => Arg::Query(q),
-            Primary::Call(c) => Arg::Call(c),
-        };
         let fits = match (&arg, param) {
-            (Arg::Literal(_), ParamType::Value) => true,
-            (Arg::Query(q), ParamType::Value) => q.is_singular(),
-            (Arg::Query(_), ParamType::Nodes | ParamType::Logical) => true,
-            (Arg::Call(c), p) => match c.function.result() {
+            (Operand::Literal(_), ParamType::Value) => true,
+            (Operand::Query(q), ParamType::Value) => q.is_singular(),
+            (Operand::Query(_), ParamType::Nodes | ParamType::Logical) => true,
+            (Operand::Call(c), p) => match c.function.result() {
                 ParamType::Value => p == ParamType::Value,
                 ParamType::Logical => p == ParamType::Logical,
                 ParamType::Nodes => p != ParamType::Value,
