@@ -7,7 +7,8 @@
 //! | 2 stack overflow from nested filters | `filters::deeply_nested_filters_are_refused_before_parsing` |
 //! | 3 memory bomb by JSON Patch | `patches::a_doubling_patch_is_refused_with_the_document_limit` |
 //! | 4 exponential filter time | `filters::expensive_filters_are_bounded_and_healthz_stays_fast` |
-//! | 5 lesser defects | `limits::*`, `files::*`, `crate::auth` (`nbf`) |
+//! | 5 lesser defects | `filters::an_over_long_filter_is_refused` (900 KB filter), `limits::names_refuse_control_characters`, `limits::executions_refuse_repeated_targets_and_long_lists`, `limits::the_data_directory_and_database_files_are_owner_only`, `outbound::stored_routes_are_refused_at_connect_time_without_retries` (no retries), `crate::auth::requests_without_a_valid_token_get_401_in_each_dialect` (`nbf`) |
+//! | payload limits | `limits::documents_beyond_the_payload_limits_are_refused_everywhere` |
 
 mod filters;
 mod limits;
