@@ -32,7 +32,7 @@ impl Default for ApiSettings {
             max_body_bytes: 1024 * 1024,
             public_url: "http://127.0.0.1:8080".to_string(),
             payload: PayloadLimits::default(),
-            filter_budget: 1_000_000,
+            filter_budget: switchyard_core::jsonpath::DEFAULT_BUDGET,
         }
     }
 }

@@ -69,7 +69,7 @@ impl Default for EngineConfig {
             outbound: Arc::new(OutboundPolicy::default()),
             callback_base: "http://127.0.0.1:8080".into(),
             secrets: InvocationSecrets::random(),
-            filter_budget: 1_000_000,
+            filter_budget: switchyard_core::jsonpath::DEFAULT_BUDGET,
         }
     }
 }

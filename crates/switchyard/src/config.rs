@@ -249,7 +249,7 @@ impl Default for Limits {
             max_body_bytes: 1024 * 1024,
             max_payload_bytes: payload.max_bytes,
             max_payload_depth: payload.max_depth,
-            filter_budget: 1_000_000,
+            filter_budget: switchyard_core::jsonpath::DEFAULT_BUDGET,
         }
     }
 }

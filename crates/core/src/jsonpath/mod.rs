@@ -78,6 +78,10 @@ impl fmt::Display for ParseError {
     }
 }
 
+/// The default work budget of one evaluation: about 10–20 ms of one core at worst (see
+/// BENCHMARKS.md); realistic filters need a few dozen units.
+pub const DEFAULT_BUDGET: u64 = 1_000_000;
+
 /// Units of evaluation work left. One unit is roughly one node visited or produced.
 #[derive(Debug, Clone)]
 pub struct Budget {
