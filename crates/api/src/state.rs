@@ -4,7 +4,9 @@
 use crate::auth::AuthState;
 use std::sync::Arc;
 use switchyard_core::crypto::MasterKey;
+use switchyard_core::delivery_url::DeliveryUrl;
 use switchyard_core::netguard::OutboundPolicy;
+use switchyard_core::payload::PayloadLimits;
 use switchyard_core::zitadel::ZitadelCatalog;
 use switchyard_core::{Clock, ValidationError};
 use switchyard_delivery::calls::CallRunner;
@@ -18,6 +20,10 @@ pub struct ApiSettings {
     pub max_body_bytes: usize,
     /// Public base URL of this server, used to build callback URLs (`http://127.0.0.1:8080`).
     pub public_url: String,
+    /// Size and depth bounds of payloads, inputs and outputs.
+    pub payload: PayloadLimits,
+    /// Work a filter may do on a `validate-filter` sample, in budget units.
+    pub filter_budget: u64,
 }
 
 impl Default for ApiSettings {
@@ -25,6 +31,8 @@ impl Default for ApiSettings {
         Self {
             max_body_bytes: 1024 * 1024,
             public_url: "http://127.0.0.1:8080".to_string(),
+            payload: PayloadLimits::default(),
+            filter_budget: switchyard_core::jsonpath::DEFAULT_BUDGET,
         }
     }
 }
@@ -48,11 +56,21 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Rejects a route URL that outbound protection would refuse anyway (a literal private or
-    /// loopback address, or http on an https-only server), naming the field.
-    pub fn check_outbound(&self, field: &str, url: &str) -> Result<(), ValidationError> {
+    /// Rejects a route URL that outbound protection would refuse anyway (a private, loopback or
+    /// metadata address in any spelling, `localhost`, or http on an https-only server), naming
+    /// the field.
+    pub fn check_outbound(&self, field: &str, url: &DeliveryUrl) -> Result<(), ValidationError> {
         self.outbound
             .check_url(url)
             .map_err(|reason| ValidationError::new(field, reason))
+    }
+
+    /// Refuses a payload, input or output (named `field`) beyond the configured size or depth.
+    pub fn check_payload(
+        &self,
+        field: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), ValidationError> {
+        self.settings.payload.check(field, value)
     }
 }

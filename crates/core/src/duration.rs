@@ -69,8 +69,10 @@ pub fn parse_iso8601(s: &str) -> Result<Duration, String> {
             if num.is_empty() || last_unit.is_some_and(|l| l >= idx) {
                 return Err(bad());
             }
-            let value: f64 = num.parse().map_err(|_| bad())?;
-            total_ms += (value * units[idx].1 as f64).round() as u128;
+            // Exact and checked: a tenant can write any number of digits, and a rounded or
+            // wrapped sum would pass range checks with a meaning nobody wrote.
+            let ms = decimal_times(&num, units[idx].1).ok_or_else(bad)?;
+            total_ms = total_ms.checked_add(ms).ok_or_else(bad)?;
             num.clear();
             last_unit = Some(idx);
         }
@@ -92,6 +94,27 @@ pub fn parse_iso8601(s: &str) -> Result<Duration, String> {
     u64::try_from(total_ms)
         .map(Duration::from_millis)
         .map_err(|_| bad())
+}
+
+/// `number × unit` for a decimal `number` (`12`, `0.5`, up to 9 fraction digits), rounded to a
+/// whole millisecond; `None` when malformed or too large.
+fn decimal_times(number: &str, unit_ms: u128) -> Option<u128> {
+    let (int, frac) = number.split_once('.').unwrap_or((number, ""));
+    let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !digits(int) || !digits(frac) || frac.len() > 9 {
+        return None;
+    }
+    let whole = if int.is_empty() {
+        0
+    } else {
+        int.parse::<u128>().ok()?.checked_mul(unit_ms)?
+    };
+    if frac.is_empty() {
+        return Some(whole);
+    }
+    let scale = 10u128.pow(frac.len() as u32);
+    let part = (frac.parse::<u128>().ok()? * unit_ms + scale / 2) / scale;
+    whole.checked_add(part)
 }
 
 /// Formats a duration as ISO-8601 (`PT1H`, `P7D`, `PT1M30S`, `PT0.5S`).
@@ -170,6 +193,26 @@ mod tests {
         assert!(parse_proto("1.0000000001s").is_err());
         assert_eq!(format_proto(Duration::from_secs(10)), "10s");
         assert_eq!(format_proto(Duration::from_millis(1500)), "1.500s");
+    }
+
+    #[test]
+    fn huge_iso_durations_are_refused_not_wrapped() {
+        let huge = format!("PT{}H170M0S", "7".repeat(60));
+        assert!(parse_iso8601(&huge).is_err());
+        assert!(parse_iso8601("P99999999999999999999999D").is_err());
+        assert!(parse_iso8601("PT1e308S").is_err());
+        let exact = parse_iso8601("PT184467743674437M").unwrap();
+        assert_eq!(exact.as_millis(), 184_467_743_674_437 * 60_000);
+        assert_eq!(parse_iso8601("PT0.5S").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_iso8601("PT.25S").unwrap(), Duration::from_millis(250));
+        assert!(parse_iso8601("PT1.2.3S").is_err());
+        assert!(parse_iso8601("PT.S").is_err());
+        assert!(parse_iso8601(&format!(
+            "P{}DT{}H",
+            u64::MAX / 86_400_000,
+            u64::MAX / 3_600_000
+        ))
+        .is_err());
     }
 
     #[test]

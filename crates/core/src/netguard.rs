@@ -4,8 +4,10 @@
 //! unless an operator allow-lists it; the check runs on resolved addresses, so a hostname that
 //! resolves to 127.0.0.1 is refused just like the literal.
 
+use crate::delivery_url::DeliveryUrl;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use url::Host;
 
 /// An IP network in CIDR notation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,36 +205,58 @@ impl OutboundPolicy {
         self.https_only
     }
 
-    /// `Err` with the reason when `ip` may not be contacted.
+    /// `Err` with the reason when `ip` may not be contacted. An IPv6 address embedding an IPv4
+    /// one is allowed when either is listed, as it is classified by its IPv4 part.
     pub fn check_ip(&self, ip: IpAddr) -> Result<(), String> {
+        let embedded = match ip {
+            IpAddr::V6(v6) => embedded_v4(v6).map(IpAddr::V4),
+            IpAddr::V4(_) => None,
+        };
+        let listed = |a: IpAddr| self.allow.iter().any(|c| c.contains(a));
         match classify(ip) {
-            Some(class) if !self.allow.iter().any(|c| c.contains(ip)) => Err(format!(
+            Some(class) if !listed(ip) && !embedded.is_some_and(listed) => Err(format!(
                 "address {ip} is not allowed ({class}); an operator can allow it with SWITCHYARD_ALLOW_NETWORKS"
             )),
             _ => Ok(()),
         }
     }
 
-    /// Checks a URL's scheme and, when its host is an IP literal, that address. Hostnames are
-    /// checked after resolution, at connect time.
-    pub fn check_url(&self, url: &str) -> Result<(), String> {
-        let (scheme, rest) = url.split_once("://").ok_or("the URL has no scheme")?;
-        let scheme = scheme.to_ascii_lowercase();
-        if self.https_only && scheme != "https" {
+    /// Checks a delivery URL's scheme and its normalized host: an address literal (in whatever
+    /// spelling it was written) is judged as the address; `localhost` and `*.localhost` (which
+    /// resolve to loopback, RFC 6761) as loopback. Other names are checked after resolution, at
+    /// connect time, by the guarded resolver.
+    pub fn check_url(&self, url: &DeliveryUrl) -> Result<(), String> {
+        if self.https_only && !url.is_https() {
             return Err("only https URLs are allowed on this server".into());
         }
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-        let host_port = authority.rsplit('@').next().unwrap_or("");
-        let host = if let Some(v6) = host_port.strip_prefix('[') {
-            v6.split(']').next().unwrap_or("")
-        } else {
-            host_port.rsplit_once(':').map_or(host_port, |(h, _)| h)
-        };
-        match host.parse::<IpAddr>() {
-            Ok(ip) => self.check_ip(ip),
-            Err(_) => Ok(()),
+        self.check_host(&url.host())
+    }
+
+    /// Checks a normalized host (see [`Self::check_url`]).
+    pub fn check_host(&self, host: &Host<&str>) -> Result<(), String> {
+        match host {
+            Host::Ipv4(v4) => self.check_ip(IpAddr::V4(*v4)),
+            Host::Ipv6(v6) => self.check_ip(IpAddr::V6(*v6)),
+            Host::Domain(name) if is_localhost(name) => self
+                .check_ip(IpAddr::V4(Ipv4Addr::LOCALHOST))
+                .or_else(|_| self.check_ip(IpAddr::V6(Ipv6Addr::LOCALHOST)))
+                .map_err(|_| {
+                    format!(
+                        "host {name} is loopback (localhost); an operator can allow it with SWITCHYARD_ALLOW_NETWORKS"
+                    )
+                }),
+            Host::Domain(_) => Ok(()),
         }
     }
+}
+
+/// `localhost`, `*.localhost`, with or without the trailing root dot.
+fn is_localhost(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .get(name.len().saturating_sub(".localhost".len())..)
+            .is_some_and(|tail| tail.eq_ignore_ascii_case(".localhost"))
 }
 
 #[cfg(test)]
@@ -299,6 +323,8 @@ mod tests {
         let p = OutboundPolicy::new("127.0.0.0/8, ::1", false).unwrap();
         assert!(p.check_ip(ip("127.0.0.1")).is_ok());
         assert!(p.check_ip(ip("::1")).is_ok());
+        assert!(p.check_ip(ip("::ffff:127.0.0.1")).is_ok());
+        assert!(p.check_ip(ip("::ffff:10.0.0.1")).is_err());
         assert!(p.check_ip(ip("10.0.0.1")).is_err());
         assert!(p.check_ip(ip("8.8.8.8")).is_ok());
         let closed = OutboundPolicy::new("", false).unwrap();
@@ -317,18 +343,59 @@ mod tests {
         assert!(!Cidr::parse("::/0").unwrap().contains(ip("1.2.3.4")));
     }
 
+    fn url(s: &str) -> DeliveryUrl {
+        DeliveryUrl::parse("url", s).unwrap()
+    }
+
     #[test]
-    fn urls_are_checked_by_literal_host_and_scheme() {
+    fn urls_are_checked_by_normalized_host_and_scheme() {
         let p = OutboundPolicy::new("", true).unwrap();
         assert!(p
-            .check_url("http://example.com/")
+            .check_url(&url("http://example.com/"))
             .unwrap_err()
             .contains("https"));
         let p = OutboundPolicy::new("", false).unwrap();
-        assert!(p.check_url("http://127.0.0.1:8080/x").is_err());
-        assert!(p.check_url("http://[::1]:80/").is_err());
-        assert!(p.check_url("http://user:pw@10.0.0.1/").is_err());
-        assert!(p.check_url("https://example.com:8443/hook?a=1").is_ok());
-        assert!(p.check_url("http://[::ffff:7f00:1]/").is_err());
+        assert!(p.check_url(&url("http://127.0.0.1:8080/x")).is_err());
+        assert!(p.check_url(&url("http://[::1]:80/")).is_err());
+        assert!(p.check_url(&url("http://user:pw@10.0.0.1/")).is_err());
+        assert!(p
+            .check_url(&url("https://example.com:8443/hook?a=1"))
+            .is_ok());
+        assert!(p.check_url(&url("http://[::ffff:7f00:1]/")).is_err());
+        assert!(p.check_url(&url("http://8.8.8.8/")).is_ok());
+    }
+
+    #[test]
+    fn every_bypass_spelling_is_refused() {
+        let p = OutboundPolicy::new("", false).unwrap();
+        let others = [
+            "http://0/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://0251.0376.0251.0376/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[fd00:ec2::254]/",
+            "http://localhost:9/",
+            "http://LOCALHOST./",
+            "http://api.localhost/",
+        ];
+        for spelling in crate::delivery_url::LOOPBACK_SPELLINGS
+            .iter()
+            .chain(&others)
+        {
+            let err = p.check_url(&url(spelling)).unwrap_err();
+            assert!(
+                err.contains("not allowed") || err.contains("loopback"),
+                "{spelling}: {err}"
+            );
+        }
+        let metadata = p
+            .check_url(&url("http://0251.0376.0251.0376/"))
+            .unwrap_err();
+        assert!(metadata.contains("cloud metadata"), "{metadata}");
+        assert!(p.check_url(&url("http://notlocalhost/")).is_ok());
+        let open = OutboundPolicy::new("127.0.0.0/8", false).unwrap();
+        assert!(open.check_url(&url("http://127.1:9/")).is_ok());
+        assert!(open.check_url(&url("http://localhost:9/")).is_ok());
+        assert!(open.check_url(&url("http://0251.0376.0251.0376/")).is_err());
     }
 }

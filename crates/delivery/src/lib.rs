@@ -10,6 +10,7 @@ pub mod batch;
 pub mod calls;
 pub mod deadlines;
 pub mod engine;
+pub mod filters;
 pub mod guard;
 pub mod metrics;
 pub mod outcome;

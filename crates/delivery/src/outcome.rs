@@ -1,10 +1,11 @@
-//! Deciding what an answer means: 2xx delivered; 410 Gone fails and disables the route; anything
-//! else (3xx, 4xx, 5xx, timeouts, connection errors) is retried on the schedule, honouring the
-//! receiver's `Retry-After`, until the tries run out. Request-response deliveries add the
+//! Deciding what an answer means: 2xx delivered; 410 Gone fails and disables the route; a
+//! destination refused by outbound protection fails at once; anything else (3xx, 4xx, 5xx,
+//! timeouts, connection errors) is retried on the schedule, honouring the receiver's
+//! `Retry-After`, until the tries run out. Request-response deliveries add the
 //! dispatch mode (output now, or a callback later) and never retry past their deadline.
 
 use crate::routing::PayloadValidator;
-use crate::sender::Response;
+use crate::sender::{Response, SendError};
 use serde_json::Value;
 use std::time::Duration;
 use switchyard_core::retry::{parse_retry_after, RetrySchedule};
@@ -20,6 +21,10 @@ pub fn next_step(
     now: Timestamp,
     jitter: f64,
 ) -> NextStep {
+    if let Some(refusal @ SendError::Refused(_)) = &resp.error {
+        // The destination is not allowed: asking again cannot change that.
+        return NextStep::Failed(refusal.to_string());
+    }
     match resp.status {
         Some(s) if (200..300).contains(&s) && resp.error.is_none() => NextStep::Delivered,
         Some(410) => {
@@ -102,7 +107,7 @@ fn is_empty_output(body: &[u8]) -> bool {
 /// A short description of a failed answer for the attempt log.
 pub fn describe(resp: &Response) -> String {
     match (&resp.error, resp.status) {
-        (Some(e), _) => e.clone(),
+        (Some(e), _) => e.to_string(),
         (None, Some(s)) => format!("receiver answered HTTP {s}"),
         (None, None) => "no response".into(),
     }
@@ -185,7 +190,9 @@ mod tests {
             status,
             retry_after: retry_after.map(str::to_string),
             body: vec![],
-            error: status.is_none().then(|| "connection failed".to_string()),
+            error: status
+                .is_none()
+                .then(|| SendError::Failed("connection failed".to_string())),
             duration: Duration::ZERO,
         }
     }
@@ -216,6 +223,15 @@ mod tests {
         );
         assert!(
             matches!(next_step(&resp(None, None), 3, &s, now, 0.5), NextStep::Failed(m) if m.contains("3 attempts"))
+        );
+        let refused = Response {
+            error: Some(SendError::Refused(
+                "address 127.0.0.1 is not allowed".into(),
+            )),
+            ..resp(None, None)
+        };
+        assert!(
+            matches!(next_step(&refused, 1, &s, now, 0.5), NextStep::Failed(m) if m.contains("refused by outbound protection"))
         );
     }
 }

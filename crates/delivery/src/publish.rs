@@ -2,7 +2,7 @@
 //! plan (matching subscriptions, then the execution's targets as an ordered chain), and commit
 //! the event with all its invocations in one group-committed transaction before answering.
 
-use crate::routing::{FanoutPlan, PlannedSubscription, RoutingError};
+use crate::routing::{FanoutPlan, RoutingError};
 use serde_json::{json, Value};
 use switchyard_core::crypto::{self, InvocationSecrets};
 use switchyard_core::{ids, InstanceId, Timestamp};
@@ -97,13 +97,16 @@ pub struct BuiltEvent {
     pub secrets: Vec<(String, String)>,
 }
 
-/// Builds the event row and its invocations. `lease` is `Some(until)` when the caller reserved
-/// worker capacity for every immediately-due invocation (the fast path). Request-response
-/// invocations get their deadline (now + the subscription's response deadline) and a secret
-/// derived from their id, of which only the hash is stored.
+/// Builds the event row and its invocations, one for each subscription in `selected` (indices
+/// into the plan's, see [`crate::filters`]) and, for real-time events, the execution's chain.
+/// `lease` is `Some(until)` when the caller reserved worker capacity for every immediately-due
+/// invocation (the fast path). Request-response invocations get their deadline (now + the
+/// subscription's response deadline) and a secret derived from their id, of which only the
+/// hash is stored.
 pub fn build_event(
     req: &PublishRequest,
     plan: &FanoutPlan,
+    selected: &[usize],
     payload_text: String,
     now: Timestamp,
     lease: Option<Timestamp>,
@@ -115,7 +118,7 @@ pub fn build_event(
         None => InitialState::Pending,
     };
     let mut invocations = Vec::new();
-    for sub in matching_subscriptions(req, plan) {
+    for sub in selected.iter().filter_map(|i| plan.subscriptions.get(*i)) {
         invocations.push(NewInvocation {
             id: ids::ordered_uuid(),
             secret_hash: None,
@@ -166,21 +169,6 @@ pub fn build_event(
     }
 }
 
-fn matching_subscriptions<'a>(
-    req: &'a PublishRequest,
-    plan: &'a FanoutPlan,
-) -> impl Iterator<Item = &'a PlannedSubscription> {
-    plan.subscriptions
-        .iter()
-        .filter(move |s| {
-            req.only_subscriptions
-                .as_ref()
-                .is_none_or(|only| only.iter().any(|o| o == &s.id))
-        })
-        .filter(move |s| s.enabled || req.include_disabled)
-        .filter(move |s| s.filter.as_ref().is_none_or(|f| f(&req.payload)))
-}
-
 /// The execution's targets: awaited targets form a chain in list order (each waits for the one
 /// before); restAsync targets are due at once and hold nothing up.
 fn chain(plan: &FanoutPlan, due: InitialState) -> Vec<NewInvocation> {
@@ -221,30 +209,32 @@ pub fn immediately_due(ev: &NewEvent) -> usize {
         .count()
 }
 
+/// A real-time publish of `payload` as event type `t` to the default instance (unit tests).
+#[cfg(test)]
+pub(crate) fn test_request(payload: Value) -> PublishRequest {
+    PublishRequest {
+        instance: InstanceId::default_instance(),
+        id: None,
+        event_type: "t".into(),
+        payload,
+        kind: InvocationKind::RealTime,
+        only_subscriptions: None,
+        include_disabled: false,
+        content_json: None,
+        with_secrets: false,
+        expect_request_response: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_request as req;
     use super::*;
-    use crate::routing::PlannedTarget;
-    use std::sync::Arc;
+    use crate::routing::{PlannedSubscription, PlannedTarget};
     use std::time::Duration;
 
-    fn req(payload: Value) -> PublishRequest {
-        PublishRequest {
-            instance: InstanceId::default_instance(),
-            id: None,
-            event_type: "t".into(),
-            payload,
-            kind: InvocationKind::RealTime,
-            only_subscriptions: None,
-            include_disabled: false,
-            content_json: None,
-            with_secrets: false,
-            expect_request_response: None,
-        }
-    }
-
     #[test]
-    fn filters_select_subscriptions_and_targets_chain_in_order() {
+    fn selected_subscriptions_and_targets_chain_in_order() {
         let plan = FanoutPlan {
             validator: None,
             request_response: false,
@@ -265,7 +255,7 @@ mod tests {
                 PlannedSubscription {
                     id: "none".into(),
                     enabled: true,
-                    filter: Some(Arc::new(|_| false)),
+                    filter: None,
                     response_deadline: Duration::from_secs(3600),
                 },
             ],
@@ -293,6 +283,7 @@ mod tests {
         } = build_event(
             &req(json!({})),
             &plan,
+            &[0],
             "{}".into(),
             Timestamp(1),
             None,
@@ -327,7 +318,7 @@ mod tests {
         r.with_secrets = true;
         let BuiltEvent {
             event: ev, secrets, ..
-        } = build_event(&r, &plan, "{}".into(), Timestamp(1000), None, &keys);
+        } = build_event(&r, &plan, &[0], "{}".into(), Timestamp(1000), None, &keys);
         let inv = &ev.invocations[0];
         assert_eq!(inv.deadline_at, Some(Timestamp(3000)));
         assert_eq!(secrets, vec![(inv.id.clone(), keys.secret(&inv.id))]);
@@ -341,6 +332,7 @@ mod tests {
         } = build_event(
             &req(json!({})),
             &plan,
+            &[0],
             "{}".into(),
             Timestamp(0),
             None,

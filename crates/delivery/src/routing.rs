@@ -6,6 +6,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
+use switchyard_core::delivery_url::DeliveryUrl;
+use switchyard_core::jsonpath::{Budget, Exhausted};
 use switchyard_core::sailpoint::DispatchMode;
 use switchyard_core::InstanceId;
 use switchyard_store::queue::RouteKind;
@@ -42,8 +44,8 @@ pub fn cache_until(
     key_expiry.map_or(ttl, |k| k.min(ttl))
 }
 
-/// A predicate on the event payload (a compiled JSONPath filter).
-pub type PayloadFilter = Arc<dyn Fn(&Value) -> bool + Send + Sync>;
+/// A predicate on the event payload (a compiled JSONPath filter), evaluated within a budget.
+pub type PayloadFilter = Arc<dyn Fn(&Value, &mut Budget) -> Result<bool, Exhausted> + Send + Sync>;
 /// Validates a payload, returning every violation.
 pub type PayloadValidator = Arc<dyn Fn(&Value) -> Result<(), Vec<String>> + Send + Sync>;
 
@@ -104,7 +106,7 @@ pub enum BodyStyle {
 #[derive(Debug, Clone)]
 pub enum Destination {
     Http {
-        url: String,
+        url: DeliveryUrl,
         timeout: Duration,
         /// The complete `Authorization` header value, if any.
         authorization: Option<String>,

@@ -1,13 +1,42 @@
 //! The one pooled HTTP client all deliveries share: keep-alive connections per host, no
-//! redirects (a 3xx is a failed attempt, as Standard Webhooks asks), per-request timeouts.
+//! redirects (a 3xx is a failed attempt, as Standard Webhooks asks), no proxy (a proxy would
+//! resolve and connect on our behalf, past outbound protection), per-request timeouts.
 
-use crate::guard::GuardedResolver;
+use crate::guard::{find_refusal, GuardedResolver};
+use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use switchyard_core::delivery_url::DeliveryUrl;
 use switchyard_core::netguard::OutboundPolicy;
 
 /// Longest response excerpt kept in the attempt log.
 pub const EXCERPT_BYTES: usize = 4096;
+
+/// Why a request got no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// Outbound protection refused the destination; nothing was sent. Permanent.
+    Refused(String),
+    /// No answer within the timeout.
+    TimedOut(String),
+    /// Connection or protocol failure.
+    Failed(String),
+}
+
+impl SendError {
+    pub fn is_refused(&self) -> bool {
+        matches!(self, SendError::Refused(_))
+    }
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::Refused(reason) => write!(f, "refused by outbound protection: {reason}"),
+            SendError::TimedOut(m) | SendError::Failed(m) => f.write_str(m),
+        }
+    }
+}
 
 /// What came back from one request.
 #[derive(Debug)]
@@ -15,7 +44,7 @@ pub struct Response {
     pub status: Option<u16>,
     pub retry_after: Option<String>,
     pub body: Vec<u8>,
-    pub error: Option<String>,
+    pub error: Option<SendError>,
     pub duration: Duration,
 }
 
@@ -27,6 +56,16 @@ impl Response {
         }
         let end = self.body.len().min(EXCERPT_BYTES);
         Some(String::from_utf8_lossy(&self.body[..end]).into_owned())
+    }
+
+    fn failed(error: SendError, started: Instant) -> Self {
+        Response {
+            status: None,
+            retry_after: None,
+            body: Vec::new(),
+            error: Some(error),
+            duration: started.elapsed(),
+        }
     }
 }
 
@@ -40,6 +79,7 @@ impl Sender {
     pub fn new(max_idle_per_host: usize, policy: Arc<OutboundPolicy>) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
             .dns_resolver(Arc::new(GuardedResolver::new(policy.clone())))
+            .no_proxy()
             .https_only(policy.https_only())
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(max_idle_per_host)
@@ -52,25 +92,37 @@ impl Sender {
     }
 
     /// POSTs `body` and reads the answer completely (so the connection can be reused); the
-    /// attempt log keeps the first [`EXCERPT_BYTES`].
+    /// attempt log keeps the first [`EXCERPT_BYTES`]. The normalized host of `url` is checked
+    /// here (address literals) or by the resolver (names), and the client is given the same
+    /// parsed URL, so it connects to nothing the check did not see.
     pub async fn post(
         &self,
-        url: &str,
+        url: &DeliveryUrl,
         headers: &[(&'static str, String)],
         body: Vec<u8>,
         timeout: Duration,
     ) -> Response {
         let started = Instant::now();
         if let Err(reason) = self.policy.check_url(url) {
-            return Response {
-                status: None,
-                retry_after: None,
-                body: Vec::new(),
-                error: Some(format!("refused by outbound protection: {reason}")),
-                duration: started.elapsed(),
-            };
+            return Response::failed(SendError::Refused(reason), started);
         }
-        let mut req = self.client.post(url).timeout(timeout).body(body);
+        self.send(url, headers, body, timeout, started).await
+    }
+
+    /// The request itself; names are still checked by the resolver.
+    async fn send(
+        &self,
+        url: &DeliveryUrl,
+        headers: &[(&'static str, String)],
+        body: Vec<u8>,
+        timeout: Duration,
+        started: Instant,
+    ) -> Response {
+        let mut req = self
+            .client
+            .post(url.url().clone())
+            .timeout(timeout)
+            .body(body);
         for (k, v) in headers {
             req = req.header(*k, v);
         }
@@ -84,7 +136,7 @@ impl Sender {
                     .map(str::to_string);
                 let (body, error) = match resp.bytes().await {
                     Ok(b) => (b.to_vec(), None),
-                    Err(e) => (Vec::new(), Some(describe(&e))),
+                    Err(e) => (Vec::new(), Some(classify(&e))),
                 };
                 Response {
                     status: Some(status),
@@ -94,19 +146,16 @@ impl Sender {
                     duration: started.elapsed(),
                 }
             }
-            Err(e) => Response {
-                status: None,
-                retry_after: None,
-                body: Vec::new(),
-                error: Some(describe(&e)),
-                duration: started.elapsed(),
-            },
+            Err(e) => Response::failed(classify(&e), started),
         }
     }
 }
 
-/// A one-line description of a request failure with its cause chain.
-fn describe(e: &reqwest::Error) -> String {
+/// A request failure, typed, with a one-line description of its cause chain.
+fn classify(e: &reqwest::Error) -> SendError {
+    if let Some(refused) = find_refusal(e) {
+        return SendError::Refused(refused.0.clone());
+    }
     let mut msg = if e.is_timeout() {
         "timed out".to_string()
     } else if e.is_connect() {
@@ -120,5 +169,62 @@ fn describe(e: &reqwest::Error) -> String {
         msg.push_str(&s.to_string());
         src = s.source();
     }
-    msg
+    if e.is_timeout() {
+        SendError::TimedOut(msg)
+    } else {
+        SendError::Failed(msg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> DeliveryUrl {
+        DeliveryUrl::parse("url", s).unwrap()
+    }
+
+    fn closed() -> Sender {
+        Sender::new(1, Arc::new(OutboundPolicy::new("", false).unwrap())).unwrap()
+    }
+
+    #[tokio::test]
+    async fn literal_addresses_are_refused_before_any_connection() {
+        let sender = closed();
+        for spelling in [
+            "http://127.1:9/",
+            "http://0x7f000001:9/",
+            "http://[::ffff:127.0.0.1]:9/",
+        ] {
+            let r = sender
+                .post(&url(spelling), &[], Vec::new(), Duration::from_secs(1))
+                .await;
+            assert!(
+                matches!(&r.error, Some(SendError::Refused(_))),
+                "{spelling}: {r:?}"
+            );
+            assert!(r.status.is_none() && r.excerpt().is_none());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_name_resolving_to_loopback_is_refused_by_the_resolver_as_a_refusal() {
+        // Past the sender's own check (which refuses `localhost` by name), the resolver drops
+        // the loopback addresses, and its refusal is recognised in reqwest's error chain.
+        let sender = closed();
+        let u = url("http://localhost:9/");
+        let r = sender
+            .send(&u, &[], Vec::new(), Duration::from_secs(5), Instant::now())
+            .await;
+        match &r.error {
+            Some(SendError::Refused(reason)) => assert!(reason.contains("loopback"), "{reason}"),
+            other => panic!("not a refusal: {other:?}"),
+        }
+        assert!(r
+            .error
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .starts_with("refused by outbound protection"));
+    }
 }

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use switchyard_core::crypto::MasterKey;
+use switchyard_core::jsonpath::Budget;
 use switchyard_core::sailpoint::{HttpAuth, SubscriptionTarget, TriggerCatalog, TriggerType};
 use switchyard_core::signing::webhook_secret_bytes;
 use switchyard_core::zitadel::{Condition, EventSelector, TargetType, ZitadelCatalog};
@@ -85,7 +86,8 @@ impl StoreRouting {
             {
                 let filter: Option<PayloadFilter> = sub.filter.map(|f| {
                     let f = Arc::new(f);
-                    Arc::new(move |v: &serde_json::Value| f.matches(v)) as PayloadFilter
+                    Arc::new(move |v: &serde_json::Value, b: &mut Budget| f.matches(v, b))
+                        as PayloadFilter
                 });
                 plan.subscriptions.push(PlannedSubscription {
                     id: sub.id,
@@ -177,7 +179,7 @@ impl StoreRouting {
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(Cached {
                     value: Some(Arc::new(Destination::Http {
-                        url: http.url().to_string(),
+                        url: http.delivery_url().clone(),
                         timeout: self.subscription_timeout,
                         authorization,
                         signing: Signing::StandardWebhooks(secrets),
@@ -208,7 +210,7 @@ impl StoreRouting {
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(Cached {
                     value: Some(Arc::new(Destination::Http {
-                        url: target.config.endpoint.as_str().to_string(),
+                        url: target.config.endpoint.url().clone(),
                         timeout: target.config.timeout.duration(),
                         authorization: None,
                         signing: Signing::Zitadel(opened),

@@ -162,11 +162,35 @@ impl Default for Delivery {
     }
 }
 
+/// `[limits]`: what any one request may ask of the server.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Largest event payload, invocation input or output, or call payload (compact JSON bytes).
+    pub max_payload_bytes: usize,
+    /// Deepest nesting of arrays and objects in such a document.
+    pub max_payload_depth: usize,
+    /// Work one subscription filter may do on one event, in budget units (about one node
+    /// visited each; a million take ~15 ms). A filter that needs more does not match.
+    pub filter_budget: u64,
+}
+
+impl Limits {
+    /// The payload bounds, validated.
+    pub fn payload(&self) -> anyhow::Result<switchyard_core::payload::PayloadLimits> {
+        if self.max_payload_bytes < 1024 || self.max_payload_bytes > self.max_body_bytes {
+            bail!("limits.max_payload_bytes must be from 1024 to limits.max_body_bytes");
+        }
+        if !(8..=128).contains(&self.max_payload_depth) {
+            bail!("limits.max_payload_depth must be from 8 to 128");
+        }
+        Ok(switchyard_core::payload::PayloadLimits {
+            max_bytes: self.max_payload_bytes,
+            max_depth: self.max_payload_depth,
+        })
+    }
 }
 
 /// Extra names for the ZITADEL execution catalog (your own services, methods, functions, events).
@@ -224,8 +248,12 @@ impl Default for Config {
 
 impl Default for Limits {
     fn default() -> Self {
+        let payload = switchyard_core::payload::PayloadLimits::default();
         Self {
             max_body_bytes: 1024 * 1024,
+            max_payload_bytes: payload.max_bytes,
+            max_payload_depth: payload.max_depth,
+            filter_budget: switchyard_core::jsonpath::DEFAULT_BUDGET,
         }
     }
 }
@@ -282,6 +310,7 @@ impl Config {
             poll_interval: dur("poll_interval", &d.poll_interval)?,
             paused: d.paused,
             outbound: std::sync::Arc::new(self.outbound()?),
+            filter_budget: self.limits.filter_budget,
             // The callback base and the secret key come from the running server (lib.rs).
             ..Default::default()
         })
@@ -314,13 +343,16 @@ impl Config {
         if self.limits.max_body_bytes < 1024 {
             bail!("limits.max_body_bytes must be at least 1024");
         }
+        self.limits.payload()?;
+        if !(1_000..=1_000_000_000).contains(&self.limits.filter_budget) {
+            bail!("limits.filter_budget must be from 1000 to 1000000000");
+        }
         if !self.database_url.is_empty() && !switchyard_store::is_postgres_url(&self.database_url) {
             bail!("database_url must be empty (SQLite in data_dir) or a postgres:// URL");
         }
         if let Some(url) = &self.public_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                bail!("public_url must be an absolute http(s) URL");
-            }
+            switchyard_core::delivery_url::DeliveryUrl::parse("public_url", url)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
         self.auth.validate()
     }
@@ -380,6 +412,20 @@ mod tests {
         assert!(c.validate().is_err());
         let mut c = Config::default();
         c.delivery.breaker_failures = 0;
+        assert!(c.validate().is_err());
+        let mut c = Config::default();
+        c.limits.max_payload_bytes = c.limits.max_body_bytes + 1;
+        assert!(c.validate().is_err());
+        let mut c = Config::default();
+        c.limits.max_payload_depth = 500;
+        assert!(c.validate().is_err());
+        let mut c = Config::default();
+        c.limits.filter_budget = 0;
+        assert!(c.validate().is_err());
+        let c = Config {
+            public_url: Some("http:///callbacks".into()),
+            ..Config::default()
+        };
         assert!(c.validate().is_err());
         let mut c = Config::default();
         c.delivery.breaker_cooldown = "soon".into();

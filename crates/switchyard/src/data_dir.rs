@@ -1,5 +1,6 @@
 //! The data directory: the SQLite database and the master key file, created on first start with
-//! owner-only permissions. The key may live elsewhere (`master_key_file`) so several nodes
+//! owner-only permissions (directory 0700, files 0600: payloads and secrets are not for other
+//! local users). The key may live elsewhere (`master_key_file`) so several nodes
 //! sharing a PostgreSQL database can use one key.
 
 use anyhow::Context;
@@ -65,10 +66,14 @@ impl DataDir {
     /// directory. Held until the returned guard is dropped; the OS releases it if the process dies.
     pub fn lock(&self) -> anyhow::Result<DataDirLock> {
         let path = self.path.join(LOCK_FILE);
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
+        let mut opts = fs::OpenOptions::new();
+        opts.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let file = opts
             .open(&path)
             .with_context(|| format!("opening {}", path.display()))?;
         match file.try_lock() {
@@ -86,15 +91,53 @@ impl DataDir {
     pub fn database_path(&self) -> PathBuf {
         self.path.join(DATABASE_FILE)
     }
+
+    /// The SQLite database path, with the file created owner-only if missing. SQLite gives its
+    /// `-wal` and `-shm` files the database file's permissions, so creating it 0600 before
+    /// SQLite opens it keeps all three private; files an older version left readable by others
+    /// are tightened.
+    pub fn private_database_path(&self) -> anyhow::Result<PathBuf> {
+        let db = self.database_path();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&db)
+            {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e).with_context(|| format!("creating {}", db.display())),
+            }
+            for suffix in ["", "-wal", "-shm"] {
+                let p = PathBuf::from(format!("{}{suffix}", db.display()));
+                if let Ok(meta) = fs::metadata(&p) {
+                    if meta.permissions().mode() & 0o077 != 0 {
+                        fs::set_permissions(&p, fs::Permissions::from_mode(0o600))
+                            .with_context(|| format!("restricting {}", p.display()))?;
+                    }
+                }
+            }
+        }
+        Ok(db)
+    }
 }
 
+/// Creates the directory (0700), or tightens an existing one that others could read: it holds
+/// the master key and every payload.
 fn create_private_dir(path: &Path) -> anyhow::Result<()> {
     if !path.exists() {
         fs::create_dir_all(path).with_context(|| format!("creating {}", path.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(path, fs::Permissions::from_mode(0o700))?;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            fs::set_permissions(path, fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("restricting {}", path.display()))?;
         }
     }
     Ok(())

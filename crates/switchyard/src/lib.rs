@@ -24,6 +24,20 @@ use switchyard_delivery::Engine;
 use switchyard_store::Store;
 use tokio::net::TcpListener;
 
+/// Opens the configured store: PostgreSQL when `database_url` is set, else the SQLite file in
+/// the data directory (kept owner-only).
+pub async fn open_store(
+    config: &Config,
+    data: &data_dir::DataDir,
+) -> anyhow::Result<Arc<dyn Store>> {
+    let sqlite_path = if config.database_url.is_empty() {
+        data.private_database_path()?
+    } else {
+        data.database_path()
+    };
+    switchyard_store::open(&config.database_url, &sqlite_path).await
+}
+
 /// Opens the data directory with the configured master key file.
 pub fn open_data_dir(config: &Config) -> anyhow::Result<data_dir::DataDir> {
     data_dir::DataDir::open_with_key(&config.data_dir, config.master_key_file.as_deref())
@@ -57,7 +71,7 @@ impl Application {
         config.validate()?;
         let data = open_data_dir(&config)?;
         let lock = data.lock()?;
-        let store = switchyard_store::open(&config.database_url, &data.database_path()).await?;
+        let store = open_store(&config, &data).await?;
         for binding in &config.instances {
             let id = switchyard_core::InstanceId::parse(&binding.id)?;
             store.bind_domain(&id, &binding.domain).await?;
@@ -100,6 +114,8 @@ impl Application {
             settings: Arc::new(ApiSettings {
                 max_body_bytes: config.limits.max_body_bytes,
                 public_url,
+                payload: config.limits.payload()?,
+                filter_budget: config.limits.filter_budget,
             }),
             engine: engine.clone(),
             calls: calls.clone(),

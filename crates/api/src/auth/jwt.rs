@@ -174,6 +174,8 @@ impl TokenVerifier {
             required.push("iss");
         }
         v.set_required_spec_claims(&required);
+        // A token must not be used before its `nbf` (RFC 7519 §4.1.5), with the same leeway.
+        v.validate_nbf = true;
         v.leeway = 30;
         jsonwebtoken::decode::<Claims>(token, key, &v)
             .map(|d| d.claims)
@@ -257,6 +259,27 @@ mod tests {
         assert_eq!(p.subject, "c1");
         assert_eq!(p.instance.as_str(), "acme");
         assert!(p.scopes.contains(Scope::TargetsRead));
+    }
+
+    #[test]
+    fn a_token_is_not_accepted_before_its_nbf() {
+        let v = verifier(None, None);
+        let token = |nbf: i64| {
+            let mut c = serde_json::to_value(claims()).unwrap();
+            c["nbf"] = serde_json::json!(nbf);
+            jsonwebtoken::encode(
+                &Header::new(Algorithm::HS256),
+                &c,
+                &EncodingKey::from_secret(SECRET),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            v.verify(&token(now() + 3600)).unwrap_err().0,
+            "JWT is not valid yet"
+        );
+        assert!(v.verify(&token(now() + 10)).is_ok(), "within the leeway");
+        assert!(v.verify(&token(now() - 60)).is_ok());
     }
 
     #[test]

@@ -78,7 +78,18 @@ pub struct ContextJson {
 }
 
 impl CallBody {
-    fn parse(self) -> Result<(Condition, Value, CallContext), ValidationError> {
+    fn parse(self, state: &AppState) -> Result<(Condition, Value, CallContext), ValidationError> {
+        state.check_payload("payload", &self.payload)?;
+        if let Some(ctx) = &self.context {
+            for (field, v) in [
+                ("context.headers", &ctx.headers),
+                ("context.request", &ctx.request),
+            ] {
+                if let Some(v) = v {
+                    state.check_payload(field, v)?;
+                }
+            }
+        }
         let condition = self.condition.to_core("condition")?;
         if matches!(condition, Condition::Event(_)) {
             return Err(ValidationError::new(
@@ -121,7 +132,7 @@ async fn call(
     tenant: Tenant<Native>,
     body: Body<CallBody, Native>,
 ) -> Response {
-    let (condition, payload, context) = match body.into_inner().parse() {
+    let (condition, payload, context) = match body.into_inner().parse(&state) {
         Ok(p) => p,
         Err(e) => return Native::render(e.into()),
     };

@@ -52,6 +52,7 @@ async fn publish(
     body: Body<PublishBody, Native>,
 ) -> ApiResult<(StatusCode, Json<Value>), Native> {
     let body = body.into_inner();
+    state.check_payload("payload", &body.payload)?;
     let published = state
         .engine
         .publish(PublishRequest {

@@ -80,6 +80,10 @@ async fn start(
     body: Body<StartBody, Native>,
 ) -> ApiResult<Json<StartedOut>, Native> {
     let body = body.into_inner();
+    state.check_payload("input", &body.input)?;
+    if let Some(c) = &body.content_json {
+        state.check_payload("contentJson", c)?;
+    }
     let wait = body
         .wait
         .as_deref()

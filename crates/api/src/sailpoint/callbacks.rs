@@ -59,6 +59,10 @@ async fn start_impl(
     state: AppState,
     body: StartInvocation,
 ) -> ApiResult<Json<Vec<Value>>, SailPoint> {
+    state.check_payload("input", &body.input)?;
+    if let Some(c) = &body.content_json {
+        state.check_payload("contentJson", c)?;
+    }
     let content_json = match body.content_json {
         Some(v @ Value::Object(_)) => v,
         None => json!({}),
@@ -141,6 +145,9 @@ async fn complete_impl(
     id: String,
     body: CompleteInvocation,
 ) -> ApiResult<StatusCode, SailPoint> {
+    if let Some(output) = &body.output {
+        state.check_payload("output", output)?;
+    }
     let now = state.clock.now();
     let target = match state.store.callback_target(&id).await {
         Ok(t) => t,

@@ -36,6 +36,17 @@ pub async fn create(
     body: Body<TriggerDefinition, Native>,
 ) -> ApiResult<(StatusCode, Json<Value>), Native> {
     let def = body.0;
+    let documents = [
+        ("inputSchema", Some(&def.input_schema)),
+        ("exampleInput", Some(&def.example_input)),
+        ("outputSchema", def.output_schema.as_ref()),
+        ("exampleOutput", def.example_output.as_ref()),
+    ];
+    for (field, doc) in documents {
+        if let Some(doc) = doc {
+            state.check_payload(field, doc)?;
+        }
+    }
     if TriggerCatalog::is_builtin(&def.id) {
         return Err(ApiError::new(
             Code::AlreadyExists,

@@ -179,6 +179,12 @@ async fn test_impl(
     state: AppState,
     body: TestInvocation,
 ) -> ApiResult<Json<Vec<Value>>, SailPoint> {
+    if let Some(input) = &body.input {
+        state.check_payload("input", input)?;
+    }
+    if let Some(c) = &body.content_json {
+        state.check_payload("contentJson", c)?;
+    }
     let content_json = match body.content_json {
         Some(v @ Value::Object(_)) => v,
         Some(_) => return Err(ValidationError::new("contentJson", "must be a JSON object").into()),

@@ -73,7 +73,7 @@ pub(super) fn wire(cat: &TriggerCatalog, sub: &Subscription) -> Value {
 /// Refuses an HTTP subscription whose URL outbound protection would refuse.
 fn check_outbound(state: &AppState, sub: &Subscription) -> Result<(), ValidationError> {
     match &sub.target {
-        SubscriptionTarget::Http(h) => state.check_outbound("httpConfig.url", h.url()),
+        SubscriptionTarget::Http(h) => state.check_outbound("httpConfig.url", h.delivery_url()),
         SubscriptionTarget::EventBridge(_) => Ok(()),
     }
 }
@@ -105,6 +105,7 @@ pub(super) async fn replace(
     }
     doc.inherit_secrets(previous);
     let sub = Subscription::from_doc(&previous.id, &previous.trigger_id, &doc)?;
+    sub.check_secrets()?;
     check_outbound(state, &sub)?;
     let sealed = seal(state, sub.clone());
     state
@@ -137,6 +138,7 @@ async fn create_impl(
     })?;
     let id = uuid::Uuid::new_v4().to_string();
     let sub = Subscription::from_doc(&id, &trigger_id, &doc)?;
+    sub.check_secrets()?;
     check_outbound(&state, &sub)?;
     let now = state.clock.now();
     let key = SealedKey {
@@ -249,13 +251,24 @@ pub struct ValidateFilterInput {
     filter: String,
 }
 
-fn validate_filter_impl(body: ValidateFilterInput) -> Json<Value> {
-    let check = FilterCheck::run(&body.filter, &Value::Object(body.input));
-    Json(json!({
+/// Parses and runs the filter on the sample within the configured budget, on the blocking pool
+/// (a costly filter must not hold the async runtime). Broken limits answer 400 naming them.
+async fn validate_filter_impl(
+    state: AppState,
+    body: ValidateFilterInput,
+) -> ApiResult<Json<Value>, SailPoint> {
+    let input = Value::Object(body.input);
+    state.check_payload("input", &input)?;
+    let budget = state.settings.filter_budget;
+    let filter = body.filter;
+    let check = tokio::task::spawn_blocking(move || FilterCheck::run(&filter, &input, budget))
+        .await
+        .map_err(|e| ApiError::internal(anyhow::Error::new(e).context("evaluating a filter")))??;
+    Ok(Json(json!({
         "isValid": check.is_valid(),
         "isValidJSONPath": check.valid_path,
         "isPathExist": check.path_exists,
-    }))
+    })))
 }
 
 /// Create a subscription.
@@ -393,9 +406,10 @@ pub async fn delete_beta(
     responses((status = 200, description = "whether the filter is valid and selects something", body = super::schema::ValidateFilterResponse)))]
 pub async fn validate_filter(
     _tenant: Tenant<SailPoint>,
+    State(state): State<AppState>,
     body: Body<ValidateFilterInput, SailPoint>,
-) -> Json<Value> {
-    validate_filter_impl(body.0)
+) -> ApiResult<Json<Value>, SailPoint> {
+    validate_filter_impl(state, body.0).await
 }
 
 /// Check a JSONPath filter (beta path).
@@ -404,7 +418,8 @@ pub async fn validate_filter(
     responses((status = 200, description = "whether the filter is valid and selects something", body = super::schema::ValidateFilterResponse)))]
 pub async fn validate_filter_beta(
     _tenant: Tenant<SailPoint>,
+    State(state): State<AppState>,
     body: Body<ValidateFilterInput, SailPoint>,
-) -> Json<Value> {
-    validate_filter_impl(body.0)
+) -> ApiResult<Json<Value>, SailPoint> {
+    validate_filter_impl(state, body.0).await
 }

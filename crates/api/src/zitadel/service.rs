@@ -8,7 +8,7 @@ use crate::state::AppState;
 use switchyard_core::crypto::random_token;
 use switchyard_core::ids::{hex_id, zitadel_id};
 use switchyard_core::zitadel::{
-    Condition, ExecutionEntry, KeyExpiration, TargetConfig, TargetPatch,
+    check_entries, Condition, ExecutionEntry, KeyExpiration, TargetConfig, TargetPatch,
 };
 use switchyard_core::{InstanceId, Timestamp};
 use switchyard_store::keys::SealedKey;
@@ -69,7 +69,7 @@ pub async fn create_target(
     instance: &InstanceId,
     config: TargetConfig,
 ) -> Result<TargetView, ApiError> {
-    state.check_outbound("endpoint", config.endpoint.as_str())?;
+    state.check_outbound("endpoint", config.endpoint.url())?;
     let now = state.clock.now();
     let (plain, sealed) = new_key(state, now);
     let stored = state
@@ -92,7 +92,7 @@ pub async fn update_target(
 ) -> Result<(StoredTarget, Option<String>), ApiError> {
     require_id(id)?;
     if let Some(endpoint) = &patch.endpoint {
-        state.check_outbound("endpoint", endpoint.as_str())?;
+        state.check_outbound("endpoint", endpoint.url())?;
     }
     let now = state.clock.now();
     let rotation = expiration.map(|exp| {
@@ -153,6 +153,7 @@ pub async fn set_execution(
     condition: &Condition,
     entries: &[ExecutionEntry],
 ) -> Result<Timestamp, ApiError> {
+    check_entries(entries)?;
     let catalog = &state.zitadel_catalog;
     catalog
         .check(condition)

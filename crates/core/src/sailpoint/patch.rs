@@ -1,9 +1,13 @@
 //! JSON Patch (RFC 6902) of a subscription. Only SailPoint's patchable top-level fields may be
 //! touched; the patch runs against the full stored document (secrets included, so a patch can
 //! set a password) on a copy, and the caller validates the whole result like a PUT, so a patch
-//! that fails at any point changes nothing.
+//! that fails at any point changes nothing. A patch is bounded: at most
+//! [`MAX_OPERATIONS`] operations, applied one at a time with the document's size checked after
+//! each, so `copy` and `add` cannot grow it (doubling per `copy`) past a small multiple of
+//! [`MAX_DOCUMENT_BYTES`].
 
 use super::subscription::{Subscription, SubscriptionDoc};
+use crate::payload::fits_in;
 use crate::ValidationError;
 use json_patch::{Patch, PatchOperation};
 use serde_json::Value;
@@ -20,6 +24,12 @@ pub const PATCHABLE: &[&str] = &[
     "eventBridgeConfig",
     "workflowConfig",
 ];
+
+/// Most operations in one patch (the SDKs send a handful).
+pub const MAX_OPERATIONS: usize = 64;
+/// Largest patched document, in bytes of compact JSON: about three times the largest valid
+/// subscription (bounded name, description, filter, URL and secrets).
+pub const MAX_DOCUMENT_BYTES: usize = 32 * 1024;
 
 /// The first reference token of a JSON Pointer, unescaped (`/httpConfig/url` → `httpConfig`).
 fn top_field(pointer: &str) -> Option<String> {
@@ -58,6 +68,15 @@ pub fn parse(body: Value) -> Result<Patch, ValidationError> {
             "must contain at least one operation",
         ));
     }
+    if patch.0.len() > MAX_OPERATIONS {
+        return Err(ValidationError::new(
+            "body",
+            format!(
+                "the patch operation limit is {MAX_OPERATIONS} operations (got {})",
+                patch.0.len()
+            ),
+        ));
+    }
     for (i, op) in patch.0.iter().enumerate() {
         check_pointer(i, "path", op.path().as_str())?;
         match op {
@@ -69,17 +88,25 @@ pub fn parse(body: Value) -> Result<Patch, ValidationError> {
     Ok(patch)
 }
 
-/// Applies `patch` to `current`'s full document and returns the resulting document, or the
-/// reason it failed. `current` is never modified.
+/// Applies `patch` to `current`'s full document, one operation at a time, and returns the
+/// resulting document, or the reason it failed. `current` is never modified.
 pub fn apply(current: &Subscription, patch: &Patch) -> Result<SubscriptionDoc, ValidationError> {
     let mut doc = serde_json::to_value(current.to_doc())
         .map_err(|e| ValidationError::new("body", format!("cannot be applied: {e}")))?;
-    json_patch::patch(&mut doc, &patch.0).map_err(|e| {
-        ValidationError::new(
-            format!("[{}]", e.operation),
-            format!("operation failed at '{}': {}", e.path, e.kind),
-        )
-    })?;
+    for (i, op) in patch.0.iter().enumerate() {
+        json_patch::patch(&mut doc, std::slice::from_ref(op)).map_err(|e| {
+            ValidationError::new(
+                format!("[{i}]"),
+                format!("operation failed at '{}': {}", e.path, e.kind),
+            )
+        })?;
+        if !fits_in(&doc, MAX_DOCUMENT_BYTES) {
+            return Err(ValidationError::new(
+                format!("[{i}]"),
+                format!("the patched document size limit is {MAX_DOCUMENT_BYTES} bytes"),
+            ));
+        }
+    }
     serde_json::from_value(doc).map_err(|e| {
         ValidationError::new("body", format!("the patched subscription is invalid: {e}"))
     })
@@ -187,5 +214,23 @@ mod tests {
                 .field,
             "responseDeadline"
         );
+    }
+
+    #[test]
+    fn a_doubling_patch_stops_at_the_document_limit() {
+        let ops: Vec<Value> = (0..22)
+            .map(|i| json!({"op": "copy", "from": "/httpConfig", "path": format!("/httpConfig/c{i}")}))
+            .collect();
+        let e = run(Value::Array(ops)).unwrap_err();
+        assert!(e.rule.contains("document size limit is 32768 bytes"), "{e}");
+        let i: usize = e.field.trim_matches(['[', ']']).parse().unwrap();
+        assert!(i < 12, "stopped only at operation {i}");
+        let many: Vec<Value> = (0..65)
+            .map(|_| json!({"op": "test", "path": "/name", "value": "n"}))
+            .collect();
+        let e = run(Value::Array(many)).unwrap_err();
+        assert!(e.rule.contains("operation limit is 64"), "{e}");
+        let big = json!([{"op": "replace", "path": "/description", "value": "x".repeat(40_000)}]);
+        assert!(run(big).unwrap_err().rule.contains("size limit"));
     }
 }

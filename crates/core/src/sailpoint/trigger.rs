@@ -197,14 +197,9 @@ impl Trigger {
                 "the 'idn:' namespace is reserved for built-in triggers",
             ));
         }
-        if def.name.trim().is_empty() || def.name.len() > 255 {
-            return Err(ValidationError::new("name", "must be 1 to 255 characters"));
-        }
-        if def.description.as_ref().is_some_and(|d| d.len() > 2000) {
-            return Err(ValidationError::new(
-                "description",
-                "must be at most 2000 characters",
-            ));
+        crate::text::check_name("name", &def.name, 255)?;
+        if let Some(d) = &def.description {
+            crate::text::check_description("description", d, 2000)?;
         }
         Self::build(def, false)
     }

@@ -4,10 +4,14 @@
 //! (exact > service/group > all, never a union) and flattens its includes in order.
 
 use super::condition::Condition;
+use crate::ValidationError;
 use std::collections::{BTreeMap, HashSet};
 
 /// How many include hops an execution may chain (A includes B includes C includes D).
 pub const MAX_INCLUDE_DEPTH: usize = 3;
+/// Most entries in one execution: every target of a call chain is called in turn, so a list is
+/// a cost multiplier on every call and event.
+pub const MAX_ENTRIES: usize = 100;
 
 /// One entry of an execution's ordered list.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -29,6 +33,34 @@ pub enum IncludeError {
     TooDeep(String),
     #[error("execution '{0}' includes itself")]
     SelfInclude(String),
+}
+
+/// Checks one execution's list: at most [`MAX_ENTRIES`], none twice. ZITADEL refuses a
+/// repeated target too (its existence check counts distinct targets).
+pub fn check_entries(entries: &[ExecutionEntry]) -> Result<(), ValidationError> {
+    if entries.len() > MAX_ENTRIES {
+        return Err(ValidationError::new(
+            "targets",
+            format!(
+                "the execution target limit is {MAX_ENTRIES} entries (got {})",
+                entries.len()
+            ),
+        ));
+    }
+    let mut seen = HashSet::with_capacity(entries.len());
+    for (i, e) in entries.iter().enumerate() {
+        if !seen.insert(e) {
+            let what = match e {
+                ExecutionEntry::Target(id) => format!("target '{id}'"),
+                ExecutionEntry::Include(c) => format!("include '{}'", c.key()),
+            };
+            return Err(ValidationError::new(
+                format!("targets[{i}]"),
+                format!("{what} is listed more than once"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// All executions of an instance, keyed by condition key.
@@ -154,6 +186,21 @@ mod tests {
 
     fn t(id: &str) -> ExecutionEntry {
         ExecutionEntry::Target(id.into())
+    }
+
+    #[test]
+    fn lists_are_bounded_and_without_repeats() {
+        assert!(check_entries(&[t("a"), t("b")]).is_ok());
+        let e = check_entries(&[t("a"), t("b"), t("a")]).unwrap_err();
+        assert_eq!(e.field, "targets[2]");
+        assert!(e.rule.contains("'a' is listed more than once"), "{e}");
+        let many: Vec<_> = (0..=MAX_ENTRIES).map(|i| t(&i.to_string())).collect();
+        assert!(check_entries(&many)
+            .unwrap_err()
+            .rule
+            .contains("limit is 100"));
+        let dup = vec![t("x"); 10_000];
+        assert!(check_entries(&dup).is_err());
     }
     fn inc(key: &str) -> ExecutionEntry {
         ExecutionEntry::Include(Condition::from_key(key).unwrap())

@@ -11,7 +11,7 @@ pub mod target;
 
 pub use catalog::ZitadelCatalog;
 pub use condition::{Condition, EventSelector, ExecutionType, MethodSelector};
-pub use execution::{ExecutionEntry, IncludeError, MAX_INCLUDE_DEPTH};
+pub use execution::{check_entries, ExecutionEntry, IncludeError, MAX_ENTRIES, MAX_INCLUDE_DEPTH};
 pub use search::{ExecutionSort, Page, TargetSort, TextMatch, TextMethod};
 pub use target::{
     Endpoint, KeyExpiration, PayloadType, TargetConfig, TargetName, TargetPatch, TargetTimeout,

@@ -5,7 +5,7 @@
 //! back to the original caller).
 
 use crate::outcome::describe;
-use crate::sender::Response;
+use crate::sender::{Response, SendError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use switchyard_core::zitadel::{Condition, MethodSelector, TargetType};
@@ -101,7 +101,7 @@ pub fn verdict(kind: TargetType, resp: &Response) -> Verdict {
     let ok = matches!(resp.status, Some(s) if (200..300).contains(&s)) && resp.error.is_none();
     if !ok {
         let message = describe(resp);
-        let timed_out = message.starts_with("timed out");
+        let timed_out = matches!(resp.error, Some(SendError::TimedOut(_)));
         return Verdict::Failed { message, timed_out };
     }
     let text = trim(&resp.body);
@@ -173,7 +173,9 @@ mod tests {
             status,
             retry_after: None,
             body: body.as_bytes().to_vec(),
-            error: status.is_none().then(|| "timed out".to_string()),
+            error: status
+                .is_none()
+                .then(|| SendError::TimedOut("timed out".to_string())),
             duration: Duration::ZERO,
         }
     }

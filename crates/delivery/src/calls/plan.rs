@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use switchyard_core::crypto::MasterKey;
+use switchyard_core::delivery_url::DeliveryUrl;
 use switchyard_core::zitadel::{Condition, TargetType};
 use switchyard_core::{Clock, InstanceId, Timestamp};
 use switchyard_store::{Store, StoreError, StoreResult};
@@ -21,7 +22,7 @@ const MAX_ENTRIES: usize = 10_000;
 pub struct ChainTarget {
     pub id: String,
     pub name: String,
-    pub url: String,
+    pub url: DeliveryUrl,
     pub timeout: Duration,
     pub kind: TargetType,
     /// Opened `ZITADEL-Signature` keys, current first; every one signs.
@@ -130,7 +131,7 @@ impl ChainCache {
             targets.push(ChainTarget {
                 name: t.config.name.as_str().to_string(),
                 id: t.id,
-                url: t.config.endpoint.as_str().to_string(),
+                url: t.config.endpoint.url().clone(),
                 timeout: t.config.timeout.duration(),
                 kind: t.config.target_type,
                 keys,

@@ -9,6 +9,7 @@ mod claimer;
 mod deliver;
 mod enqueue;
 mod recorder;
+mod select;
 
 use crate::metrics::Metrics;
 use crate::publish::{
@@ -49,6 +50,9 @@ pub struct EngineConfig {
     pub callback_base: String,
     /// Derives invocation secrets (bound to the master key in production).
     pub secrets: InvocationSecrets,
+    /// Work one subscription filter may do on one event, in budget units (see
+    /// [`switchyard_core::jsonpath::Budget`]); a filter that needs more does not match.
+    pub filter_budget: u64,
 }
 
 impl Default for EngineConfig {
@@ -63,6 +67,7 @@ impl Default for EngineConfig {
             outbound: Arc::new(OutboundPolicy::default()),
             callback_base: "http://127.0.0.1:8080".into(),
             secrets: InvocationSecrets::random(),
+            filter_budget: switchyard_core::jsonpath::DEFAULT_BUDGET,
         }
     }
 }
@@ -91,6 +96,8 @@ struct Inner {
     waiters: Arc<Waiters>,
     /// Wakes the deadline sweeper (a new deadline may be the earliest).
     deadline_wake: Arc<Notify>,
+    /// Events whose filters are evaluated on the blocking pool at once (one per core).
+    filter_slots: Semaphore,
 }
 
 /// How often a `wait`er re-reads the store without a signal (another node may end its
@@ -124,6 +131,9 @@ impl Engine {
                 unrecorded: AtomicUsize::new(0),
                 waiters: Arc::new(Waiters::default()),
                 deadline_wake: Arc::new(Notify::new()),
+                filter_slots: Semaphore::new(
+                    std::thread::available_parallelism().map_or(2, |n| n.get()),
+                ),
             }),
         };
         let inner = &engine.inner;
@@ -227,6 +237,7 @@ impl Engine {
                 }
             })?;
         }
+        let (req, selected) = self.select_subscriptions(req, plan.clone()).await?;
         let now = inner.clock.now();
         let payload_text = req.payload.to_string();
         // Try the fast path: reserve a worker for each immediately-due invocation.
@@ -237,6 +248,7 @@ impl Engine {
         } = build_event(
             &req,
             &plan,
+            &selected,
             payload_text,
             now,
             Some(now.plus(inner.config.lease)),

@@ -9,8 +9,8 @@ use super::FromSqlRow;
 use sqlx::query::Query;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
 use std::future::Future;
+use std::sync::{Arc, RwLock};
 
 /// A statement bound for driver `DB`.
 pub type Bound<'q, DB> = Query<'q, DB, <DB as Database>::Arguments<'q>>;
@@ -93,7 +93,11 @@ impl Dialect for sqlx::Sqlite {
         if text.len() > CACHED_UP_TO {
             return rewrite(text);
         }
-        if let Some(done) = REWRITTEN.read().unwrap_or_else(|e| e.into_inner()).get(text) {
+        if let Some(done) = REWRITTEN
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(text)
+        {
             return SqlText::Shared(done.clone());
         }
         let done = rewrite(text);

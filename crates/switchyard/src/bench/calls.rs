@@ -58,11 +58,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
         ),
     )
     .await?;
-    let via = load::run(
-        args.load,
-        &load(&via_url, call_body, Some(&token), calls),
-    )
-    .await?;
+    let via = load::run(args.load, &load(&via_url, call_body, Some(&token), calls)).await?;
     server.stop().await;
 
     let added = |a: Duration, b: Duration| {

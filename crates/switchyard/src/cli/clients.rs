@@ -58,7 +58,7 @@ async fn create(config: &Config, args: CreateArgs) -> anyhow::Result<()> {
     let producer_limit = limit("--producer-rate-limit", &args.producer_rate_limit)?;
 
     let data = crate::open_data_dir(config)?;
-    let store = switchyard_store::open(&config.database_url, &data.database_path()).await?;
+    let store = crate::open_store(config, &data).await?;
     let secret = random_token(32);
     let client = ApiClient {
         id: switchyard_core::ids::hex_id(),

@@ -38,7 +38,7 @@ pub async fn run(mut config: Config, args: RotateArgs) -> anyhow::Result<()> {
 
     let (ring, text) = data.master_key.rotated();
     replace_private_file(&key_path, text.as_bytes())?;
-    let store = switchyard_store::open(&config.database_url, &data.database_path()).await?;
+    let store = crate::open_store(&config, &data).await?;
     let opener = ring.clone();
     let reseal = move |sealed: &str| opener.reseal(sealed).map_err(|e| e.to_string());
     let resealed = store.reseal_secrets(&reseal).await?;

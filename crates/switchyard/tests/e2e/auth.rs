@@ -76,6 +76,9 @@ async fn requests_without_a_valid_token_get_401_in_each_dialect() {
         &secret,
         &json!({"sub": "x", "scope": "admin", "exp": now() + 600}),
     );
+    let mut early = claims("default", "admin");
+    early["nbf"] = json!(now() + 3600);
+    let not_yet = hs256(&secret, &early);
     for path in [CONNECT, REST, SAILPOINT, NATIVE] {
         let (st, body) = s.anon(Method::POST, path, Some(json!({}))).await;
         assert_401(path, st, &body, "missing bearer token");
@@ -95,6 +98,10 @@ async fn requests_without_a_valid_token_get_401_in_each_dialect() {
             .call_as(Some(&no_instance), Method::POST, path, Some(json!({})))
             .await;
         assert_401(path, st, &body, "missing claim 'instance'");
+        let (st, body) = s
+            .call_as(Some(&not_yet), Method::POST, path, Some(json!({})))
+            .await;
+        assert_401(path, st, &body, "JWT is not valid yet");
     }
     let resp = s.send_as(None, Method::GET, "/v1/whoami", None).await;
     assert_eq!(

@@ -5,6 +5,7 @@ mod auth;
 mod calls;
 mod delivery;
 mod health;
+mod hostile;
 mod invocations;
 mod migrate;
 mod request_response;

@@ -3,6 +3,7 @@
 //! with the parsers that turn wire documents into them.
 
 use super::doc::{EventBridgeDoc, HttpConfigDoc};
+use crate::delivery_url::DeliveryUrl;
 use crate::duration::{format_iso8601, parse_iso8601};
 use crate::sailpoint::aws;
 use crate::ValidationError;
@@ -70,14 +71,19 @@ impl HttpAuth {
 /// Delivery to an HTTP endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpConfig {
-    url: String,
+    url: DeliveryUrl,
     pub dispatch_mode: DispatchMode,
     pub auth: HttpAuth,
 }
 
 impl HttpConfig {
-    /// The subscriber's absolute http(s) URL.
+    /// The subscriber's absolute http(s) URL, as sent.
     pub fn url(&self) -> &str {
+        self.url.as_str()
+    }
+
+    /// The parsed URL outbound protection checks and the client calls.
+    pub fn delivery_url(&self) -> &DeliveryUrl {
         &self.url
     }
 }
@@ -142,47 +148,8 @@ pub(super) fn required<'a>(v: &'a Option<String>, field: &str) -> Result<&'a str
     }
 }
 
-/// Accepts absolute `http://` and `https://` URLs with a host.
-fn parse_url(url: &str) -> Result<String, ValidationError> {
-    let bad = |why: &str| ValidationError::new("httpConfig.url", format!("'{url}' {why}"));
-    let lower = url.to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.strip_prefix("http://"))
-        .ok_or_else(|| bad("must be an absolute http:// or https:// URL"))?;
-    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(bad("must not contain whitespace"));
-    }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host_port = authority.rsplit('@').next().unwrap_or("");
-    let (host, port) = if let Some(v6) = host_port.strip_prefix('[') {
-        let (h, after) = v6
-            .split_once(']')
-            .ok_or_else(|| bad("has an unterminated IPv6 host"))?;
-        (h, after.strip_prefix(':'))
-    } else {
-        match host_port.split_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (host_port, None),
-        }
-    };
-    if host.is_empty()
-        || !host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".-_:".contains(c))
-    {
-        return Err(bad("must name a host"));
-    }
-    if let Some(p) = port {
-        if p.parse::<u16>().map_or(true, |p| p == 0) {
-            return Err(bad("has an invalid port"));
-        }
-    }
-    Ok(url.to_string())
-}
-
 pub(super) fn parse_http(doc: &HttpConfigDoc) -> Result<HttpConfig, ValidationError> {
-    let url = parse_url(required(&doc.url, "httpConfig.url")?)?;
+    let url = DeliveryUrl::parse("httpConfig.url", required(&doc.url, "httpConfig.url")?)?;
     let dispatch_mode = match doc.http_dispatch_mode.as_deref().unwrap_or("SYNC") {
         "SYNC" => DispatchMode::Sync,
         "ASYNC" => DispatchMode::Async,

@@ -11,6 +11,7 @@ pub use config::{DispatchMode, EventBridgeConfig, HttpAuth, HttpConfig, Response
 pub use doc::{BasicAuthDoc, BearerTokenDoc, EventBridgeDoc, HttpConfigDoc, SubscriptionDoc};
 
 use super::jsonpath::JsonPathFilter;
+use crate::text;
 use crate::ValidationError;
 use config::{parse_event_bridge, parse_http, required};
 use serde_json::{json, Value};
@@ -18,6 +19,8 @@ use serde_json::{json, Value};
 /// Longest accepted subscription name and description (the SDK sets none; these keep rows sane).
 pub const MAX_NAME: usize = 255;
 pub const MAX_DESCRIPTION: usize = 2000;
+/// Longest password or bearer token, in characters.
+pub const MAX_SECRET: usize = 4096;
 
 /// Where a subscription delivers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,21 +60,9 @@ impl Subscription {
         doc: &SubscriptionDoc,
     ) -> Result<Self, ValidationError> {
         let name = required(&doc.name, "name")?;
-        if name.chars().count() > MAX_NAME {
-            return Err(ValidationError::new(
-                "name",
-                format!("must be at most {MAX_NAME} characters"),
-            ));
-        }
-        if doc
-            .description
-            .as_ref()
-            .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION)
-        {
-            return Err(ValidationError::new(
-                "description",
-                format!("must be at most {MAX_DESCRIPTION} characters"),
-            ));
+        text::check_name("name", name, MAX_NAME)?;
+        if let Some(d) = &doc.description {
+            text::check_description("description", d, MAX_DESCRIPTION)?;
         }
         if doc.workflow_config.as_ref().is_some_and(|w| !w.is_null()) {
             return Err(ValidationError::new(
@@ -178,6 +169,33 @@ impl Subscription {
             filter: self.filter.as_ref().map(|f| f.as_str().to_string()),
             ..Default::default()
         }
+    }
+
+    /// Checks the plaintext secrets (before they are sealed): bounded, no control characters
+    /// (they end up in an `Authorization` header).
+    pub fn check_secrets(&self) -> Result<(), ValidationError> {
+        if let SubscriptionTarget::Http(h) = &self.target {
+            match &h.auth {
+                HttpAuth::NoAuth => {}
+                HttpAuth::BasicAuth {
+                    user_name,
+                    password,
+                } => {
+                    text::check_name("httpConfig.basicAuthConfig.userName", user_name, MAX_NAME)?;
+                    text::check_name(
+                        "httpConfig.basicAuthConfig.password",
+                        password.expose(),
+                        MAX_SECRET,
+                    )?;
+                }
+                HttpAuth::BearerToken { token } => text::check_name(
+                    "httpConfig.bearerTokenAuthConfig.bearerToken",
+                    token.expose(),
+                    MAX_SECRET,
+                )?,
+            }
+        }
+        Ok(())
     }
 
     /// Transforms every secret (seal before storing, open after loading).

@@ -6,7 +6,6 @@
 mod chain;
 mod disable;
 mod drain;
-mod outbound;
 mod publish;
 pub mod receiver;
 mod retries;

@@ -1,0 +1,205 @@
+//! The URL a route delivers to, parsed once. Outbound protection must judge exactly the host the
+//! HTTP client will connect to, and the client (reqwest) reads URLs with the WHATWG URL parser,
+//! which turns `127.1`, `0x7f.1`, `017700000001`, `%31%32%37.0.0.1`, full-width digits and
+//! `127.0.0.1.` all into `127.0.0.1`, and reads `http://127.0.0.1\@8.8.8.8/` as host 127.0.0.1.
+//! So a [`DeliveryUrl`] is that parser's result (the `url` crate, the one reqwest uses): the
+//! check looks at its normalized [`Host`] and the sender hands the same parsed value to the
+//! client. The text the user sent is kept only to echo it back.
+
+use crate::ValidationError;
+use std::fmt;
+use url::{Host, Url};
+
+/// Longest accepted URL, in characters (ZITADEL's limit for a target endpoint).
+pub const MAX_URL_CHARS: usize = 1000;
+
+/// An absolute `http` or `https` URL with a host, as the WHATWG parser reads it.
+#[derive(Clone)]
+pub struct DeliveryUrl {
+    text: String,
+    parsed: Url,
+}
+
+impl DeliveryUrl {
+    /// Parses `text`, reporting problems under `field`. Whitespace and control characters are
+    /// refused rather than silently stripped (as the WHATWG parser would), so what is stored is
+    /// what is used.
+    pub fn parse(field: &str, text: &str) -> Result<Self, ValidationError> {
+        let bad = |why: String| ValidationError::new(field, why);
+        let n = text.chars().count();
+        if n == 0 {
+            return Err(bad("must not be empty".into()));
+        }
+        if n > MAX_URL_CHARS {
+            return Err(bad(format!(
+                "must be at most {MAX_URL_CHARS} characters (got {n})"
+            )));
+        }
+        if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad(
+                "must not contain whitespace or control characters".into()
+            ));
+        }
+        // The WHATWG parser also reads `http:host` and `http:///host` as `http://host/`; such
+        // typos are refused so the host is always the one between `//` and the next `/`.
+        let authority = ["https://", "http://"].iter().find_map(|prefix| {
+            text.get(..prefix.len())
+                .filter(|head| head.eq_ignore_ascii_case(prefix))
+                .map(|_| &text[prefix.len()..])
+        });
+        match authority {
+            None => {
+                return Err(bad(
+                    "must be an absolute URL with the scheme http or https, e.g. https://example.com/hook".into(),
+                ))
+            }
+            Some(a) if a.is_empty() || a.starts_with(['/', '\\']) => {
+                return Err(bad("must name a host, e.g. https://example.com/hook".into()))
+            }
+            Some(_) => {}
+        }
+        let parsed = Url::parse(text).map_err(|e| {
+            bad(format!(
+                "'{text}' is not an absolute http(s) URL such as https://example.com/hook ({e})"
+            ))
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(bad(format!(
+                "must use the scheme http or https, not '{}'",
+                parsed.scheme()
+            )));
+        }
+        match parsed.host() {
+            None => return Err(bad("must name a host, e.g. https://example.com/hook".into())),
+            Some(Host::Domain("")) => return Err(bad("must name a host".into())),
+            Some(_) => {}
+        }
+        if parsed.port() == Some(0) {
+            return Err(bad("has an invalid port '0': expected 1 to 65535".into()));
+        }
+        Ok(Self {
+            text: text.to_string(),
+            parsed,
+        })
+    }
+
+    /// The URL as the user sent it (stored and echoed).
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The parsed URL: what the HTTP client is given.
+    pub fn url(&self) -> &Url {
+        &self.parsed
+    }
+
+    /// The normalized host: a domain name (lower-case, IDNA-mapped) or an IP address.
+    pub fn host(&self) -> Host<&str> {
+        // `parse` refused every URL without a host.
+        self.parsed.host().unwrap_or(Host::Domain(""))
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.parsed.scheme() == "https"
+    }
+}
+
+impl PartialEq for DeliveryUrl {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for DeliveryUrl {}
+
+impl std::hash::Hash for DeliveryUrl {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.text.hash(state)
+    }
+}
+
+impl fmt::Debug for DeliveryUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DeliveryUrl({:?} -> {})", self.text, self.parsed)
+    }
+}
+
+/// Spellings of 127.0.0.1 the WHATWG parser normalizes to it (shared by the guard's tests).
+#[cfg(test)]
+pub(crate) const LOOPBACK_SPELLINGS: &[&str] = &[
+    "http://127.1:8080/",
+    "http://0x7f.1/",
+    "http://0177.1/",
+    "http://0177.0.0.1/",
+    "http://017700000001/",
+    "http://2130706433/",
+    "http://0x7f000001/",
+    "http://127.0.0.1./",
+    "http://127.0.0.1:8080\\@8.8.8.8/",
+    "http://%31%32%37.0.0.1/",
+    "http://\u{ff11}\u{ff12}\u{ff17}.\u{ff10}.\u{ff10}.\u{ff11}/",
+    "HTTP://127.0.0.1/",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn host(s: &str) -> String {
+        DeliveryUrl::parse("url", s).unwrap().host().to_string()
+    }
+
+    #[test]
+    fn every_spelling_of_an_address_normalizes_to_it() {
+        for spelling in LOOPBACK_SPELLINGS {
+            assert_eq!(host(spelling), "127.0.0.1", "{spelling}");
+            let u = DeliveryUrl::parse("url", spelling).unwrap();
+            assert_eq!(
+                u.host(),
+                Host::<&str>::Ipv4(Ipv4Addr::LOCALHOST),
+                "{spelling}"
+            );
+        }
+        assert_eq!(host("http://0/"), "0.0.0.0");
+        assert_eq!(host("http://0251.0376.0251.0376/"), "169.254.169.254");
+        assert_eq!(host("http://[::ffff:127.0.0.1]/"), "[::ffff:7f00:1]");
+        assert_eq!(host("http://[0:0::1]/"), "[::1]");
+        assert_eq!(host("https://EXAMPLE.com./x"), "example.com.");
+        assert_eq!(host("https://bücher.example/"), "xn--bcher-kva.example");
+    }
+
+    #[test]
+    fn only_absolute_http_urls_with_a_host() {
+        for ok in [
+            "https://example.com",
+            "http://localhost:8080/hook?x=1",
+            "https://user:pw@example.com/p",
+            "http://[::1]:9000/x",
+            "HTTPS://EXAMPLE.COM/",
+        ] {
+            let u = DeliveryUrl::parse("endpoint", ok).unwrap();
+            assert_eq!(u.as_str(), ok, "the text is kept as sent");
+        }
+        for bad in [
+            "",
+            "example.com/hook",
+            "ftp://example.com",
+            "https://",
+            "https:///path",
+            "https://exa mple.com",
+            "http://host:99999",
+            "http://host:0/",
+            "http://[zz]/",
+            "http://1.2.3.4.5/",
+            "http://0x100000000/",
+            "http://e.com/\u{0}",
+            "mailto:a@b.c",
+            "file:///etc/passwd",
+        ] {
+            let e = DeliveryUrl::parse("endpoint", bad).unwrap_err();
+            assert_eq!(e.field, "endpoint", "{bad}");
+        }
+        assert!(DeliveryUrl::parse("u", &format!("https://e.com/{}", "a".repeat(1000))).is_err());
+    }
+}
