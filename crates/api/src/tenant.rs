@@ -107,6 +107,7 @@ mod tests {
             subject: "s".into(),
             instance: InstanceId::parse(instance).unwrap(),
             scopes: Scopes::default().with(scope),
+            client: None,
         }
     }
 

@@ -30,4 +30,9 @@ pub trait ClientStore {
     async fn create_client(&self, client: &ApiClient) -> StoreResult<()>;
     /// The client with this id, in whichever instance it lives.
     async fn client(&self, id: &str) -> StoreResult<Option<ApiClient>>;
+    /// The instance's clients, oldest first.
+    async fn clients(&self, instance: &InstanceId) -> StoreResult<Vec<ApiClient>>;
+    /// Deletes the instance's client `id` (revocation: its tokens stop being accepted);
+    /// `NotFound` when the instance has no such client.
+    async fn delete_client(&self, instance: &InstanceId, id: &str) -> StoreResult<()>;
 }

@@ -15,6 +15,7 @@ pub mod keys;
 pub mod postgres;
 pub mod queue;
 pub mod sailpoint;
+pub mod search;
 pub mod secrets;
 pub mod sql;
 pub mod sqlite;
@@ -27,6 +28,7 @@ pub use instances::InstanceStore;
 pub use postgres::{PgBackend, PgStore};
 pub use queue::QueueStore;
 pub use sailpoint::SailPointStore;
+pub use search::SearchStore;
 pub use secrets::SecretStore;
 pub use sql::SqlStore;
 pub use sqlite::{SqliteBackend, SqliteStore};
@@ -43,6 +45,7 @@ pub trait Store:
     + SailPointStore
     + SecretStore
     + QueueStore
+    + SearchStore
     + CallStore
     + Send
     + Sync

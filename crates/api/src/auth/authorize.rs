@@ -29,6 +29,17 @@ pub async fn authorize(
         .map_err(|e| unauthenticated(dialect, &e.0))?;
 
     let now = state.clock.now().millis();
+    if let Some(client) = &principal.client {
+        check_client_live(state, client, &principal, now)
+            .await
+            .map_err(|e| match e {
+                Revoked => unauthenticated(dialect, "the token's client was revoked"),
+                Unknown(e) => dialect.render(ApiError::unavailable(
+                    "could not check the token's client; try again",
+                    Some(anyhow::Error::new(e)),
+                )),
+            })?;
+    }
     let mut decision = state.auth.limiter.check(class, &principal, now);
     if decision == Decision::Unknown {
         // First request of this caller in a while: look up a per-client limit. No lock is held
@@ -61,6 +72,33 @@ pub async fn authorize(
         )));
     }
     Ok(principal)
+}
+
+enum ClientCheck {
+    Revoked,
+    Unknown(switchyard_store::StoreError),
+}
+use ClientCheck::{Revoked, Unknown};
+
+/// Whether the client that got this token still exists (in the token's instance).
+async fn check_client_live(
+    state: &AppState,
+    client: &str,
+    principal: &Principal,
+    now: i64,
+) -> Result<(), ClientCheck> {
+    let live = &state.auth.live_clients;
+    if live.recently_seen(client, now) {
+        return Ok(());
+    }
+    match state.store.client(client).await {
+        Ok(Some(c)) if c.instance == principal.instance => {
+            live.seen(client, now);
+            Ok(())
+        }
+        Ok(_) => Err(Revoked),
+        Err(e) => Err(Unknown(e)),
+    }
 }
 
 /// The token of an `Authorization: Bearer <token>` header.

@@ -126,7 +126,15 @@ impl TokenVerifier {
     pub fn verify(&self, token: &str) -> Result<Principal, JwtError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| fail("malformed token"))?;
         let claims = match header.alg {
-            Algorithm::HS256 => self.decode(token, Algorithm::HS256, &self.hs256)?,
+            Algorithm::HS256 => {
+                let claims = self.decode(token, Algorithm::HS256, &self.hs256)?;
+                // Only this server issues HS256 tokens: a `client_id` in one names a client of
+                // ours, whose revocation must end the token.
+                let client = claims.client_id.clone().filter(|c| !c.is_empty());
+                let mut p = principal(claims)?;
+                p.client = client;
+                return Ok(p);
+            }
             Algorithm::HS384 | Algorithm::HS512 => return Err(fail("algorithm not accepted")),
             alg => {
                 let alg_name = format!("{alg:?}");
@@ -211,6 +219,7 @@ fn principal(c: Claims) -> Result<Principal, JwtError> {
         subject,
         instance,
         scopes: Scopes::from_claim(&c.scope),
+        client: None,
     })
 }
 

@@ -185,6 +185,7 @@ mod tests {
             subject: sub.into(),
             instance: InstanceId::parse(inst).unwrap(),
             scopes: Scopes::default(),
+            client: None,
         }
     }
 

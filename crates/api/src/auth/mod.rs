@@ -7,12 +7,14 @@
 mod authorize;
 mod jwt;
 mod limiter;
+mod live_clients;
 mod oauth;
 mod whoami;
 
 pub use authorize::authorize;
 pub use jwt::{mint, Claims, JwtError, TokenVerifier};
 pub use limiter::{Decision, Limits, RateLimiter};
+pub use live_clients::LiveClients;
 
 use crate::dialect::DialectKind;
 use crate::routes::{Routes, Rule};
@@ -37,6 +39,9 @@ pub struct Principal {
     /// The instance the token is bound to.
     pub instance: InstanceId,
     pub scopes: Scopes,
+    /// The API client whose `/oauth/token` call issued the token, if it was one: the token is
+    /// accepted only while that client exists (revocation).
+    pub client: Option<String>,
 }
 
 /// Everything the guards and the token endpoint need, built once at start.
@@ -45,6 +50,8 @@ pub struct AuthState {
     pub limiter: RateLimiter,
     /// Lifetime of tokens issued by `/oauth/token`.
     pub token_ttl: Duration,
+    /// Clients recently found to exist (revoked clients' tokens stop working).
+    pub live_clients: LiveClients,
 }
 
 impl AuthState {
@@ -53,6 +60,7 @@ impl AuthState {
             verifier,
             limiter: RateLimiter::new(limits),
             token_ttl,
+            live_clients: LiveClients::default(),
         })
     }
 }

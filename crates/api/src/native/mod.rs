@@ -1,11 +1,14 @@
 //! Switchyard's own API: the producer calls (`/v1/events`, `/v1/invocations`, `/v1/calls`),
-//! invocation and call inspection, replay, subscription secrets, target health and `/metrics`.
+//! invocation and call inspection, the operator's lists (invocations, events, API clients),
+//! cancel, replay and bulk recovery, subscription secrets, target health and `/metrics`.
 //! Errors use the `Native` dialect.
 
 mod calls;
+mod clients;
 pub(crate) mod events;
 mod invocations;
 mod metrics;
+mod search;
 mod secrets;
 pub(crate) mod start;
 mod target_health;
@@ -15,6 +18,8 @@ use crate::routes::Routes;
 
 pub fn routes() -> Routes {
     calls::routes()
+        .merge(clients::routes())
+        .merge(search::routes())
         .merge(events::routes())
         .merge(invocations::routes())
         .merge(metrics::routes())

@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 use switchyard_store::calls::CallRecord;
 use switchyard_store::queue::{AttemptRecord, InvocationKind, InvocationView, RouteKind};
+use switchyard_store::search::{EventRecord, InvocationSummary};
 use utoipa::ToSchema;
 
 /// What an invocation delivers to.
@@ -112,6 +113,12 @@ pub struct InvocationOut {
     /// Request-response: when the invocation times out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline_at: Option<String>,
+    /// The event payload its request bodies were built from: the body each attempt sent is
+    /// this payload in the route's format (native, CloudEvents, ZITADEL's or SailPoint's
+    /// envelope). Bodies themselves are not recorded, as request-response bodies carry the
+    /// invocation's callback secret. `null` when the event was expunged.
+    #[schema(value_type = Option<Object>)]
+    pub request_payload: Option<Value>,
     pub attempts: Vec<AttemptOut>,
 }
 
@@ -133,6 +140,7 @@ impl From<InvocationView> for InvocationOut {
             last_status: v.last_status,
             output: v.output,
             deadline_at: v.deadline_at.map(|t| t.rfc3339()),
+            request_payload: None,
             attempts: v.attempt_log.into_iter().map(AttemptOut::from).collect(),
         }
     }
@@ -297,4 +305,151 @@ pub struct TargetHealthOut {
     pub opened_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_at: Option<String>,
+}
+
+/// An invocation in a list (its attempts are in `GET /v1/invocations/{id}`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvocationSummaryOut {
+    pub id: String,
+    pub event_id: String,
+    /// The trigger id or ZITADEL event type.
+    pub trigger_id: String,
+    pub route_kind: RouteKindOut,
+    pub route_id: String,
+    pub kind: InvocationKindOut,
+    /// `waiting`, `pending`, `in_flight`, `delivered`, `awaiting_callback`, `completed`,
+    /// `failed` or `cancelled`.
+    #[schema(example = "failed")]
+    pub status: String,
+    pub attempt_count: u32,
+    pub next_attempt_at: Option<String>,
+    pub created_at: String,
+    pub completed_at: Option<String>,
+    pub last_error: Option<String>,
+    pub last_status: Option<u16>,
+}
+
+impl From<InvocationSummary> for InvocationSummaryOut {
+    fn from(v: InvocationSummary) -> Self {
+        Self {
+            id: v.id,
+            event_id: v.event_id,
+            trigger_id: v.trigger_id,
+            route_kind: v.route_kind.into(),
+            route_id: v.route_id,
+            kind: v.kind.into(),
+            status: v.status.to_string(),
+            attempt_count: v.attempts,
+            next_attempt_at: v.next_attempt_at.map(|t| t.rfc3339()),
+            created_at: v.created_at.rfc3339(),
+            completed_at: v.completed_at.map(|t| t.rfc3339()),
+            last_error: v.last_error,
+            last_status: v.last_status,
+        }
+    }
+}
+
+/// `GET /v1/invocations`: one page, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvocationPage {
+    pub data: Vec<InvocationSummaryOut>,
+    /// Pass as `cursor` for the next (older) page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// An accepted event in a list.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventSummaryOut {
+    pub id: String,
+    /// The trigger id or ZITADEL event type.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// When it was accepted (durable).
+    pub accepted_at: String,
+}
+
+/// `GET /v1/events`: one page, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventPage {
+    pub data: Vec<EventSummaryOut>,
+    /// Pass as `cursor` for the next (older) page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /v1/events/{id}`: an accepted event, how it was accepted, and where it went.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventOut {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The payload as accepted.
+    #[schema(value_type = Object)]
+    pub payload: Value,
+    /// SailPoint's `contentJson` metadata, when the event came with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub content_json: Option<Value>,
+    /// When it became durable.
+    pub accepted_at: String,
+    /// The answer the producer got (a repeated publish with the same id got the same one).
+    #[schema(value_type = Object)]
+    pub acceptance: Value,
+    /// Its invocations, oldest first.
+    pub invocations: Vec<InvocationSummaryOut>,
+}
+
+impl From<EventRecord> for EventOut {
+    fn from(e: EventRecord) -> Self {
+        let json = |t: &str| serde_json::from_str(t).unwrap_or(Value::String(t.to_string()));
+        Self {
+            payload: json(&e.payload),
+            content_json: e.content_json.as_deref().map(json),
+            acceptance: json(&e.response),
+            id: e.id,
+            event_type: e.event_type,
+            accepted_at: e.created_at.rfc3339(),
+            invocations: e.invocations.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// `POST /v1/invocations/{id}/cancel`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CancelledOut {
+    pub id: String,
+    /// `cancelled`, or `in_flight` when an attempt is under way: it ends as it ends and no
+    /// further attempt follows.
+    pub status: String,
+}
+
+/// `POST /v1/invocations/replay`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkReplayedOut {
+    /// Invocations queued again.
+    pub replayed: u64,
+    /// More matched than one call replays (10000): call again to continue.
+    pub more: bool,
+}
+
+/// An API client (its secret is never shown again).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientOut {
+    pub id: String,
+    /// Space-separated scopes its tokens carry.
+    pub scopes: String,
+    pub rate_limit: Option<String>,
+    pub producer_rate_limit: Option<String>,
+    pub created_at: String,
+}
+
+/// `GET /v1/clients`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientList {
+    pub clients: Vec<ClientOut>,
 }

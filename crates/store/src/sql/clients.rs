@@ -81,4 +81,27 @@ impl<B: Backend> ClientStore for SqlStore<B> {
         .await?;
         row.map(ClientRow::decode).transpose()
     }
+
+    async fn clients(&self, instance: &InstanceId) -> StoreResult<Vec<ApiClient>> {
+        let rows: Vec<ClientRow> = Stmt::new(
+            "SELECT id, instance_id, secret_hash, scopes, management_limit, producer_limit, created_at
+             FROM api_clients WHERE instance_id = $1 ORDER BY created_at, id",
+        )
+        .bind(instance)
+        .fetch_all(&mut self.read().await?)
+        .await?;
+        rows.into_iter().map(ClientRow::decode).collect()
+    }
+
+    async fn delete_client(&self, instance: &InstanceId, id: &str) -> StoreResult<()> {
+        let n = Stmt::new("DELETE FROM api_clients WHERE instance_id = $1 AND id = $2")
+            .bind(instance)
+            .bind(id)
+            .execute(&mut self.write().await?)
+            .await?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
 }

@@ -13,6 +13,7 @@ pub(crate) mod migrate;
 mod queue;
 mod row;
 mod sailpoint;
+mod search;
 mod secrets;
 mod stmt;
 mod zitadel;

@@ -11,6 +11,7 @@ mod cancel;
 mod catalog;
 mod queue;
 mod request_response;
+mod search;
 mod secrets;
 mod support;
 

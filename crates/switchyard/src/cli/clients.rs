@@ -1,5 +1,7 @@
-//! `switchyard clients create`: registers an API client for the OAuth2 client-credentials flow.
-//! The secret is random (256 bits), shown exactly once, and stored only as a digest.
+//! `switchyard clients create|list|revoke`: API clients for the OAuth2 client-credentials flow.
+//! A new client's secret is random (256 bits), shown exactly once, and stored only as a digest;
+//! a revoked client gets no more tokens and the ones it holds stop being accepted (within a
+//! second on a running server).
 
 use crate::Config;
 use clap::{Args, Subcommand};
@@ -13,6 +15,30 @@ use switchyard_store::ApiClient;
 pub enum ClientsCommand {
     /// Creates a client; prints {"clientId", "clientSecret"} as the last line of stdout.
     Create(CreateArgs),
+    /// Lists an instance's clients as JSON lines (never their secrets).
+    List(ListArgs),
+    /// Revokes a client: no more tokens, and its tokens stop working.
+    Revoke(RevokeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    #[arg(long, env = "SWITCHYARD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Instance whose clients to list.
+    #[arg(long, default_value = InstanceId::DEFAULT)]
+    pub instance: String,
+}
+
+#[derive(Args, Debug)]
+pub struct RevokeArgs {
+    #[arg(long, env = "SWITCHYARD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Instance the client belongs to.
+    #[arg(long, default_value = InstanceId::DEFAULT)]
+    pub instance: String,
+    /// The client id.
+    pub id: String,
 }
 
 #[derive(Args, Debug)]
@@ -41,6 +67,62 @@ pub async fn run(mut config: Config, cmd: ClientsCommand) -> anyhow::Result<()> 
             }
             create(&config, args).await
         }
+        ClientsCommand::List(args) => {
+            if let Some(d) = &args.data_dir {
+                config.data_dir = d.clone();
+            }
+            list(&config, &args).await
+        }
+        ClientsCommand::Revoke(args) => {
+            if let Some(d) = &args.data_dir {
+                config.data_dir = d.clone();
+            }
+            revoke(&config, &args).await
+        }
+    }
+}
+
+fn instance_arg(text: &str) -> anyhow::Result<InstanceId> {
+    InstanceId::parse(text).map_err(|e| anyhow::anyhow!("--instance {}", e.rule))
+}
+
+async fn list(config: &Config, args: &ListArgs) -> anyhow::Result<()> {
+    let instance = instance_arg(&args.instance)?;
+    let data = crate::open_data_dir(config)?;
+    let store = crate::open_store(config, &data).await?;
+    let result = store.clients(&instance).await;
+    store.close().await;
+    for c in result? {
+        println!(
+            "{}",
+            serde_json::json!({
+                "clientId": c.id,
+                "scopes": c.scopes.to_string(),
+                "rateLimit": c.management_limit.map(|l| l.to_string()),
+                "producerRateLimit": c.producer_limit.map(|l| l.to_string()),
+                "createdAt": c.created_at.rfc3339(),
+            })
+        );
+    }
+    Ok(())
+}
+
+async fn revoke(config: &Config, args: &RevokeArgs) -> anyhow::Result<()> {
+    let instance = instance_arg(&args.instance)?;
+    let data = crate::open_data_dir(config)?;
+    let store = crate::open_store(config, &data).await?;
+    let result = store.delete_client(&instance, &args.id).await;
+    store.close().await;
+    match result {
+        Ok(()) => {
+            eprintln!("revoked client {} of instance {instance}", args.id);
+            Ok(())
+        }
+        Err(switchyard_store::StoreError::NotFound) => Err(anyhow::anyhow!(
+            "instance {instance} has no client '{}'",
+            args.id
+        )),
+        Err(e) => Err(e.into()),
     }
 }
 

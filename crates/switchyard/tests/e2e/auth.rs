@@ -756,3 +756,100 @@ async fn huge_headers_get_431() {
     // The server is still fine afterwards.
     assert_eq!(s.get("/healthz").await.0, StatusCode::OK);
 }
+
+/// A token from `/oauth/token` for the client.
+async fn client_token(s: &TestServer, id: &str, secret: &str) -> String {
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", id),
+        ("client_secret", secret),
+    ];
+    let resp = s
+        .client
+        .post(s.url("/oauth/token"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let (st, body) = read(resp).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn clients_are_listed_and_a_revoked_clients_tokens_stop_at_once() {
+    let s = TestServer::start().await;
+    let (keep, keep_secret) = create_client(&s, &["--scopes", "admin"]);
+    let (gone, gone_secret) = create_client(&s, &["--scopes", "admin"]);
+    let (elsewhere, _) = create_client(&s, &["--instance", "acme", "--scopes", "admin"]);
+    let token = client_token(&s, &gone, &gone_secret).await;
+    let (st, v) = s
+        .call_as(Some(&token), Method::GET, "/v1/whoami", None)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+
+    // The instance's clients, without secrets; another instance's client is not among them.
+    let (st, list) = s.get("/v1/clients").await;
+    assert_eq!(st, StatusCode::OK, "{list}");
+    let listed: Vec<&str> = list["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed.len(), 2, "{list}");
+    assert!(listed.contains(&keep.as_str()) && listed.contains(&gone.as_str()));
+    assert!(!list.to_string().contains(&keep_secret));
+    let (st, _) = s
+        .call(Method::DELETE, &format!("/v1/clients/{elsewhere}"), None)
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "another instance's client");
+
+    // Revoked: its token is refused on the very next request, and it gets no new one.
+    let (st, v) = s
+        .call(Method::DELETE, &format!("/v1/clients/{gone}"), None)
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT, "{v}");
+    let (st, v) = s
+        .call_as(Some(&token), Method::GET, "/v1/whoami", None)
+        .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED, "{v}");
+    assert!(v.to_string().contains("revoked"), "{v}");
+    let resp = s
+        .client
+        .post(s.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", gone.as_str()),
+            ("client_secret", gone_secret.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+
+    // The CLI lists and revokes too; the server refuses the client's token within a second.
+    let dir = s.data_dir.to_str().unwrap();
+    let keep_token = client_token(&s, &keep, &keep_secret).await;
+    let line = cli(&["clients", "list", "--data-dir", dir]);
+    let last: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(last["clientId"], keep.as_str());
+    cli(&["clients", "revoke", "--data-dir", dir, &keep]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (st, _) = s
+            .call_as(Some(&keep_token), Method::GET, "/v1/whoami", None)
+            .await;
+        if st == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "token still accepted");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["clients", "revoke", "--data-dir", dir, &keep])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no client"));
+}

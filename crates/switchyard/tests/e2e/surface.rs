@@ -133,7 +133,7 @@ async fn unrouted_requests_are_denied_by_default_then_answered_in_their_dialect(
             "sailpoint",
             "GET",
         ),
-        (Method::GET, "/v1/events", "native", "POST"),
+        (Method::DELETE, "/v1/events", "native", "POST"),
     ];
     for (m, path, dialect, allowed) in wrong_method {
         assert_eq!(

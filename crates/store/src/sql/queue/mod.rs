@@ -18,6 +18,13 @@ use rows::{AttemptRow, ClaimedRow, StatusRow, ViewRow, CLAIMED_COLUMNS};
 use std::collections::{HashMap, HashSet};
 use switchyard_core::{InstanceId, Timestamp};
 
+/// What a replay sets (`$1` = now). A replay is a fresh round: the schedule starts over
+/// (`round_base`) while attempt numbers in the log keep increasing, and a cancellation that
+/// ended the last round no longer applies.
+pub(super) const REPLAY_SET: &str = "status = 'pending', next_attempt_at = $1,
+    round_base = attempts, lease_until = NULL, completed_at = NULL, cancel_reason = NULL,
+    updated_at = $1";
+
 #[async_trait]
 impl<B: Backend> QueueStore for SqlStore<B> {
     async fn publish(&self, batch: &[NewEvent]) -> StoreResult<Vec<PublishResult>> {
@@ -109,14 +116,9 @@ impl<B: Backend> QueueStore for SqlStore<B> {
                 )))
                 }
             }
-            // A replay is a fresh round: the schedule starts over (round_base), while attempt
-            // numbers in the log keep increasing.
-            Stmt::new(
-                "UPDATE invocations SET status = 'pending', next_attempt_at = $1,
-                        round_base = attempts, lease_until = NULL, completed_at = NULL,
-                        updated_at = $1
-                 WHERE instance_id = $2 AND id = $3",
-            )
+            Stmt::new(format!(
+                "UPDATE invocations SET {REPLAY_SET} WHERE instance_id = $2 AND id = $3"
+            ))
             .bind(now)
             .bind(instance)
             .bind(id)

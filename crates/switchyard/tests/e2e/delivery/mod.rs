@@ -9,6 +9,7 @@ mod drain;
 mod publish;
 pub mod receiver;
 mod retries;
+mod search;
 mod sailpoint;
 mod signatures;
 mod zitadel;
