@@ -8,6 +8,7 @@ mod accept;
 mod claimer;
 mod deliver;
 mod enqueue;
+mod failure_log;
 mod recorder;
 mod select;
 
