@@ -143,9 +143,16 @@ impl StoreRouting {
                 let http = match sub.target {
                     SubscriptionTarget::EventBridge(eb) => {
                         return Ok(Cached {
-                            value: Some(Arc::new(Destination::EventBridge {
-                                account: eb.aws_account().to_string(),
-                                region: eb.aws_region().to_string(),
+                            value: Some(Arc::new(Destination {
+                                endpoint: Endpoint::EventBridge {
+                                    account: eb.aws_account().to_string(),
+                                    region: eb.aws_region().to_string(),
+                                },
+                                timeout: self.subscription_timeout,
+                                authorization: None,
+                                signing: Signing::StandardWebhooks(Vec::new()),
+                                body: BodyStyle::SailPointFireAndForget,
+                                dispatch: None,
                             })),
                             valid_until: None,
                         })
@@ -178,8 +185,8 @@ impl StoreRouting {
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(Cached {
-                    value: Some(Arc::new(Destination::Http {
-                        url: http.delivery_url().clone(),
+                    value: Some(Arc::new(Destination {
+                        endpoint: Endpoint::Http(http.delivery_url().clone()),
                         timeout: self.subscription_timeout,
                         authorization,
                         signing: Signing::StandardWebhooks(secrets),
@@ -209,8 +216,8 @@ impl StoreRouting {
                     .map(|k| self.open(&k.sealed))
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(Cached {
-                    value: Some(Arc::new(Destination::Http {
-                        url: target.config.endpoint.url().clone(),
+                    value: Some(Arc::new(Destination {
+                        endpoint: Endpoint::Http(target.config.endpoint.url().clone()),
                         timeout: target.config.timeout.duration(),
                         authorization: None,
                         signing: Signing::Zitadel(opened),

@@ -16,7 +16,7 @@ use crate::publish::{
     build_event, check_event_id, check_payload, BuiltEvent, PublishError, PublishRequest, Published,
 };
 use crate::routing::Routing;
-use crate::sender::Sender;
+use crate::transport::{http::Sender, Transports};
 use crate::waiters::Waiters;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -81,7 +81,8 @@ pub struct Engine {
 struct Inner {
     store: Arc<dyn Store>,
     routing: Arc<dyn Routing>,
-    sender: Sender,
+    /// Every transport's long-lived clients.
+    transports: Transports,
     clock: Arc<dyn Clock>,
     config: EngineConfig,
     permits: Arc<Semaphore>,
@@ -112,7 +113,7 @@ impl Engine {
         clock: Arc<dyn Clock>,
         config: EngineConfig,
     ) -> anyhow::Result<Self> {
-        let sender = Sender::new(config.concurrency, config.outbound.clone())?;
+        let transports = Transports::new(config.concurrency, config.outbound.clone())?;
         let (outcomes, outcome_rx) = mpsc::unbounded_channel();
         let (stopping, _) = watch::channel(false);
         let engine = Self {
@@ -121,7 +122,7 @@ impl Engine {
                 permits: Arc::new(Semaphore::new(config.concurrency)),
                 store,
                 routing,
-                sender,
+                transports,
                 clock,
                 config,
                 wake: Notify::new(),
@@ -170,7 +171,7 @@ impl Engine {
 
     /// The pooled, outbound-protected HTTP client, shared with synchronous calls.
     pub(crate) fn sender(&self) -> &Sender {
-        &self.inner.sender
+        self.inner.transports.http()
     }
 
     pub fn metrics(&self) -> &Metrics {
