@@ -14,6 +14,8 @@ use switchyard_store::queue::{Claimed, InvocationKind};
 /// A message ready to send by any transport.
 #[derive(Debug)]
 pub struct Prepared {
+    /// The trigger id or event type (EventBridge's `DetailType`).
+    pub event_type: String,
     pub body: Vec<u8>,
     /// Metadata, lower-case names: HTTP headers, or a broker message's headers/properties.
     pub headers: Vec<(&'static str, String)>,
@@ -44,7 +46,11 @@ pub fn prepare(
         dest.authorization.as_deref(),
         now_secs,
     );
-    Prepared { body, headers }
+    Prepared {
+        event_type: inv.event_type.clone(),
+        body,
+        headers,
+    }
 }
 
 impl Prepared {
@@ -261,6 +267,7 @@ mod tests {
     #[test]
     fn recorded_headers_mask_credentials() {
         let p = Prepared {
+            event_type: "t".into(),
             body: vec![],
             headers: vec![
                 ("authorization", "Bearer s3cret".into()),

@@ -12,7 +12,9 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use switchyard_core::crypto::MasterKey;
 use switchyard_core::jsonpath::Budget;
-use switchyard_core::sailpoint::{HttpAuth, SubscriptionTarget, TriggerCatalog, TriggerType};
+use switchyard_core::sailpoint::{
+    DispatchMode, HttpAuth, SubscriptionTarget, TriggerCatalog, TriggerType,
+};
 use switchyard_core::signing::webhook_secret_bytes;
 use switchyard_core::zitadel::{Condition, EventSelector, TargetType, ZitadelCatalog};
 use switchyard_core::{Clock, InstanceId, Timestamp};
@@ -152,10 +154,12 @@ impl StoreRouting {
                                 authorization: None,
                                 signing: Signing::StandardWebhooks(Vec::new()),
                                 body: BodyStyle::SailPointFireAndForget,
-                                dispatch: None,
+                                // No answer comes back through EventBridge: a request-response
+                                // trigger's output arrives by callback.
+                                dispatch: Some(DispatchMode::Async),
                             })),
                             valid_until: None,
-                        })
+                        });
                     }
                     SubscriptionTarget::Http(h) => h,
                 };

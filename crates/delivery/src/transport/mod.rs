@@ -8,6 +8,8 @@
 //! so no delivery sets up its own connection and one destination's outage cannot hold up a
 //! worker beyond that delivery's own timeout.
 
+pub mod aws;
+pub mod eventbridge;
 pub mod http;
 
 use crate::prepare::Prepared;
@@ -17,6 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchyard_core::invocation::DestinationKind;
 use switchyard_core::netguard::OutboundPolicy;
+use switchyard_core::Clock;
 
 /// Longest response, reply or acknowledgement excerpt kept in the attempt log.
 pub const EXCERPT_BYTES: usize = 4096;
@@ -101,13 +104,25 @@ impl Response {
 /// The long-lived clients of every transport, owned by the engine and shared by its workers.
 pub struct Transports {
     http: http::Sender,
+    eventbridge: eventbridge::EventBridge,
+}
+
+/// What the transports are built from.
+pub struct TransportConfig {
+    /// Bounds the HTTP pool per host.
+    pub max_idle_per_host: usize,
+    pub policy: Arc<OutboundPolicy>,
+    /// The environment the AWS transports read (credentials, endpoint overrides).
+    pub aws_env: aws::Env,
+    pub eventbridge: eventbridge::EventBridgeSettings,
 }
 
 impl Transports {
-    /// Builds the clients; `max_idle_per_host` bounds the HTTP pool.
-    pub fn new(max_idle_per_host: usize, policy: Arc<OutboundPolicy>) -> anyhow::Result<Self> {
+    pub fn new(config: TransportConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let aws = Arc::new(aws::Aws::new(config.aws_env, clock)?);
         Ok(Self {
-            http: http::Sender::new(max_idle_per_host, policy)?,
+            http: http::Sender::new(config.max_idle_per_host, config.policy)?,
+            eventbridge: eventbridge::EventBridge::new(aws, config.eventbridge),
         })
     }
 
@@ -120,12 +135,9 @@ impl Transports {
     pub async fn send(&self, endpoint: &Endpoint, msg: Prepared, timeout: Duration) -> Response {
         match endpoint {
             Endpoint::Http(url) => self.http.post(url, &msg.headers, msg.body, timeout).await,
-            Endpoint::EventBridge { .. } => Response::failed(
-                SendError::Unavailable(
-                    "EventBridge delivery not configured; the invocation stays queued".into(),
-                ),
-                Instant::now(),
-            ),
+            Endpoint::EventBridge { account, region } => {
+                self.eventbridge.send(account, region, msg, timeout).await
+            }
         }
     }
 }
