@@ -4,8 +4,8 @@
 //! the payload, a 2xx `{forwardedStatusCode, forwardedErrorMessage}` is a failure whose 4xx goes
 //! back to the original caller).
 
-use crate::outcome::describe;
-use crate::sender::{Response, SendError};
+use crate::classify::describe;
+use crate::transport::{Response, SendError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use switchyard_core::zitadel::{Condition, MethodSelector, TargetType};

@@ -17,7 +17,7 @@ pub mod recorder;
 
 pub use answer::CallContext;
 
-use crate::sender::{Response, Sender};
+use crate::transport::{http::Sender, Response};
 use crate::Engine;
 use answer::Verdict;
 use breakers::Breakers;

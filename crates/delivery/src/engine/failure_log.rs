@@ -23,7 +23,7 @@ pub(super) fn log_failed_attempt(o: &Outcome) {
     };
     let a = &o.attempt;
     // A cancellation found before sending is no attempt that failed.
-    if matches!(o.next, NextStep::Cancelled(_)) && a.status.is_none() && a.duration_ms == 0 {
+    if matches!(o.next, NextStep::Cancelled(_)) && a.transport.is_none() {
         return;
     }
     let reason = match (&a.error, a.status) {

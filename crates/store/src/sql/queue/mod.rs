@@ -75,7 +75,7 @@ impl<B: Backend> QueueStore for SqlStore<B> {
         .fetch_one(&mut conn)
         .await?;
         let attempts: Vec<AttemptRow> = Stmt::new(
-            "SELECT n, at, request_headers, status, duration_ms, response_excerpt, error
+            "SELECT n, at, transport, destination, outcome, request_headers, status, duration_ms, response_excerpt, error
              FROM attempts WHERE invocation_id = $1 ORDER BY n",
         )
         .bind(id)
