@@ -17,10 +17,10 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use switchyard_core::auth::Scope;
-use utoipa::ToSchema;
 use switchyard_store::queue::{CancelResult, InvocationStatus};
 use switchyard_store::search::REPLAY_LIMIT;
 use switchyard_store::StoreError;
+use utoipa::ToSchema;
 use utoipa_axum::routes;
 
 pub fn routes() -> Routes {
@@ -33,7 +33,10 @@ pub fn routes() -> Routes {
             Rule::scope(Scope::InvocationsStart).producer(),
             routes!(replay),
         )
-        .add(Rule::scope(Scope::InvocationsStart), routes!(replay_matching))
+        .add(
+            Rule::scope(Scope::InvocationsStart),
+            routes!(replay_matching),
+        )
         .add(Rule::scope(Scope::InvocationsStart), routes!(cancel))
 }
 
@@ -90,13 +93,13 @@ async fn cancel(
     let status = match result {
         CancelResult::Cancelled => InvocationStatus::Cancelled,
         CancelResult::AfterAttempt => InvocationStatus::InFlight,
-        CancelResult::AlreadyEnded(s) => {
-            return Err(ApiError::new(
-                Code::Aborted,
-                format!("invocation '{id}' is {s}: only queued or retrying invocations can be cancelled"),
-            )
-            .into())
-        }
+        CancelResult::AlreadyEnded(s) => return Err(ApiError::new(
+            Code::Aborted,
+            format!(
+                "invocation '{id}' is {s}: only queued or retrying invocations can be cancelled"
+            ),
+        )
+        .into()),
     };
     Ok(Json(CancelledOut {
         id,

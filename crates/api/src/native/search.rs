@@ -44,7 +44,9 @@ pub fn routes() -> Routes {
 #[into_params(parameter_in = Query)]
 pub struct InvocationQuery {
     /// Only invocations in this state.
-    #[param(pattern = "^(waiting|pending|in_flight|delivered|awaiting_callback|completed|failed|cancelled)$")]
+    #[param(
+        pattern = "^(waiting|pending|in_flight|delivered|awaiting_callback|completed|failed|cancelled)$"
+    )]
     pub status: Option<String>,
     /// Only deliveries to SailPoint subscriptions (`subscription`) or ZITADEL targets (`target`).
     #[param(pattern = "^(subscription|target)$")]
@@ -120,9 +122,8 @@ fn decode_cursor(text: &str) -> Result<Cursor, ApiError> {
 fn time(name: &str, v: &Option<String>) -> Result<Option<Timestamp>, ApiError> {
     v.as_deref()
         .map(|s| {
-            Timestamp::parse_rfc3339(s).ok_or_else(|| {
-                ApiError::invalid(format!("{name}: not an RFC 3339 time ('{s}')"))
-            })
+            Timestamp::parse_rfc3339(s)
+                .ok_or_else(|| ApiError::invalid(format!("{name}: not an RFC 3339 time ('{s}')")))
         })
         .transpose()
 }
@@ -153,9 +154,8 @@ impl InvocationQuery {
             .route_kind
             .as_deref()
             .map(|s| {
-                RouteKind::parse(s).map_err(|_| {
-                    ApiError::invalid("routeKind: must be 'subscription' or 'target'")
-                })
+                RouteKind::parse(s)
+                    .map_err(|_| ApiError::invalid("routeKind: must be 'subscription' or 'target'"))
             })
             .transpose()?;
         Ok(InvocationFilter {
@@ -283,7 +283,13 @@ mod tests {
             id: "ev:1/ä".into(),
         };
         assert_eq!(decode_cursor(&encode_cursor(&c)).unwrap(), c);
-        for bad in ["", "!!", "bm9jb2xvbg", &URL_SAFE_NO_PAD.encode("x:1"), &"A".repeat(500)] {
+        for bad in [
+            "",
+            "!!",
+            "bm9jb2xvbg",
+            &URL_SAFE_NO_PAD.encode("x:1"),
+            &"A".repeat(500),
+        ] {
             assert!(decode_cursor(bad).is_err(), "{bad}");
         }
     }

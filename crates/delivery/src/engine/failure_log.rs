@@ -11,7 +11,9 @@ fn next_after_failure(next: &NextStep) -> Option<String> {
         NextStep::Delivered | NextStep::Completed(_) | NextStep::AwaitingCallback => None,
         NextStep::RetryAt(t) => Some(t.rfc3339()),
         NextStep::Failed(_) => Some("none: attempts exhausted or not retryable".into()),
-        NextStep::FailedDisableRoute(_) => Some("none: the route answered 410 and is disabled".into()),
+        NextStep::FailedDisableRoute(_) => {
+            Some("none: the route answered 410 and is disabled".into())
+        }
         NextStep::Cancelled(_) => Some("none: the invocation was cancelled".into()),
     }
 }

@@ -25,7 +25,9 @@ impl Engine {
             loop {
                 match inner.store.record_outcomes(&batch).await {
                     Ok(released) => {
-                        batch.iter().for_each(super::failure_log::log_failed_attempt);
+                        batch
+                            .iter()
+                            .for_each(super::failure_log::log_failed_attempt);
                         inner.unrecorded.fetch_sub(batch.len(), Ordering::SeqCst);
                         inner.waiters.signal(
                             batch

@@ -240,7 +240,8 @@ impl<B: Backend> SearchStore for SqlStore<B> {
             }
             let take = room.min(REPLAY_BATCH);
             let mut tx = self.begin().await?;
-            let result = replay_batch::<B>(&mut tx, instance, filter, after.as_ref(), take, now).await;
+            let result =
+                replay_batch::<B>(&mut tx, instance, filter, after.as_ref(), take, now).await;
             let (n, last, full) = finish(tx, result).await?;
             done.replayed += n;
             if !full {

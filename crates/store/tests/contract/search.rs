@@ -35,8 +35,18 @@ async fn history(s: &Arc<dyn Store>, instance: &str, p: &str) {
             &format!("e{n}"),
             n * 100,
             vec![
-                inv(&format!("{p}e{n}-s"), RouteKind::Subscription, "s1", InitialState::Pending),
-                inv(&format!("{p}e{n}-t"), RouteKind::Target, "t1", InitialState::Pending),
+                inv(
+                    &format!("{p}e{n}-s"),
+                    RouteKind::Subscription,
+                    "s1",
+                    InitialState::Pending,
+                ),
+                inv(
+                    &format!("{p}e{n}-t"),
+                    RouteKind::Target,
+                    "t1",
+                    InitialState::Pending,
+                ),
             ],
         );
         if n == 4 {
@@ -149,7 +159,12 @@ pub async fn pages_stay_exact_while_newer_rows_arrive(s: Arc<dyn Store>) {
                 &i,
                 &format!("p{n:03}"),
                 n,
-                vec![inv(&format!("p{n:03}-s"), RouteKind::Subscription, "s", InitialState::Pending)],
+                vec![inv(
+                    &format!("p{n:03}-s"),
+                    RouteKind::Subscription,
+                    "s",
+                    InitialState::Pending,
+                )],
             );
             s.publish(&[e]).await.unwrap();
         }
@@ -243,7 +258,13 @@ pub async fn bulk_replay_counts_bounds_and_keeps_to_finished_work(s: Arc<dyn Sto
         .replay_matching(&i, &failed, 1, Timestamp(2_000))
         .await
         .unwrap();
-    assert_eq!(first, BulkReplay { replayed: 1, more: true });
+    assert_eq!(
+        first,
+        BulkReplay {
+            replayed: 1,
+            more: true
+        }
+    );
     let e4 = s.invocation(&i, "e4-s").await.unwrap();
     assert_eq!(e4.status, InvocationStatus::Pending);
     assert_eq!(e4.next_attempt_at, Some(Timestamp(2_000)));
@@ -251,7 +272,13 @@ pub async fn bulk_replay_counts_bounds_and_keeps_to_finished_work(s: Arc<dyn Sto
         .replay_matching(&i, &failed, 100, Timestamp(2_000))
         .await
         .unwrap();
-    assert_eq!(rest, BulkReplay { replayed: 1, more: false });
+    assert_eq!(
+        rest,
+        BulkReplay {
+            replayed: 1,
+            more: false
+        }
+    );
     assert_eq!(
         s.invocation(&i, "e2-s").await.unwrap().status,
         InvocationStatus::Pending
@@ -296,7 +323,14 @@ pub async fn bulk_replay_counts_bounds_and_keeps_to_finished_work(s: Arc<dyn Sto
     // Many matches are replayed in several transactions and all counted.
     let j = inst("r3");
     let many: Vec<NewInvocation> = (0..1_200)
-        .map(|n| inv(&format!("m{n}"), RouteKind::Subscription, "s", InitialState::Pending))
+        .map(|n| {
+            inv(
+                &format!("m{n}"),
+                RouteKind::Subscription,
+                "s",
+                InitialState::Pending,
+            )
+        })
         .collect();
     s.publish(&[event(&j, "big", 10, many)]).await.unwrap();
     let claimed = s
@@ -314,7 +348,13 @@ pub async fn bulk_replay_counts_bounds_and_keeps_to_finished_work(s: Arc<dyn Sto
         .replay_matching(&j, &failed, 10_000, Timestamp(3_200))
         .await
         .unwrap();
-    assert_eq!(all, BulkReplay { replayed: 1_200, more: false });
+    assert_eq!(
+        all,
+        BulkReplay {
+            replayed: 1_200,
+            more: false
+        }
+    );
 }
 
 pub async fn clients_are_listed_per_instance_and_revoked(s: Arc<dyn Store>) {
@@ -327,7 +367,11 @@ pub async fn clients_are_listed_per_instance_and_revoked(s: Arc<dyn Store>) {
         producer_limit: None,
         created_at: Timestamp(at),
     };
-    for c in [client("b", "k1", 2), client("a", "k1", 1), client("c", "k2", 1)] {
+    for c in [
+        client("b", "k1", 2),
+        client("a", "k1", 1),
+        client("c", "k2", 1),
+    ] {
         s.create_client(&c).await.unwrap();
     }
     let listed: Vec<String> = s

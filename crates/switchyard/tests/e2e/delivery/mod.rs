@@ -9,8 +9,8 @@ mod drain;
 mod publish;
 pub mod receiver;
 mod retries;
-mod search;
 mod sailpoint;
+mod search;
 mod signatures;
 mod zitadel;
 

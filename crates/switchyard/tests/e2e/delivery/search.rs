@@ -33,20 +33,19 @@ async fn failures_are_found_by_filter_and_recovered_in_bulk() {
     r.default_for("/down", 500);
     let down = sub_id(&subscribe(&s, &r.url("/down"), json!({})).await);
     let up = sub_id(&subscribe(&s, &r.url("/up"), json!({})).await);
-    let (target, _) = target(
-        &s,
-        "t",
-        &r.url("/target"),
-        json!({"restWebhook": {}}),
-    )
-    .await;
+    let (target, _) = target(&s, "t", &r.url("/target"), json!({"restWebhook": {}})).await;
     execution(&s, "user.human.added", &[&target]).await;
     let t0 = "2000-01-01T00:00:00Z";
 
     let mut failing = Vec::new();
     let mut events = Vec::new();
     for n in 0..3 {
-        let p = publish(&s, "idn:identity-created", identity(&format!("u{n}"), "Ops")).await;
+        let p = publish(
+            &s,
+            "idn:identity-created",
+            identity(&format!("u{n}"), "Ops"),
+        )
+        .await;
         failing.push(invocation_for(&p, &down));
         events.push(p["eventId"].as_str().unwrap().to_string());
     }
@@ -83,7 +82,11 @@ async fn failures_are_found_by_filter_and_recovered_in_bulk() {
     assert!(ids(&later).is_empty());
     let upto = ok(&s, &format!("/v1/invocations?until={t0}")).await;
     assert!(ids(&upto).is_empty());
-    let delivered = ok(&s, &format!("/v1/invocations?status=delivered&routeId={up}")).await;
+    let delivered = ok(
+        &s,
+        &format!("/v1/invocations?status=delivered&routeId={up}"),
+    )
+    .await;
     assert_eq!(delivered["data"].as_array().unwrap().len(), 3);
 
     // The detail shows what was sent: headers, and the payload the body was built from.
@@ -107,7 +110,10 @@ async fn failures_are_found_by_filter_and_recovered_in_bulk() {
         assert_eq!(v["attemptCount"], 3, "{v}");
     }
     let (st, v) = s
-        .post("/v1/invocations/replay", json!({"routeId": down, "since": t0}))
+        .post(
+            "/v1/invocations/replay",
+            json!({"routeId": down, "since": t0}),
+        )
         .await;
     assert_eq!(st, 202, "{v}");
     assert_eq!(v["replayed"], 0, "nothing failed is left: {v}");
@@ -155,7 +161,12 @@ async fn pages_are_exact_while_producers_keep_publishing() {
     let sub = sub_id(&subscribe(&s, &r.url("/ok"), json!({})).await);
     let mut before = HashSet::new();
     for n in 0..40 {
-        let p = publish(&s, "idn:identity-created", identity(&format!("p{n}"), "Ops")).await;
+        let p = publish(
+            &s,
+            "idn:identity-created",
+            identity(&format!("p{n}"), "Ops"),
+        )
+        .await;
         before.insert(invocation_for(&p, &sub));
     }
     // A producer keeps publishing while the operator pages through the list.
@@ -208,7 +219,9 @@ async fn pages_are_exact_while_producers_keep_publishing() {
     // Newest first throughout: rows published while paging never appear behind older ones.
     let parsed: Vec<time::OffsetDateTime> = times
         .iter()
-        .map(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).unwrap())
+        .map(|t| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).unwrap()
+        })
         .collect();
     assert!(parsed.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
     assert!(published_meanwhile > 0);
@@ -232,7 +245,10 @@ async fn an_event_shows_its_payload_acceptance_and_invocations() {
 
     let list = ok(&s, "/v1/events?type=idn:identity-created").await;
     assert_eq!(ids(&list), ["order-17"]);
-    assert!(list["data"][0]["acceptedAt"].as_str().unwrap().ends_with('Z'));
+    assert!(list["data"][0]["acceptedAt"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
     let all = ok(&s, "/v1/events?limit=1").await;
     assert_eq!(all["data"].as_array().unwrap().len(), 1);
     let next = all["nextCursor"].as_str().unwrap();
@@ -258,7 +274,12 @@ async fn an_event_shows_its_payload_acceptance_and_invocations() {
         .await;
     assert_eq!(st, 404);
     let (st, _) = s
-        .call_as(Some(&other), Method::POST, &format!("/v1/invocations/{inv}/cancel"), None)
+        .call_as(
+            Some(&other),
+            Method::POST,
+            &format!("/v1/invocations/{inv}/cancel"),
+            None,
+        )
         .await;
     assert_eq!(st, 404);
 }
