@@ -93,13 +93,10 @@ async fn cancel(
     let status = match result {
         CancelResult::Cancelled => InvocationStatus::Cancelled,
         CancelResult::AfterAttempt => InvocationStatus::InFlight,
-        CancelResult::AlreadyEnded(s) => return Err(ApiError::new(
-            Code::Aborted,
-            format!(
-                "invocation '{id}' is {s}: only queued or retrying invocations can be cancelled"
-            ),
-        )
-        .into()),
+        CancelResult::AlreadyEnded(s) => {
+            let why = format!("invocation '{id}' is {s}: only a queued or retrying one can be");
+            return Err(ApiError::new(Code::Aborted, format!("{why} cancelled")).into());
+        }
     };
     Ok(Json(CancelledOut {
         id,
