@@ -6,7 +6,8 @@
 
 use crate::calls::{call, call_kind, execution as call_execution, ADD_HUMAN};
 use crate::delivery::{
-    execution, invocation_for, publish, server, target, wait_invocation, wait_status, WAIT,
+    execution, invocation_for, metric, metrics_text, publish, server, target, wait_invocation,
+    wait_status, WAIT,
 };
 use crate::support::TestServer;
 use futures_util::StreamExt;
@@ -91,6 +92,16 @@ async fn a_core_publish_arrives_with_its_signature_metadata() {
         .as_str()
         .unwrap()
         .contains("no stream captures it"));
+    // Metrics count attempts by the kind of destination.
+    let text = metrics_text(&s).await;
+    let sample = |t: &str, o: &str| {
+        metric(
+            &text,
+            &format!("switchyard_transport_deliveries_total{{transport=\"{t}\",outcome=\"{o}\"}}"),
+        )
+    };
+    assert_eq!(sample("nats", "delivered"), Some(1.0), "{text}");
+    assert_eq!(sample("http", "delivered"), Some(0.0), "{text}");
 }
 
 /// A JetStream stream capturing `subject`, deleted on drop of the returned name's owner.
@@ -199,6 +210,14 @@ async fn a_server_that_is_down_fails_the_attempt_and_a_retry_succeeds_once_it_is
     .await;
     let first = &v["attempts"][0];
     assert_eq!(first["outcome"], "retry", "{v}");
+    let text = metrics_text(&s).await;
+    assert!(
+        metric(
+            &text,
+            "switchyard_transport_deliveries_total{transport=\"nats\",outcome=\"retried\"}"
+        ) >= Some(1.0),
+        "{text}"
+    );
     let error = first["error"].as_str().unwrap_or("");
     assert!(
         error.contains(&format!("NATS connect to 127.0.0.1:{port}")),
