@@ -162,7 +162,7 @@ def test_endpoint_down_fails_the_attempt_and_a_retry_succeeds(moto, moto_port, q
         headers, _ = setup_subscription(s)
         inv_id = publish(s, headers, "o-8")
         v = invocation(s, headers, inv_id, lambda v: len(v["attempts"]) >= 2)
-        assert v["status"] == "pending"
+        assert v["status"] in ("pending", "in_flight"), v  # retried, never given up
         first = v["attempts"][0]
         assert first["outcome"] == "retry" and first["transport"] == "eventbridge"
         assert "EventBridge" in first["error"] and "connection" in first["error"], first

@@ -107,16 +107,26 @@ pub enum BodyStyle {
 pub enum Endpoint {
     /// An HTTP(S) receiver.
     Http(DeliveryUrl),
+    /// A NATS subject (`nats://HOST:PORT/SUBJECT`).
+    Nats(DeliveryUrl),
     /// The default event bus of an AWS account in a region (a SailPoint EVENTBRIDGE
     /// subscription).
     EventBridge { account: String, region: String },
 }
 
 impl Endpoint {
+    /// The endpoint a route's URL names, by its scheme.
+    pub fn of_url(url: DeliveryUrl) -> Self {
+        match url.kind() {
+            switchyard_core::invocation::DestinationKind::Nats => Endpoint::Nats(url),
+            _ => Endpoint::Http(url),
+        }
+    }
+
     /// The endpoint as shown in attempt records and logs, credentials masked.
     pub fn masked(&self) -> String {
         match self {
-            Endpoint::Http(url) => crate::transport::http::masked(url),
+            Endpoint::Http(url) | Endpoint::Nats(url) => crate::transport::http::masked(url),
             Endpoint::EventBridge { account, region } => {
                 format!("eventbridge://{region}/{account}")
             }

@@ -190,7 +190,7 @@ impl StoreRouting {
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(Cached {
                     value: Some(Arc::new(Destination {
-                        endpoint: Endpoint::Http(http.delivery_url().clone()),
+                        endpoint: Endpoint::of_url(http.delivery_url().clone()),
                         timeout: self.subscription_timeout,
                         authorization,
                         signing: Signing::StandardWebhooks(secrets),
@@ -221,7 +221,7 @@ impl StoreRouting {
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(Cached {
                     value: Some(Arc::new(Destination {
-                        endpoint: Endpoint::Http(target.config.endpoint.url().clone()),
+                        endpoint: Endpoint::of_url(target.config.endpoint.url().clone()),
                         timeout: target.config.timeout.duration(),
                         authorization: None,
                         signing: Signing::Zitadel(opened),

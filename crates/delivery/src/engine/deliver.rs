@@ -162,6 +162,9 @@ impl Engine {
             Verdict::Parked(_) => DeliveryOutcome::Parked,
             _ => DeliveryOutcome::of(&next),
         };
+        inner
+            .metrics
+            .transport_outcome(transport::kind(&dest.endpoint), label);
         self.finish(job, attempt, next, label);
     }
 

@@ -18,7 +18,7 @@ use crate::publish::{
 };
 use crate::routing::Routing;
 use crate::transport::eventbridge::EventBridgeSettings;
-use crate::transport::{aws, http::Sender, TransportConfig, Transports};
+use crate::transport::{aws, TransportConfig, Transports};
 use crate::waiters::Waiters;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -185,9 +185,9 @@ impl Engine {
         &self.inner.routing
     }
 
-    /// The pooled, outbound-protected HTTP client, shared with synchronous calls.
-    pub(crate) fn sender(&self) -> &Sender {
-        self.inner.transports.http()
+    /// Every transport's clients, shared with synchronous calls.
+    pub(crate) fn transports(&self) -> &Transports {
+        &self.inner.transports
     }
 
     pub fn metrics(&self) -> &Metrics {

@@ -11,6 +11,7 @@
 pub mod aws;
 pub mod eventbridge;
 pub mod http;
+pub mod nats;
 
 use crate::prepare::Prepared;
 use crate::routing::Endpoint;
@@ -105,6 +106,7 @@ impl Response {
 pub struct Transports {
     http: http::Sender,
     eventbridge: eventbridge::EventBridge,
+    nats: nats::Nats,
 }
 
 /// What the transports are built from.
@@ -121,6 +123,7 @@ impl Transports {
     pub fn new(config: TransportConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let aws = Arc::new(aws::Aws::new(config.aws_env, clock)?);
         Ok(Self {
+            nats: nats::Nats::new(config.policy.clone()),
             http: http::Sender::new(config.max_idle_per_host, config.policy)?,
             eventbridge: eventbridge::EventBridge::new(aws, config.eventbridge),
         })
@@ -131,10 +134,16 @@ impl Transports {
         &self.http
     }
 
+    /// The NATS clients (also used by synchronous call chains for request-reply).
+    pub fn nats(&self) -> &nats::Nats {
+        &self.nats
+    }
+
     /// Sends `msg` to `endpoint`, waiting at most `timeout` for its answer or acknowledgement.
     pub async fn send(&self, endpoint: &Endpoint, msg: Prepared, timeout: Duration) -> Response {
         match endpoint {
             Endpoint::Http(url) => self.http.post(url, &msg.headers, msg.body, timeout).await,
+            Endpoint::Nats(url) => self.nats.publish(url, msg, timeout).await,
             Endpoint::EventBridge { account, region } => {
                 self.eventbridge.send(account, region, msg, timeout).await
             }
@@ -146,6 +155,7 @@ impl Transports {
 pub fn kind(endpoint: &Endpoint) -> DestinationKind {
     match endpoint {
         Endpoint::Http(_) => DestinationKind::Http,
+        Endpoint::Nats(_) => DestinationKind::Nats,
         Endpoint::EventBridge { .. } => DestinationKind::EventBridge,
     }
 }
