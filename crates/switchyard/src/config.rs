@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 pub struct Config {
     /// Address to listen on; port 0 picks a free port.
     pub listen: String,
+    /// `text` (default) or `json` lines on stderr (`SWITCHYARD_LOG_FORMAT`); `RUST_LOG` filters.
+    pub log_format: LogFormat,
     /// Where the SQLite database and the master key live.
     pub data_dir: PathBuf,
     /// PostgreSQL URL (`postgres://user@host/db`) for several nodes sharing one database; empty
@@ -37,6 +39,17 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Names ZITADEL execution conditions may use beyond the built-in catalog.
     pub zitadel_catalog: CatalogExtension,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for a log shipper.
+    Json,
 }
 
 /// `[auth]`: token verification, the token endpoint and rate limits. Authentication is always on.
@@ -252,6 +265,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".into(),
+            log_format: LogFormat::Text,
             data_dir: PathBuf::from("switchyard-data"),
             database_url: String::new(),
             master_key_file: None,

@@ -88,6 +88,36 @@ impl DataDir {
         }
     }
 
+    /// For commands that act on an existing server's data (`token`, `clients`): the directory
+    /// must exist and hold what the server generated on its first start, or the command would
+    /// create a new secret that the server does not know.
+    pub fn require_server(path: &Path, needs: &[&str]) -> anyhow::Result<()> {
+        let hint = || {
+            format!(
+                "start the server once with `switchyard serve --data-dir {0}`, or point --data-dir \
+                 (SWITCHYARD_DATA_DIR) at the server's data directory",
+                path.display()
+            )
+        };
+        if !path.is_dir() {
+            anyhow::bail!(
+                "data directory {} does not exist: {}",
+                path.display(),
+                hint()
+            );
+        }
+        for file in needs {
+            if !path.join(file).exists() {
+                anyhow::bail!(
+                    "data directory {} holds no server ({file} is missing): {}",
+                    path.display(),
+                    hint()
+                );
+            }
+        }
+        Ok(())
+    }
+
     pub fn database_path(&self) -> PathBuf {
         self.path.join(DATABASE_FILE)
     }

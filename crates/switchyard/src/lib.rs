@@ -8,6 +8,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod data_dir;
+mod startup;
 
 pub use config::Config;
 
@@ -61,14 +62,24 @@ pub struct Application {
     store: Arc<dyn Store>,
     engine: Engine,
     calls: CallRunner,
+    /// What the startup line says besides the address.
+    storage: String,
+    allow_networks: String,
+    workers: usize,
     /// Held while the server runs: no second server or maintenance command on this data dir.
     _lock: data_dir::DataDirLock,
 }
 
 impl Application {
     /// Opens storage, runs migrations and binds the listen address.
+    /// Nothing is created or migrated before the configuration is valid and the listen address
+    /// is bound.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.validate()?;
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("listen address {}", config.listen))?;
+        let addr = listener.local_addr()?;
         let data = open_data_dir(&config)?;
         let lock = data.lock()?;
         let store = open_store(&config, &data).await?;
@@ -76,10 +87,6 @@ impl Application {
             let id = switchyard_core::InstanceId::parse(&binding.id)?;
             store.bind_domain(&id, &binding.domain).await?;
         }
-        let listener = TcpListener::bind(&config.listen)
-            .await
-            .with_context(|| format!("binding {}", config.listen))?;
-        let addr = listener.local_addr()?;
         let public_url = config
             .public_url
             .clone()
@@ -130,6 +137,13 @@ impl Application {
             store,
             engine,
             calls,
+            storage: startup::storage_summary(&config.database_url, &data.database_path()),
+            allow_networks: if config.allow_networks.is_empty() {
+                "none".into()
+            } else {
+                config.allow_networks.clone()
+            },
+            workers: config.delivery.concurrency,
             _lock: lock,
         })
     }
@@ -144,7 +158,16 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        tracing::info!(address = %self.addr, "switchyard listening on http://{}", self.addr);
+        tracing::info!(
+            version = env!("CARGO_PKG_VERSION"),
+            listen = %self.addr,
+            storage = %self.storage,
+            allowed_networks = %self.allow_networks,
+            workers = self.workers,
+            "switchyard {} listening on http://{}",
+            env!("CARGO_PKG_VERSION"),
+            self.addr
+        );
         let router = switchyard_api::router(self.state);
         axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)

@@ -1,7 +1,11 @@
 //! The `switchyard` command. Parses arguments, sets up logging and hands over to the library.
+//! A user's mistake (a bad flag, a bad configuration, a port in use) ends with one line on
+//! stderr and exit status 1 (2 for a bad command line), never a backtrace.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
+use std::process::ExitCode;
+use switchyard::config::LogFormat;
 use switchyard::{Application, Config};
 
 /// Delivery allocates and frees small buffers at a high rate on many threads; mimalloc spends a
@@ -50,23 +54,56 @@ enum Command {
     Clients(switchyard::cli::clients::ClientsCommand),
     /// Replace the master key and re-encrypt every stored secret with it (servers stopped).
     RotateMasterKey(switchyard::cli::rotate::RotateArgs),
+    /// Print a shell completion script, e.g. `switchyard completions bash > /etc/bash_completion.d/switchyard`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // The cause chain on one line; no backtrace, whatever RUST_BACKTRACE says.
+            let text = format!("{e:#}").replace('\n', "; ");
+            eprintln!("error: {text}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().with_current_span(false).init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Completions { shell } = cli.command {
+        clap_complete::generate(
+            shell,
+            &mut Cli::command(),
+            "switchyard",
+            &mut std::io::stdout(),
+        );
+        return Ok(());
+    }
+    let mut config = Config::load(cli.config.as_deref())?;
+    init_logging(config.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let mut config = Config::load(cli.config.as_deref())?;
         match cli.command {
             Command::Serve {
                 listen,
@@ -103,10 +140,10 @@ fn main() -> anyhow::Result<()> {
             Command::Token(args) => switchyard::cli::token::run(config, args),
             Command::Clients(cmd) => switchyard::cli::clients::run(config, cmd).await,
             Command::RotateMasterKey(args) => switchyard::cli::rotate::run(config, args).await,
+            Command::Completions { .. } => Ok(()),
         }
     })
 }
-
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
 async fn shutdown_signal() {
     let ctrl_c = async {

@@ -82,12 +82,26 @@ pub async fn run(mut config: Config, cmd: ClientsCommand) -> anyhow::Result<()> 
     }
 }
 
+/// The data directory must be a server's: its master key, and its database unless the server
+/// uses PostgreSQL.
+fn require_server(config: &Config) -> anyhow::Result<()> {
+    let mut needs = Vec::new();
+    if config.master_key_file.is_none() {
+        needs.push(crate::data_dir::MASTER_KEY_FILE);
+    }
+    if config.database_url.is_empty() {
+        needs.push(crate::data_dir::DATABASE_FILE);
+    }
+    crate::data_dir::DataDir::require_server(&config.data_dir, &needs)
+}
+
 fn instance_arg(text: &str) -> anyhow::Result<InstanceId> {
     InstanceId::parse(text).map_err(|e| anyhow::anyhow!("--instance {}", e.rule))
 }
 
 async fn list(config: &Config, args: &ListArgs) -> anyhow::Result<()> {
     let instance = instance_arg(&args.instance)?;
+    require_server(config)?;
     let data = crate::open_data_dir(config)?;
     let store = crate::open_store(config, &data).await?;
     let result = store.clients(&instance).await;
@@ -109,6 +123,7 @@ async fn list(config: &Config, args: &ListArgs) -> anyhow::Result<()> {
 
 async fn revoke(config: &Config, args: &RevokeArgs) -> anyhow::Result<()> {
     let instance = instance_arg(&args.instance)?;
+    require_server(config)?;
     let data = crate::open_data_dir(config)?;
     let store = crate::open_store(config, &data).await?;
     let result = store.delete_client(&instance, &args.id).await;
@@ -139,6 +154,7 @@ async fn create(config: &Config, args: CreateArgs) -> anyhow::Result<()> {
     let management_limit = limit("--rate-limit", &args.rate_limit)?;
     let producer_limit = limit("--producer-rate-limit", &args.producer_rate_limit)?;
 
+    require_server(config)?;
     let data = crate::open_data_dir(config)?;
     let store = crate::open_store(config, &data).await?;
     let secret = random_token(32);

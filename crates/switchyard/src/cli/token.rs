@@ -41,8 +41,13 @@ pub fn run(mut config: Config, args: TokenArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("--ttl: {e}"))?;
     anyhow::ensure!(ttl.as_secs() >= 1, "--ttl must be at least 1s");
     anyhow::ensure!(!args.subject.is_empty(), "--subject must not be empty");
-    // Creates the directory (and its secret) like the server would on first start.
-    crate::data_dir::DataDir::open(&config.data_dir)?;
+    // The server's own secret, never a new one it would not accept.
+    if config.auth.jwt_secret.is_none() && config.auth.jwt_secret_file.is_none() {
+        crate::data_dir::DataDir::require_server(
+            &config.data_dir,
+            &[crate::auth::JWT_SECRET_FILE],
+        )?;
+    }
     let token = mint_token(&config, &args.subject, &instance, scopes, ttl)?;
     println!("{token}");
     Ok(())

@@ -3,6 +3,7 @@
 
 mod auth;
 mod calls;
+mod cli;
 mod delivery;
 mod health;
 mod hostile;
