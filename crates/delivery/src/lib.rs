@@ -3,11 +3,12 @@
 //! durable queue with a lease; every attempt is recorded; failures retry on a jittered schedule.
 //!
 //! Stages, each its own module: [`routing`] (which routes an event reaches) → [`request`]
-//! (the signed HTTP request) → [`sender`] (pooled client) → [`outcome`] (classify the answer,
+//! (the signed HTTP request; [`cloudevents`] for routes whose policy asks for CloudEvents) → [`sender`] (pooled client) → [`outcome`] (classify the answer,
 //! decide the next step) → [`batch`] (group-commit the result).
 
 pub mod batch;
 pub mod calls;
+pub mod cloudevents;
 pub mod deadlines;
 pub mod engine;
 pub mod filters;

@@ -166,6 +166,15 @@ pub fn headers(
     h
 }
 
+/// Replaces the `content-type` of `headers` (CloudEvents structured mode has its own).
+pub fn set_content_type(headers: &mut [(&'static str, String)], value: &str) {
+    for (k, v) in headers.iter_mut() {
+        if *k == "content-type" {
+            *v = value.to_string();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use switchyard_core::delivery_url::DeliveryUrl;
 use switchyard_core::jsonpath::{Budget, Exhausted};
+use switchyard_core::policy::RoutePolicy;
 use switchyard_core::sailpoint::DispatchMode;
 use switchyard_core::InstanceId;
 use switchyard_store::queue::RouteKind;
@@ -137,6 +138,14 @@ pub trait Routing: Send + Sync + 'static {
         id: &str,
     ) -> Result<Option<Arc<Destination>>, RoutingError>;
 
-    /// Forgets cached plans and destinations of `instance` (its routes changed).
+    /// The delivery policy of a route (the default policy when it has none).
+    async fn policy(
+        &self,
+        instance: &InstanceId,
+        kind: RouteKind,
+        id: &str,
+    ) -> Result<Arc<RoutePolicy>, RoutingError>;
+
+    /// Forgets cached plans, destinations and policies of `instance` (its routes changed).
     fn invalidate(&self, instance: &InstanceId);
 }

@@ -12,6 +12,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use switchyard_core::crypto::MasterKey;
 use switchyard_core::jsonpath::Budget;
+use switchyard_core::policy::RoutePolicy;
 use switchyard_core::sailpoint::{HttpAuth, SubscriptionTarget, TriggerCatalog, TriggerType};
 use switchyard_core::signing::webhook_secret_bytes;
 use switchyard_core::zitadel::{Condition, EventSelector, TargetType, ZitadelCatalog};
@@ -25,6 +26,7 @@ pub const DEFAULT_SUBSCRIPTION_TIMEOUT: Duration = Duration::from_secs(10);
 
 type DestKey = (InstanceId, RouteKind, String);
 type PlanKey = (InstanceId, String);
+type PolicyKey = DestKey;
 
 struct Cached<T> {
     value: T,
@@ -41,6 +43,7 @@ pub struct StoreRouting {
     subscription_timeout: Duration,
     plans: RwLock<HashMap<PlanKey, Cached<Arc<FanoutPlan>>>>,
     destinations: RwLock<HashMap<DestKey, Cached<Option<Arc<Destination>>>>>,
+    policies: RwLock<HashMap<PolicyKey, Cached<Arc<RoutePolicy>>>>,
 }
 
 impl StoreRouting {
@@ -59,6 +62,7 @@ impl StoreRouting {
             subscription_timeout,
             plans: RwLock::default(),
             destinations: RwLock::default(),
+            policies: RwLock::default(),
         }
     }
 
@@ -297,7 +301,48 @@ impl Routing for StoreRouting {
         Ok(value)
     }
 
+    async fn policy(
+        &self,
+        instance: &InstanceId,
+        kind: RouteKind,
+        id: &str,
+    ) -> Result<Arc<RoutePolicy>, RoutingError> {
+        let key = (instance.clone(), kind, id.to_string());
+        let now = self.clock.now();
+        if let Some(c) = self
+            .policies
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            if c.valid_until.is_none_or(|t| t > now) {
+                return Ok(c.value.clone());
+            }
+        }
+        let policy = Arc::new(
+            self.store
+                .route_policy(instance, kind, id)
+                .await?
+                .unwrap_or_default(),
+        );
+        self.policies
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                key,
+                Cached {
+                    value: policy.clone(),
+                    valid_until: Some(cache_until(now, None)),
+                },
+            );
+        Ok(policy)
+    }
+
     fn invalidate(&self, instance: &InstanceId) {
+        self.policies
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(i, _, _), _| i != instance);
         self.plans
             .write()
             .unwrap_or_else(|e| e.into_inner())

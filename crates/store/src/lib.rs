@@ -12,6 +12,7 @@ mod codec;
 pub mod error;
 pub mod instances;
 pub mod keys;
+pub mod policy;
 pub mod postgres;
 pub mod queue;
 pub mod sailpoint;
@@ -24,6 +25,7 @@ pub use calls::CallStore;
 pub use clients::{ApiClient, ClientStore};
 pub use error::{StoreError, StoreResult};
 pub use instances::InstanceStore;
+pub use policy::PolicyStore;
 pub use postgres::{PgBackend, PgStore};
 pub use queue::QueueStore;
 pub use sailpoint::SailPointStore;
@@ -44,6 +46,7 @@ pub trait Store:
     + SecretStore
     + QueueStore
     + CallStore
+    + PolicyStore
     + Send
     + Sync
     + 'static

@@ -3,6 +3,7 @@
 //! nothing is sent after it.
 
 use super::Engine;
+use crate::cloudevents;
 use crate::metrics::DeliveryOutcome;
 use crate::outcome::{describe, next_step, parked_wait, request_response_step, ResponseRules};
 use crate::request::{self, Prepared};
@@ -13,7 +14,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 use switchyard_core::sailpoint::DispatchMode;
 use switchyard_store::queue::{
-    AttemptRecord, Claimed, InvocationKind, NextStep, Outcome, TIMED_OUT,
+    AttemptRecord, Claimed, InvocationKind, NextStep, Outcome, RouteKind, TIMED_OUT,
 };
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -36,13 +37,26 @@ impl Engine {
                 DeliveryOutcome::Cancelled,
             );
         }
-        let dest = inner
+        let dest = match inner
             .routing
-            .destination(&job.instance, job.route_kind, &job.route_id)
-            .await;
+            .policy(&job.instance, job.route_kind, &job.route_id)
+            .await
+        {
+            Ok(policy) => inner
+                .routing
+                .destination(&job.instance, job.route_kind, &job.route_id)
+                .await
+                .map(|d| d.map(|d| (d, policy))),
+            Err(e) => Err(e),
+        };
         let mut parked = false;
+        // The route's own schedule (or the server's) decides retries, whatever the outcome.
+        let schedule = match &dest {
+            Ok(Some((_, policy))) => policy.schedule(&inner.config.schedule),
+            _ => inner.config.schedule.clone(),
+        };
         let (attempt, next) = match dest {
-            Ok(Some(dest)) => match dest.as_ref() {
+            Ok(Some((dest, policy))) => match dest.as_ref() {
                 Destination::Http {
                     url,
                     timeout,
@@ -77,26 +91,47 @@ impl Engine {
                         }
                         (_, style) => style,
                     };
-                    // A restAsync target of a call chain gets the call's body as built then.
-                    let body = if job.kind == InvocationKind::Call {
-                        job.payload.as_bytes().to_vec()
-                    } else {
-                        request::body(&job, style, rr.as_ref().map(|(_, m)| m))
+                    // The route's body format: CloudEvents for events (request-response bodies
+                    // carry their callback in the dialect's metadata, so they stay native).
+                    let cloud = (rr.is_none() && job.kind != InvocationKind::Call)
+                        .then(|| {
+                            cloudevents::encode(policy.format, &job, &inner.config.callback_base)
+                        })
+                        .flatten();
+                    let (body, content_type, extra) = match cloud {
+                        Some(e) => (e.body, e.content_type, e.headers),
+                        // A restAsync target of a call chain gets the call's body as built then.
+                        None if job.kind == InvocationKind::Call => {
+                            (job.payload.as_bytes().to_vec(), "application/json", vec![])
+                        }
+                        None => (
+                            request::body(&job, style, rr.as_ref().map(|(_, m)| m)),
+                            "application/json",
+                            vec![],
+                        ),
                     };
-                    let headers = request::headers(
+                    // Signatures cover the body exactly as sent.
+                    let mut headers = request::headers(
                         &job,
                         &body,
                         signing,
                         authorization.as_deref(),
                         started.unix_seconds(),
                     );
+                    request::set_content_type(&mut headers, content_type);
+                    headers.extend(extra);
                     let prepared = Prepared { body, headers };
                     let recorded = prepared.recorded_headers();
+                    // A subscription's policy may set its timeout; targets keep their own.
+                    let timeout = match (job.route_kind, policy.timeout) {
+                        (RouteKind::Subscription, Some(own)) => own,
+                        _ => *timeout,
+                    };
                     let timeout = match &rr {
-                        Some((deadline, _)) => (*timeout).min(Duration::from_millis(
+                        Some((deadline, _)) => timeout.min(Duration::from_millis(
                             (deadline.millis() - started.millis()).max(1) as u64,
                         )),
-                        None => *timeout,
+                        None => timeout,
                     };
                     let resp: Response = inner
                         .sender
@@ -116,7 +151,7 @@ impl Engine {
                                 &resp,
                                 &rules,
                                 round_n,
-                                &inner.config.schedule,
+                                &schedule,
                                 inner.clock.now(),
                                 jitter,
                             )
@@ -124,7 +159,7 @@ impl Engine {
                         None => next_step(
                             &resp,
                             round_n,
-                            &inner.config.schedule,
+                            &schedule,
                             inner.clock.now(),
                             jitter,
                         ),
@@ -153,7 +188,7 @@ impl Engine {
                     )
                 }
                 Destination::EventBridge { .. } => {
-                    let wait = parked_wait(&inner.config.schedule, round_n, jitter);
+                    let wait = parked_wait(&schedule, round_n, jitter);
                     parked = true;
                     (
                         failed_attempt(
@@ -174,7 +209,7 @@ impl Engine {
             }
             Err(e) => {
                 // Could not even look the route up (store trouble): try again soon.
-                let wait = parked_wait(&inner.config.schedule, round_n, jitter);
+                let wait = parked_wait(&schedule, round_n, jitter);
                 (
                     failed_attempt(n, started, &format!("route lookup failed: {e}")),
                     NextStep::RetryAt(started.plus(wait)),

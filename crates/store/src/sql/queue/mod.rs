@@ -40,7 +40,8 @@ impl<B: Backend> QueueStore for SqlStore<B> {
     async fn next_due_at(&self) -> StoreResult<Option<Timestamp>> {
         let (t,): (Option<Timestamp>,) = Stmt::new(
             "SELECT MIN(t) AS t FROM (
-                SELECT MIN(next_attempt_at) AS t FROM invocations WHERE status = 'pending'
+                SELECT MIN(next_attempt_at) AS t FROM invocations
+                 WHERE status = 'pending' AND gated = FALSE
                 UNION ALL
                 SELECT MIN(lease_until) AS t FROM invocations WHERE status = 'in_flight') AS due",
         )
@@ -187,7 +188,11 @@ impl<B: Backend> QueueStore for SqlStore<B> {
         // Each count reads a partial index that holds only live rows, so a scrape costs the
         // size of the queue, not of the history.
         let rows: Vec<DepthRow> = Stmt::new(
-            "SELECT status, COUNT(*) AS n FROM invocations WHERE status = 'pending' GROUP BY status
+            "SELECT status, COUNT(*) AS n FROM invocations
+              WHERE status = 'pending' AND gated = FALSE GROUP BY status
+             UNION ALL
+             SELECT status, COUNT(*) AS n FROM invocations
+              WHERE status = 'pending' AND gated = TRUE GROUP BY status
              UNION ALL
              SELECT status, COUNT(*) AS n FROM invocations WHERE status = 'in_flight' GROUP BY status
              UNION ALL
@@ -197,7 +202,15 @@ impl<B: Backend> QueueStore for SqlStore<B> {
         )
         .fetch_all(&mut self.read().await?)
         .await?;
-        Ok(rows.into_iter().map(|r| (r.status, r.n)).collect())
+        // Pending rows are counted in two parts (ungated and gated have an index each).
+        let mut depth: Vec<(InvocationStatus, i64)> = Vec::with_capacity(rows.len());
+        for r in rows {
+            match depth.last_mut() {
+                Some((s, n)) if *s == r.status => *n += r.n,
+                _ => depth.push((r.status, r.n)),
+            }
+        }
+        Ok(depth)
     }
 
     async fn is_route_disabled(
@@ -340,7 +353,7 @@ async fn insert_invocations<C: Conn>(
     Stmt::new(
         "INSERT INTO invocations (id, instance_id, event_id, trigger_id, route_kind, route_id, kind,
             status, next_attempt_at, lease_until, chain_next, interrupt_on_error, created_at,
-            updated_at, secret_hash, deadline_at)",
+            updated_at, secret_hash, deadline_at, holds)",
     )
     .values(rows, |t, (ev, inv)| {
         let (status, lease) = match inv.state {
@@ -363,7 +376,8 @@ async fn insert_invocations<C: Conn>(
             .bind(ev.created_at)
             .bind(ev.created_at)
             .bind(inv.secret_hash.as_deref())
-            .bind(inv.deadline_at);
+            .bind(inv.deadline_at)
+            .bind(i64::from(inv.state == InitialState::Waiting));
     })
     .execute(conn)
     .await?;
@@ -380,7 +394,7 @@ async fn claim_due<B: Backend>(
     // skipped rather than waited for.
     let mut due: Vec<DueRow> = Stmt::new(format!(
         "SELECT id, next_attempt_at AS due FROM invocations
-          WHERE status = 'pending' AND next_attempt_at <= $1
+          WHERE status = 'pending' AND gated = FALSE AND next_attempt_at <= $1
           ORDER BY next_attempt_at LIMIT $2{}",
         B::SKIP_LOCKED
     ))

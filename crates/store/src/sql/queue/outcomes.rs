@@ -106,15 +106,24 @@ pub(super) async fn release_waiting<B: Backend>(
     let mut ids = ids.to_vec();
     let mut released = 0;
     while !ids.is_empty() {
-        released += Stmt::new(format!(
-            "UPDATE invocations SET status = 'pending', next_attempt_at = $1, updated_at = $1
-             WHERE status = 'waiting' AND id {}",
+        // A waiting invocation may wait for more than its predecessor (its ordering key's
+        // predecessor too): it becomes due when nothing holds it any more.
+        let now_pending: Vec<(InvocationStatus,)> = Stmt::new(format!(
+            "UPDATE invocations SET holds = holds - 1, updated_at = $1,
+                    status = CASE WHEN holds <= 1 THEN 'pending' ELSE status END,
+                    next_attempt_at = CASE WHEN holds <= 1 THEN $1 ELSE next_attempt_at END
+             WHERE status = 'waiting' AND id {}
+             RETURNING status",
             B::Db::in_list(2)
         ))
         .bind(at)
         .bind_list(&ids)
-        .execute(tx)
-        .await? as usize;
+        .fetch_all(tx)
+        .await?;
+        released += now_pending
+            .iter()
+            .filter(|(s,)| *s == InvocationStatus::Pending)
+            .count();
         let skipped: Vec<(Option<String>,)> = Stmt::new(format!(
             "SELECT chain_next FROM invocations
               WHERE status = 'cancelled' AND chain_next IS NOT NULL AND id {}",

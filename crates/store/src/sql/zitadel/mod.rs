@@ -133,6 +133,7 @@ impl<B: Backend> ZitadelStore for SqlStore<B> {
             // A target the delivery engine switched off (410 Gone) is back on once its owner
             // changes it.
             enable_route(&mut tx, instance, RouteKind::Target, id).await?;
+            crate::sql::policy::forget(&mut tx, instance, RouteKind::Target, id).await?;
             targets::fetch(&mut tx, instance, id).await
         }
         .await;
