@@ -59,6 +59,9 @@ pub struct PlannedSubscription {
     pub filter: Option<PayloadFilter>,
     /// Request-response triggers: how long after creation an invocation times out.
     pub response_deadline: Duration,
+    /// Its policy limits deliveries (`maxInFlight`, `rateLimit`): its invocations go through the
+    /// durable queue and its gate, never the fast path.
+    pub gated: bool,
 }
 
 /// One target of the best-matching ZITADEL execution, in list order.
@@ -68,6 +71,8 @@ pub struct PlannedTarget {
     /// restAsync targets are not awaited: they neither wait for nor hold up the chain.
     pub awaited: bool,
     pub interrupt_on_error: bool,
+    /// See [`PlannedSubscription::gated`].
+    pub gated: bool,
 }
 
 /// Everything needed to fan an event of one type out, cached until routes change.

@@ -93,7 +93,12 @@ impl StoreRouting {
                     Arc::new(move |v: &serde_json::Value, b: &mut Budget| f.matches(v, b))
                         as PayloadFilter
                 });
+                let gated = self
+                    .policy(instance, RouteKind::Subscription, &sub.id)
+                    .await?
+                    .is_gated();
                 plan.subscriptions.push(PlannedSubscription {
+                    gated,
                     id: sub.id,
                     enabled: sub.enabled,
                     filter,
@@ -112,7 +117,12 @@ impl StoreRouting {
                 {
                     continue;
                 }
+                let gated = self
+                    .policy(instance, RouteKind::Target, &t.id)
+                    .await?
+                    .is_gated();
                 plan.targets.push(PlannedTarget {
+                    gated,
                     id: t.id.clone(),
                     awaited: !matches!(t.config.target_type, TargetType::Async),
                     interrupt_on_error: t.config.target_type.interrupt_on_error(),

@@ -1,6 +1,6 @@
 //! Route policies: the validated document, stored as JSON, and forgotten with its route.
 
-use super::backend::{Backend, SqlStore};
+use super::backend::{notify, Backend, SqlStore};
 use super::{finish, Conn, Stmt};
 use crate::policy::PolicyStore;
 use crate::queue::RouteKind;
@@ -53,7 +53,9 @@ impl<B: Backend> PolicyStore for SqlStore<B> {
             .bind(now)
             .execute(&mut tx)
             .await?;
-            Ok(())
+            super::queue::gates::configure(&mut tx, instance, kind, id, policy, now).await?;
+            // Queued work may have become claimable in another way: every claimer looks again.
+            notify::<B>(&mut tx).await
         }
         .await;
         finish(tx, result).await

@@ -165,6 +165,7 @@ mod tests {
                     chain_next: None,
                     interrupt_on_error: false,
                     deadline_at: None,
+                    gated: false,
                 }],
                 response: "{}".into(),
             }])
