@@ -9,7 +9,9 @@ use std::sync::Arc;
 use switchyard_core::policy::{PolicyDoc, RoutePolicy};
 use switchyard_core::Timestamp;
 use switchyard_store::queue::RouteKind;
+
 use switchyard_store::Store;
+use switchyard_core::zitadel::{TargetName, TargetPatch};
 
 crate::contract!(
     policies_round_trip_and_go_with_their_route,
@@ -44,6 +46,16 @@ pub async fn policies_round_trip_and_go_with_their_route(s: Arc<dyn Store>) {
     // Kept apart by instance and by route kind.
     assert_eq!(s.route_policy(&other, t, "t1").await.unwrap(), None);
     assert_eq!(s.route_policy(&i, sb, "t1").await.unwrap(), None);
+
+    // Changing the target keeps its policy.
+    let patch = TargetPatch {
+        name: Some(TargetName::parse("alpha-renamed").unwrap()),
+        ..Default::default()
+    };
+    s.update_target(&i, "t1", &patch, None, Timestamp(2))
+        .await
+        .unwrap();
+    assert_eq!(s.route_policy(&i, t, "t1").await.unwrap(), Some(full.clone()));
 
     // A PUT replaces the whole document.
     let small = policy(json!({"maxAttempts": 2}));

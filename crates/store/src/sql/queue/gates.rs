@@ -76,14 +76,6 @@ fn token_ready_at(count: i64, per_ms: i64, tokens: i64, refilled_at: Timestamp) 
 }
 
 impl GateRow {
-    fn key(&self) -> GateKey {
-        (
-            self.instance_id.clone(),
-            self.route_kind,
-            self.route_id.clone(),
-        )
-    }
-
     fn rate(&self) -> Option<(i64, i64)> {
         Some((self.rate_count?, self.rate_per_ms?))
     }

@@ -133,7 +133,6 @@ impl<B: Backend> ZitadelStore for SqlStore<B> {
             // A target the delivery engine switched off (410 Gone) is back on once its owner
             // changes it.
             enable_route(&mut tx, instance, RouteKind::Target, id).await?;
-            crate::sql::policy::forget(&mut tx, instance, RouteKind::Target, id).await?;
             targets::fetch(&mut tx, instance, id).await
         }
         .await;
@@ -158,6 +157,7 @@ impl<B: Backend> ZitadelStore for SqlStore<B> {
             }
             keys::delete_all(&mut tx, instance, KeyOwner::Target, id).await?;
             enable_route(&mut tx, instance, RouteKind::Target, id).await?;
+            crate::sql::policy::forget(&mut tx, instance, RouteKind::Target, id).await?;
             executions::remove_target(&mut tx, instance, id, now).await?;
             let scope = RouteScope::target(instance, id);
             cancel_route::<B>(&mut tx, &scope, "the target was deleted", now).await?;
