@@ -6,6 +6,7 @@
 //! check looks at its normalized [`Host`] and the sender hands the same parsed value to the
 //! client. The text the user sent is kept only to echo it back.
 
+use crate::invocation::DestinationKind;
 use crate::ValidationError;
 use std::fmt;
 use url::{Host, Url};
@@ -13,7 +14,8 @@ use url::{Host, Url};
 /// Longest accepted URL, in characters (ZITADEL's limit for a target endpoint).
 pub const MAX_URL_CHARS: usize = 1000;
 
-/// An absolute `http` or `https` URL with a host, as the WHATWG parser reads it.
+/// An absolute `http` or `https` URL with a host, as the WHATWG parser reads it, or a broker URL
+/// (a Switchyard extension): `nats://HOST[:PORT]/SUBJECT`.
 #[derive(Clone)]
 pub struct DeliveryUrl {
     text: String,
@@ -42,15 +44,17 @@ impl DeliveryUrl {
         }
         // The WHATWG parser also reads `http:host` and `http:///host` as `http://host/`; such
         // typos are refused so the host is always the one between `//` and the next `/`.
-        let authority = ["https://", "http://"].iter().find_map(|prefix| {
-            text.get(..prefix.len())
-                .filter(|head| head.eq_ignore_ascii_case(prefix))
-                .map(|_| &text[prefix.len()..])
-        });
+        let authority = ["https://", "http://", "nats://"]
+            .iter()
+            .find_map(|prefix| {
+                text.get(..prefix.len())
+                    .filter(|head| head.eq_ignore_ascii_case(prefix))
+                    .map(|_| &text[prefix.len()..])
+            });
         match authority {
             None => {
                 return Err(bad(
-                    "must be an absolute URL with the scheme http or https, e.g. https://example.com/hook".into(),
+                    "must be an absolute URL with the scheme http or https, e.g. https://example.com/hook, or a broker URL: nats://HOST:PORT/SUBJECT".into(),
                 ))
             }
             Some(a) if a.is_empty() || a.starts_with(['/', '\\']) => {
@@ -63,9 +67,9 @@ impl DeliveryUrl {
                 "'{text}' is not an absolute http(s) URL such as https://example.com/hook ({e})"
             ))
         })?;
-        if !matches!(parsed.scheme(), "http" | "https") {
+        if !matches!(parsed.scheme(), "http" | "https" | "nats") {
             return Err(bad(format!(
-                "must use the scheme http or https, not '{}'",
+                "must use the scheme http, https or nats, not '{}'",
                 parsed.scheme()
             )));
         }
@@ -76,6 +80,9 @@ impl DeliveryUrl {
         }
         if parsed.port() == Some(0) {
             return Err(bad("has an invalid port '0': expected 1 to 65535".into()));
+        }
+        if parsed.scheme() == "nats" {
+            check_nats(&parsed).map_err(bad)?;
         }
         Ok(Self {
             text: text.to_string(),
@@ -102,6 +109,45 @@ impl DeliveryUrl {
     pub fn is_https(&self) -> bool {
         self.parsed.scheme() == "https"
     }
+
+    /// What carries deliveries to this URL.
+    pub fn kind(&self) -> DestinationKind {
+        match self.parsed.scheme() {
+            "nats" => DestinationKind::Nats,
+            _ => DestinationKind::Http,
+        }
+    }
+}
+
+/// A `nats://` URL names a host and one subject to publish to; credentials are refused until
+/// they can be sealed at rest like every other secret.
+fn check_nats(url: &Url) -> Result<(), String> {
+    const EXPECTED: &str =
+        "expected nats://HOST:PORT/SUBJECT, e.g. nats://nats.example.com:4222/orders.created";
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "credentials in a nats URL are not supported; {EXPECTED}"
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("a nats URL takes no query or fragment; {EXPECTED}"));
+    }
+    let subject = url.path().trim_start_matches('/');
+    if subject.is_empty() {
+        return Err(format!("names no subject; {EXPECTED}"));
+    }
+    let token_ok = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_graphic() && !matches!(b, b'*' | b'>' | b'/' | b'%'))
+    };
+    if !subject.split('.').all(token_ok) {
+        return Err(format!(
+            "'{subject}' is not a NATS subject to publish to (dot-separated tokens of visible \
+             characters, no wildcards '*' or '>', no '/'); {EXPECTED}"
+        ));
+    }
+    Ok(())
 }
 
 impl PartialEq for DeliveryUrl {
@@ -201,5 +247,33 @@ mod tests {
             assert_eq!(e.field, "endpoint", "{bad}");
         }
         assert!(DeliveryUrl::parse("u", &format!("https://e.com/{}", "a".repeat(1000))).is_err());
+    }
+
+    #[test]
+    fn nats_urls_name_a_host_and_a_subject() {
+        let u = DeliveryUrl::parse("endpoint", "nats://127.0.0.1:4222/orders.created").unwrap();
+        assert_eq!(u.kind(), DestinationKind::Nats);
+        assert_eq!(u.url().path(), "/orders.created");
+        assert_eq!(
+            DeliveryUrl::parse("endpoint", "https://e.com/")
+                .unwrap()
+                .kind(),
+            DestinationKind::Http
+        );
+        for (bad, needle) in [
+            ("nats://127.0.0.1:4222", "no subject"),
+            ("nats://127.0.0.1:4222/", "no subject"),
+            ("nats://h/orders.*", "not a NATS subject"),
+            ("nats://h/orders..x", "not a NATS subject"),
+            ("nats://h/a/b", "not a NATS subject"),
+            ("nats://u:p@h/s", "credentials"),
+            ("nats://h/s?x=1", "no query"),
+            ("nats:///s", "host"),
+            ("kafka://h/t", "scheme"),
+        ] {
+            let e = DeliveryUrl::parse("endpoint", bad).unwrap_err();
+            assert_eq!(e.field, "endpoint");
+            assert!(e.to_string().contains(needle), "{bad}: {e}");
+        }
     }
 }

@@ -140,6 +140,43 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What carries a route's deliveries: the scheme of its destination.
+    pub enum DestinationKind ("destination kind") {
+        /// HTTP(S) POST (webhooks, ZITADEL targets, SailPoint HTTP subscriptions).
+        Http = "http",
+        /// AWS EventBridge `PutEvents` / `PutPartnerEvents`.
+        EventBridge = "eventbridge",
+        /// NATS (JetStream publish, core publish, request-reply).
+        Nats = "nats",
+        /// RabbitMQ over AMQP 0-9-1 with publisher confirms.
+        Amqp = "amqp",
+        /// Redis Streams `XADD`.
+        Redis = "redis",
+        /// MQTT QoS 1.
+        Mqtt = "mqtt",
+        /// AWS SQS `SendMessage`.
+        Sqs = "sqs",
+    }
+}
+
+text_enum! {
+    /// How one delivery attempt was classified.
+    pub enum AttemptOutcome ("attempt outcome") {
+        /// Accepted by the receiver or acknowledged by the broker.
+        Delivered = "delivered",
+        /// Not accepted; another attempt is scheduled.
+        Retry = "retry",
+        /// Not accepted, and no further attempt is made (refused destination, out of tries,
+        /// invalid answer, past the deadline).
+        Failed = "failed",
+        /// The destination is gone (HTTP 410): the route was disabled.
+        Gone = "gone",
+        /// Nothing was sent: the invocation was cancelled.
+        Cancelled = "cancelled",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,6 +196,13 @@ mod tests {
         for o in CallAttemptOutcome::ALL {
             assert_eq!(CallAttemptOutcome::parse(o.as_str()), Ok(*o));
         }
+        for k in DestinationKind::ALL {
+            assert_eq!(DestinationKind::parse(k.as_str()), Ok(*k));
+        }
+        for o in AttemptOutcome::ALL {
+            assert_eq!(AttemptOutcome::parse(o.as_str()), Ok(*o));
+        }
+        assert!(DestinationKind::parse("kafka").is_err());
         let e = InvocationStatus::parse("expired").unwrap_err();
         assert_eq!(e.to_string(), "unknown invocation status 'expired'");
         assert!(RouteKind::parse("").is_err());

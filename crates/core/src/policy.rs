@@ -243,10 +243,7 @@ impl RoutePolicy {
             .map(|t| {
                 let d = parse_duration(t).map_err(|e| ValidationError::new("timeout", e))?;
                 if d < MIN_TIMEOUT || d > MAX_TIMEOUT {
-                    return Err(ValidationError::new(
-                        "timeout",
-                        "must be between 1s and 5m",
-                    ));
+                    return Err(ValidationError::new("timeout", "must be between 1s and 5m"));
                 }
                 Ok(d)
             })
@@ -259,7 +256,11 @@ impl RoutePolicy {
                 ));
             }
         }
-        let rate_limit = doc.rate_limit.as_deref().map(RateLimit::parse).transpose()?;
+        let rate_limit = doc
+            .rate_limit
+            .as_deref()
+            .map(RateLimit::parse)
+            .transpose()?;
         let ordering = doc
             .ordering
             .as_ref()
@@ -374,12 +375,20 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "m" => 60_000,
         "h" => 3_600_000,
         "d" => 86_400_000,
-        _ => return Err(format!("'{s}' is not a duration such as 500ms, 5s, 2m, 1h or 1d")),
+        _ => {
+            return Err(format!(
+                "'{s}' is not a duration such as 500ms, 5s, 2m, 1h or 1d"
+            ))
+        }
     };
     if num.is_empty() || num.len() > 12 {
-        return Err(format!("'{s}' is not a duration such as 500ms, 5s, 2m, 1h or 1d"));
+        return Err(format!(
+            "'{s}' is not a duration such as 500ms, 5s, 2m, 1h or 1d"
+        ));
     }
-    let n: u64 = num.parse().map_err(|_| format!("'{s}' is not a duration"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration"))?;
     n.checked_mul(millis_per)
         .map(Duration::from_millis)
         .ok_or_else(|| format!("'{s}' is too long"))
@@ -472,23 +481,51 @@ mod tests {
         assert_eq!(field_of(json!({"rateLimit": "5/500ms"})), "rateLimit");
         assert_eq!(field_of(json!({"rateLimit": "5/2d"})), "rateLimit");
         assert_eq!(field_of(json!({"rateLimit": "5"})), "rateLimit");
-        assert_eq!(field_of(json!({"retrySchedule": ["1s", "8d"]})), "retrySchedule[1]");
-        assert_eq!(field_of(json!({"retrySchedule": ["0s"]})), "retrySchedule[0]");
-        assert_eq!(field_of(json!({"retrySchedule": vec!["1s"; 51]})), "retrySchedule");
-        assert_eq!(field_of(json!({"ordering": {"key": "$..id"}})), "ordering.key");
-        assert_eq!(field_of(json!({"ordering": {"key": "$.a[*]"}})), "ordering.key");
+        assert_eq!(
+            field_of(json!({"retrySchedule": ["1s", "8d"]})),
+            "retrySchedule[1]"
+        );
+        assert_eq!(
+            field_of(json!({"retrySchedule": ["0s"]})),
+            "retrySchedule[0]"
+        );
+        assert_eq!(
+            field_of(json!({"retrySchedule": vec!["1s"; 51]})),
+            "retrySchedule"
+        );
+        assert_eq!(
+            field_of(json!({"ordering": {"key": "$..id"}})),
+            "ordering.key"
+        );
+        assert_eq!(
+            field_of(json!({"ordering": {"key": "$.a[*]"}})),
+            "ordering.key"
+        );
         assert_eq!(
             field_of(json!({"ordering": {"key": format!("$.{}", "a".repeat(300))}})),
             "ordering.key"
         );
-        assert_eq!(field_of(json!({"autoDisable": {"after": "1s"}})), "autoDisable.after");
+        assert_eq!(
+            field_of(json!({"autoDisable": {"after": "1s"}})),
+            "autoDisable.after"
+        );
     }
 
     #[test]
     fn durations_are_exact_and_bounded() {
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
-        for bad in ["", "s", "1.5s", " 1s", "1 s", "-1s", "1x", "99999999999999d", "1S"] {
+        for bad in [
+            "",
+            "s",
+            "1.5s",
+            " 1s",
+            "1 s",
+            "-1s",
+            "1x",
+            "99999999999999d",
+            "1S",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
         for d in [1, 999, 1000, 60_000, 90_000, 3_600_000, 86_400_000 * 7] {

@@ -141,7 +141,12 @@ mod tests {
     #[test]
     fn structured_mode_embeds_the_payload_as_data() {
         let inv = claimed(r#"{"identity": {"id": "A", "note": "data\":null"}}"#);
-        let e = encode(BodyFormat::CloudEventsStructured, &inv, "https://sy.example/").unwrap();
+        let e = encode(
+            BodyFormat::CloudEventsStructured,
+            &inv,
+            "https://sy.example/",
+        )
+        .unwrap();
         assert_eq!(e.content_type, "application/cloudevents+json");
         assert!(e.headers.is_empty());
         let v: Value = serde_json::from_slice(&e.body).unwrap();

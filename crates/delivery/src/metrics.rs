@@ -3,7 +3,17 @@
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use switchyard_store::queue::InvocationStatus;
+use switchyard_store::queue::{DestinationKind, InvocationStatus};
+
+/// The labels of `switchyard_deliveries_total`, in [`DeliveryOutcome`] order.
+const OUTCOME_LABELS: [&str; 6] = [
+    "delivered",
+    "retried",
+    "failed",
+    "disabled",
+    "parked",
+    "cancelled",
+];
 
 const BUCKETS: [f64; 14] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -41,6 +51,9 @@ pub struct Metrics {
     events_accepted: AtomicU64,
     invocations_created: AtomicU64,
     outcomes: [AtomicU64; 6],
+    /// Attempts that went out through a transport, by its kind (in [`DestinationKind::ALL`]
+    /// order) and outcome.
+    by_transport: [[AtomicU64; 6]; 7],
     retries_scheduled: AtomicU64,
     latency_buckets: [AtomicU64; 14],
     latency_count: AtomicU64,
@@ -59,6 +72,15 @@ impl Metrics {
         if matches!(o, DeliveryOutcome::Retried) {
             self.retries_scheduled.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Counts an attempt that went out through `transport`.
+    pub fn transport_outcome(&self, transport: DestinationKind, o: DeliveryOutcome) {
+        let i = DestinationKind::ALL
+            .iter()
+            .position(|k| *k == transport)
+            .unwrap_or(0);
+        self.by_transport[i][o as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn latency(&self, d: Duration) {
@@ -99,22 +121,22 @@ impl Metrics {
             get(&self.invocations_created)
         );
         out.push_str("# HELP switchyard_deliveries_total Delivery attempts by outcome.\n# TYPE switchyard_deliveries_total counter\n");
-        for (i, label) in [
-            "delivered",
-            "retried",
-            "failed",
-            "disabled",
-            "parked",
-            "cancelled",
-        ]
-        .iter()
-        .enumerate()
-        {
+        for (i, label) in OUTCOME_LABELS.iter().enumerate() {
             let _ = writeln!(
                 out,
                 "switchyard_deliveries_total{{outcome=\"{label}\"}} {}",
                 get(&self.outcomes[i])
             );
+        }
+        out.push_str("# HELP switchyard_transport_deliveries_total Attempts sent through each kind of destination, by outcome.\n# TYPE switchyard_transport_deliveries_total counter\n");
+        for (k, kind) in DestinationKind::ALL.iter().enumerate() {
+            for (i, label) in OUTCOME_LABELS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "switchyard_transport_deliveries_total{{transport=\"{kind}\",outcome=\"{label}\"}} {}",
+                    get(&self.by_transport[k][i])
+                );
+            }
         }
         out.push_str("# HELP switchyard_retries_scheduled_total Retries scheduled after a failed attempt.\n# TYPE switchyard_retries_scheduled_total counter\n");
         let _ = writeln!(

@@ -334,9 +334,19 @@ mod tests {
         };
         let lease = Some(Timestamp(100));
         let keys = InvocationSecrets::random();
-        let BuiltEvent { event: ev, .. } =
-            build_event(&req(json!({})), &plan, &[0, 1], "{}".into(), Timestamp(1), lease, &keys);
-        assert_eq!(ev.invocations[0].state, InitialState::Leased(Timestamp(100)));
+        let BuiltEvent { event: ev, .. } = build_event(
+            &req(json!({})),
+            &plan,
+            &[0, 1],
+            "{}".into(),
+            Timestamp(1),
+            lease,
+            &keys,
+        );
+        assert_eq!(
+            ev.invocations[0].state,
+            InitialState::Leased(Timestamp(100))
+        );
         assert!(!ev.invocations[0].gated);
         assert_eq!(ev.invocations[1].state, InitialState::Pending);
         assert!(ev.invocations[1].gated);

@@ -108,21 +108,51 @@ pub enum BodyStyle {
     ZitadelEvent,
 }
 
-/// Where and how to deliver one route's invocations.
+/// Where a route's messages go: one variant per transport.
 #[derive(Debug, Clone)]
-pub enum Destination {
-    Http {
-        url: DeliveryUrl,
-        timeout: Duration,
-        /// The complete `Authorization` header value, if any.
-        authorization: Option<String>,
-        signing: Signing,
-        body: BodyStyle,
-        /// SailPoint subscriptions: how a request-response subscriber answers.
-        dispatch: Option<DispatchMode>,
-    },
-    /// AWS EventBridge; no sender exists yet, so such invocations stay queued.
+pub enum Endpoint {
+    /// An HTTP(S) receiver.
+    Http(DeliveryUrl),
+    /// A NATS subject (`nats://HOST:PORT/SUBJECT`).
+    Nats(DeliveryUrl),
+    /// The default event bus of an AWS account in a region (a SailPoint EVENTBRIDGE
+    /// subscription).
     EventBridge { account: String, region: String },
+}
+
+impl Endpoint {
+    /// The endpoint a route's URL names, by its scheme.
+    pub fn of_url(url: DeliveryUrl) -> Self {
+        match url.kind() {
+            switchyard_core::invocation::DestinationKind::Nats => Endpoint::Nats(url),
+            _ => Endpoint::Http(url),
+        }
+    }
+
+    /// The endpoint as shown in attempt records and logs, credentials masked.
+    pub fn masked(&self) -> String {
+        match self {
+            Endpoint::Http(url) | Endpoint::Nats(url) => crate::transport::http::masked(url),
+            Endpoint::EventBridge { account, region } => {
+                format!("eventbridge://{region}/{account}")
+            }
+        }
+    }
+}
+
+/// Where and how to deliver one route's invocations: the endpoint and the route's settings that
+/// the prepare stage builds each message from.
+#[derive(Debug, Clone)]
+pub struct Destination {
+    pub endpoint: Endpoint,
+    /// How long one attempt may wait for its answer or acknowledgement.
+    pub timeout: Duration,
+    /// The complete `Authorization` header value, if any.
+    pub authorization: Option<String>,
+    pub signing: Signing,
+    pub body: BodyStyle,
+    /// SailPoint subscriptions: how a request-response subscriber answers.
+    pub dispatch: Option<DispatchMode>,
 }
 
 /// The dialect-aware source of plans and destinations.

@@ -13,7 +13,9 @@ use std::time::Duration;
 use switchyard_core::crypto::MasterKey;
 use switchyard_core::jsonpath::Budget;
 use switchyard_core::policy::RoutePolicy;
-use switchyard_core::sailpoint::{HttpAuth, SubscriptionTarget, TriggerCatalog, TriggerType};
+use switchyard_core::sailpoint::{
+    DispatchMode, HttpAuth, SubscriptionTarget, TriggerCatalog, TriggerType,
+};
 use switchyard_core::signing::webhook_secret_bytes;
 use switchyard_core::zitadel::{Condition, EventSelector, TargetType, ZitadelCatalog};
 use switchyard_core::{Clock, InstanceId, Timestamp};
@@ -157,12 +159,21 @@ impl StoreRouting {
                 let http = match sub.target {
                     SubscriptionTarget::EventBridge(eb) => {
                         return Ok(Cached {
-                            value: Some(Arc::new(Destination::EventBridge {
-                                account: eb.aws_account().to_string(),
-                                region: eb.aws_region().to_string(),
+                            value: Some(Arc::new(Destination {
+                                endpoint: Endpoint::EventBridge {
+                                    account: eb.aws_account().to_string(),
+                                    region: eb.aws_region().to_string(),
+                                },
+                                timeout: self.subscription_timeout,
+                                authorization: None,
+                                signing: Signing::StandardWebhooks(Vec::new()),
+                                body: BodyStyle::SailPointFireAndForget,
+                                // No answer comes back through EventBridge: a request-response
+                                // trigger's output arrives by callback.
+                                dispatch: Some(DispatchMode::Async),
                             })),
                             valid_until: None,
-                        })
+                        });
                     }
                     SubscriptionTarget::Http(h) => h,
                 };
@@ -192,8 +203,8 @@ impl StoreRouting {
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(Cached {
-                    value: Some(Arc::new(Destination::Http {
-                        url: http.delivery_url().clone(),
+                    value: Some(Arc::new(Destination {
+                        endpoint: Endpoint::of_url(http.delivery_url().clone()),
                         timeout: self.subscription_timeout,
                         authorization,
                         signing: Signing::StandardWebhooks(secrets),
@@ -223,8 +234,8 @@ impl StoreRouting {
                     .map(|k| self.open(&k.sealed))
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(Cached {
-                    value: Some(Arc::new(Destination::Http {
-                        url: target.config.endpoint.url().clone(),
+                    value: Some(Arc::new(Destination {
+                        endpoint: Endpoint::of_url(target.config.endpoint.url().clone()),
                         timeout: target.config.timeout.duration(),
                         authorization: None,
                         signing: Signing::Zitadel(opened),

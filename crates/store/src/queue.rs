@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use serde::Serialize;
 use switchyard_core::{InstanceId, Timestamp};
 
-pub use switchyard_core::invocation::{InvocationKind, InvocationStatus, RouteKind};
+pub use switchyard_core::invocation::{
+    AttemptOutcome, DestinationKind, InvocationKind, InvocationStatus, RouteKind,
+};
 
 /// How a new invocation enters the queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,15 +88,25 @@ pub struct Claimed {
     pub cancel_reason: Option<String>,
 }
 
-/// One outbound request as recorded.
+/// One delivery attempt as recorded, whatever carried it.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AttemptRecord {
     pub n: u32,
     pub at: Timestamp,
+    /// What carried it (`None` when nothing was sent: cancelled, or the route could not be read).
+    pub transport: Option<DestinationKind>,
+    /// Where it went, credentials masked (`None` when nothing was sent, and for attempts
+    /// recorded before transports were recorded).
+    pub destination: Option<String>,
+    /// How it was classified (`None` for attempts recorded before outcomes were recorded).
+    pub outcome: Option<AttemptOutcome>,
+    /// The message metadata as sent (HTTP headers, broker headers or properties), secrets masked.
     pub request_headers: serde_json::Value,
+    /// The receiver's HTTP status, for transports that have one.
     pub status: Option<u16>,
     pub duration_ms: u64,
+    /// The start of the receiver's answer, reply or acknowledgement.
     pub response_excerpt: Option<String>,
     pub error: Option<String>,
 }
@@ -117,6 +129,19 @@ pub enum NextStep {
 }
 
 impl NextStep {
+    /// How the attempt that led to this step is classified in the attempt log.
+    pub fn attempt_outcome(&self) -> AttemptOutcome {
+        match self {
+            NextStep::Delivered | NextStep::Completed(_) | NextStep::AwaitingCallback => {
+                AttemptOutcome::Delivered
+            }
+            NextStep::RetryAt(_) => AttemptOutcome::Retry,
+            NextStep::Failed(_) => AttemptOutcome::Failed,
+            NextStep::FailedDisableRoute(_) => AttemptOutcome::Gone,
+            NextStep::Cancelled(_) => AttemptOutcome::Cancelled,
+        }
+    }
+
     /// Whether the invocation ends with this step (nothing more will happen to it).
     pub fn is_terminal(&self) -> bool {
         !matches!(self, NextStep::RetryAt(_) | NextStep::AwaitingCallback)

@@ -31,6 +31,7 @@ pub struct Config {
     /// Waits between delivery tries, e.g. "5s,30s,2m" (`SWITCHYARD_RETRY_SCHEDULE`).
     pub retry_schedule: String,
     pub delivery: Delivery,
+    pub eventbridge: EventBridge,
     /// Domains bound to instances, for `instance.domain`.
     pub instances: Vec<InstanceBinding>,
     pub auth: AuthConfig,
@@ -162,6 +163,27 @@ impl Default for Delivery {
     }
 }
 
+/// `[eventbridge]`: how SailPoint EVENTBRIDGE subscriptions are delivered. Credentials and
+/// endpoints come from the standard AWS environment (see the README).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventBridge {
+    /// The `Source` of every event (AWS refuses sources beginning with `aws.`).
+    pub source: String,
+    /// The event bus in the subscription's account.
+    pub bus: String,
+}
+
+impl Default for EventBridge {
+    fn default() -> Self {
+        let d = switchyard_delivery::transport::eventbridge::EventBridgeSettings::default();
+        Self {
+            source: d.source,
+            bus: d.bus,
+        }
+    }
+}
+
 /// `[limits]`: what any one request may ask of the server.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -239,6 +261,7 @@ impl Default for Config {
             https_only: false,
             retry_schedule: "5s,30s,2m,10m,30m,1h,3h,6h,12h,24h".into(),
             delivery: Delivery::default(),
+            eventbridge: EventBridge::default(),
             instances: Vec::new(),
             auth: AuthConfig::default(),
             zitadel_catalog: CatalogExtension::default(),
@@ -311,9 +334,30 @@ impl Config {
             paused: d.paused,
             outbound: std::sync::Arc::new(self.outbound()?),
             filter_budget: self.limits.filter_budget,
+            eventbridge: self.eventbridge_settings()?,
             // The callback base and the secret key come from the running server (lib.rs).
             ..Default::default()
         })
+    }
+
+    /// The EventBridge settings, checked.
+    fn eventbridge_settings(
+        &self,
+    ) -> anyhow::Result<switchyard_delivery::transport::eventbridge::EventBridgeSettings> {
+        let e = &self.eventbridge;
+        if e.source.is_empty() || e.source.len() > 256 || e.source.starts_with("aws.") {
+            bail!("eventbridge.source must be 1 to 256 characters and not begin with 'aws.'");
+        }
+        let bus_ok = |c: char| c.is_ascii_alphanumeric() || "._-/".contains(c);
+        if e.bus.is_empty() || e.bus.len() > 256 || !e.bus.chars().all(bus_ok) {
+            bail!("eventbridge.bus must be an event bus name (letters, digits, . _ - /)");
+        }
+        Ok(
+            switchyard_delivery::transport::eventbridge::EventBridgeSettings {
+                source: e.source.clone(),
+                bus: e.bus.clone(),
+            },
+        )
     }
 
     /// The circuit breaker policy of synchronous calls.

@@ -935,7 +935,10 @@ async fn a_rate_limit_holds_across_two_nodes_on(url: String) {
     let from = first + Duration::from_secs(1);
     let to = from + Duration::from_secs(10);
     while arrivals.lock().unwrap().last().is_none_or(|t| *t < to) {
-        assert!(Instant::now() < deadline, "deliveries stopped before the window ended");
+        assert!(
+            Instant::now() < deadline,
+            "deliveries stopped before the window ended"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let in_window = arrivals

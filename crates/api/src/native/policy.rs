@@ -63,7 +63,14 @@ async fn put_target_policy(
     Path(id): Path<String>,
     body: Body<PolicyBody, Native>,
 ) -> ApiResult<Json<PolicyBody>, Native> {
-    put(&state, &tenant.instance, RouteKind::Target, &id, body.into_inner()).await
+    put(
+        &state,
+        &tenant.instance,
+        RouteKind::Target,
+        &id,
+        body.into_inner(),
+    )
+    .await
 }
 
 /// The subscription's delivery policy (`{}` when it has none).

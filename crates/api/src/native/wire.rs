@@ -57,13 +57,23 @@ pub struct AttemptOut {
     pub n: u32,
     /// When it started (RFC 3339).
     pub at: String,
-    /// The request headers as sent, secrets masked.
+    /// What carried it: `http`, `eventbridge`, `nats`, `amqp`, `redis`, `mqtt` or `sqs`;
+    /// absent when nothing was sent.
+    #[schema(example = "http")]
+    pub transport: Option<String>,
+    /// Where it went, credentials masked; absent when nothing was sent.
+    pub destination: Option<String>,
+    /// How it was classified: `delivered`, `retry`, `failed`, `gone` or `cancelled`.
+    #[schema(example = "delivered")]
+    pub outcome: Option<String>,
+    /// The message metadata as sent (HTTP headers, broker headers or properties), secrets
+    /// masked.
     #[schema(value_type = Object)]
     pub request_headers: Value,
-    /// The receiver's HTTP status, when it answered.
+    /// The receiver's HTTP status, when it answered over HTTP.
     pub status: Option<u16>,
     pub duration_ms: u64,
-    /// The start of the receiver's answer.
+    /// The start of the receiver's answer, reply or acknowledgement.
     pub response_excerpt: Option<String>,
     /// Why the attempt failed.
     pub error: Option<String>,
@@ -74,6 +84,9 @@ impl From<AttemptRecord> for AttemptOut {
         Self {
             n: a.n,
             at: a.at.rfc3339(),
+            transport: a.transport.map(|k| k.as_str().to_string()),
+            destination: a.destination,
+            outcome: a.outcome.map(|o| o.as_str().to_string()),
             request_headers: a.request_headers,
             status: a.status,
             duration_ms: a.duration_ms,

@@ -4,8 +4,8 @@
 //! the payload, a 2xx `{forwardedStatusCode, forwardedErrorMessage}` is a failure whose 4xx goes
 //! back to the original caller).
 
-use crate::outcome::describe;
-use crate::sender::{Response, SendError};
+use crate::classify::describe;
+use crate::transport::{Response, SendError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use switchyard_core::zitadel::{Condition, MethodSelector, TargetType};
@@ -98,7 +98,8 @@ pub enum Verdict {
 
 /// Interprets `resp` from a target of type `kind`.
 pub fn verdict(kind: TargetType, resp: &Response) -> Verdict {
-    let ok = matches!(resp.status, Some(s) if (200..300).contains(&s)) && resp.error.is_none();
+    // A 2xx answer, or (NATS) a reply or acknowledgement, which has no status.
+    let ok = resp.status.is_none_or(|s| (200..300).contains(&s)) && resp.error.is_none();
     if !ok {
         let message = describe(resp);
         let timed_out = matches!(resp.error, Some(SendError::TimedOut(_)));

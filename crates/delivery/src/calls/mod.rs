@@ -17,7 +17,7 @@ pub mod recorder;
 
 pub use answer::CallContext;
 
-use crate::sender::{Response, Sender};
+use crate::transport::{Response, Transports};
 use crate::Engine;
 use answer::Verdict;
 use breakers::Breakers;
@@ -28,6 +28,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchyard_core::breaker::{Admission, BreakerPolicy, BreakerSnapshot};
 use switchyard_core::crypto::MasterKey;
+use switchyard_core::invocation::DestinationKind;
 use switchyard_core::signing::zitadel_signature;
 use switchyard_core::zitadel::{Condition, TargetType};
 use switchyard_core::{Clock, InstanceId, Timestamp};
@@ -96,7 +97,6 @@ pub struct CallRunner {
 
 struct Inner {
     engine: Engine,
-    sender: Sender,
     chains: ChainCache,
     breakers: Breakers,
     recorder: Recorder,
@@ -115,7 +115,6 @@ impl CallRunner {
         Self {
             inner: Arc::new(Inner {
                 engine: engine.clone(),
-                sender: engine.sender().clone(),
                 chains: ChainCache::new(store.clone(), master_key, clock.clone()),
                 breakers: Breakers::new(breaker, clock.clone()),
                 recorder: Recorder::spawn(store),
@@ -222,7 +221,7 @@ impl CallRunner {
                 attempts.push(attempt(n, target, at, outcome, None, Some(note)));
                 continue;
             }
-            let resp = send(&inner.sender, target, body, at).await;
+            let resp = send(inner.engine.transports(), target, body, at).await;
             let verdict = answer::verdict(target.kind, &resp);
             let healthy = !matches!(verdict, Verdict::Failed { .. });
             inner.breakers.record(&req.instance, &target.id, healthy);
@@ -276,8 +275,14 @@ impl CallRunner {
     }
 }
 
-/// POSTs a signed body to a target.
-async fn send(sender: &Sender, target: &ChainTarget, body: Vec<u8>, at: Timestamp) -> Response {
+/// Sends a signed body to a target: an HTTP POST, or over NATS a request-reply (restCall: the
+/// reply is the answer) or a publish (restWebhook).
+async fn send(
+    transports: &Transports,
+    target: &ChainTarget,
+    body: Vec<u8>,
+    at: Timestamp,
+) -> Response {
     let mut headers = vec![("content-type", "application/json".to_string())];
     if !target.keys.is_empty() {
         let keys: Vec<&str> = target.keys.iter().map(String::as_str).collect();
@@ -286,7 +291,25 @@ async fn send(sender: &Sender, target: &ChainTarget, body: Vec<u8>, at: Timestam
             zitadel_signature(&keys, at.unix_seconds(), &body),
         ));
     }
-    sender
+    if target.url.kind() == DestinationKind::Nats {
+        let nats = transports.nats();
+        return match target.kind {
+            TargetType::Call { .. } => {
+                nats.request(&target.url, &headers, body, target.timeout)
+                    .await
+            }
+            _ => {
+                let msg = crate::prepare::Prepared {
+                    event_type: String::new(),
+                    body,
+                    headers,
+                };
+                nats.publish(&target.url, msg, target.timeout).await
+            }
+        };
+    }
+    transports
+        .http()
         .post(&target.url, &headers, body, target.timeout)
         .await
 }

@@ -1,42 +1,58 @@
-//! One attempt of one invocation: look the route up, build and send the request, decide the next
-//! step, and hand the outcome to the recorder. Request-response deliveries carry their deadline;
-//! nothing is sent after it.
+//! One attempt of one invocation, as explicit stages: look the route up → [`prepare`] the
+//! message from the route's settings → send it through the route's transport
+//! ([`crate::transport`]) → [`classify`] the response into the next step → record the attempt
+//! (handed to the group-committing writer). Request-response deliveries carry their deadline;
+//! nothing is sent after it, and no send may outlive it.
+//!
+//! [`prepare`]: crate::prepare::prepare
+//! [`classify`]: crate::classify
 
 use super::Engine;
+use crate::classify::{
+    classify, describe, next_step, parked_wait, request_response_step, ResponseRules, Verdict,
+};
 use crate::cloudevents;
 use crate::metrics::DeliveryOutcome;
-use crate::outcome::{describe, next_step, parked_wait, request_response_step, ResponseRules};
-use crate::request::{self, Prepared};
-use crate::routing::{BodyStyle, Destination};
-use crate::sender::Response;
+use crate::prepare::{self, ResponseMeta};
+use crate::routing::Destination;
+use crate::transport::{self, Response};
 use rand::Rng;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+use switchyard_core::policy::RoutePolicy;
 use switchyard_core::sailpoint::DispatchMode;
+use switchyard_core::Timestamp;
 use switchyard_store::queue::{
     AttemptRecord, Claimed, InvocationKind, NextStep, Outcome, RouteKind, TIMED_OUT,
 };
 use tokio::sync::OwnedSemaphorePermit;
 
+/// Everything one attempt is judged and numbered by.
+struct Attempt {
+    /// Number among all attempts of the invocation (1-based).
+    n: u32,
+    /// Number within the current round (since the last replay), for the schedule.
+    round_n: u32,
+    started: Timestamp,
+    jitter: f64,
+}
+
 impl Engine {
     /// Delivers one invocation and hands the outcome to the writer.
     pub(super) async fn deliver(self, job: Claimed, _permit: OwnedSemaphorePermit) {
         let inner = &self.inner;
-        let n = job.attempts_done + 1;
-        let round_n = job.round_attempts + 1;
-        let started = inner.clock.now();
-        let jitter: f64 = rand::thread_rng().gen();
+        let at = Attempt {
+            n: job.attempts_done + 1,
+            round_n: job.round_attempts + 1,
+            started: inner.clock.now(),
+            jitter: rand::thread_rng().gen(),
+        };
         if let Some(reason) = job.cancel_reason.clone() {
             // Its route went away while an earlier attempt was in flight (that attempt's node
             // stopped before it could record it): nothing more is sent.
-            let attempt = failed_attempt(n, started, &format!("cancelled: {reason}"));
-            return self.finish(
-                job,
-                attempt,
-                NextStep::Cancelled(reason),
-                DeliveryOutcome::Cancelled,
-            );
+            return self.finish_unsent(job, &at, NextStep::Cancelled(reason));
         }
+        // The route's delivery policy comes with its destination (both cached).
         let dest = match inner
             .routing
             .policy(&job.instance, job.route_kind, &job.route_id)
@@ -49,178 +65,141 @@ impl Engine {
                 .map(|d| d.map(|d| (d, policy))),
             Err(e) => Err(e),
         };
-        let mut parked = false;
-        // The route's own schedule (or the server's) decides retries, whatever the outcome.
-        let schedule = match &dest {
-            Ok(Some((_, policy))) => policy.schedule(&inner.config.schedule),
-            _ => inner.config.schedule.clone(),
-        };
-        let (attempt, next) = match dest {
-            Ok(Some((dest, policy))) => match dest.as_ref() {
-                Destination::Http {
-                    url,
-                    timeout,
-                    authorization,
-                    signing,
-                    body,
-                    dispatch,
-                } => {
-                    // Request-response: the invocation carries its deadline; nothing is sent
-                    // after it, and no request may outlive it.
-                    let rr = job.deadline_at.map(|deadline| {
-                        let meta = request::ResponseMeta {
-                            mode: dispatch.unwrap_or(DispatchMode::Sync),
-                            callback_url: format!(
-                                "{}/trigger-invocations/v1/{}/complete",
-                                inner.config.callback_base.trim_end_matches('/'),
-                                job.id
-                            ),
-                            secret: inner.config.secrets.secret(&job.id),
-                        };
-                        (deadline, meta)
-                    });
-                    if rr.as_ref().is_some_and(|(d, _)| started >= *d) {
-                        let attempt = failed_attempt(n, started, TIMED_OUT);
-                        let next = NextStep::Failed(TIMED_OUT.into());
-                        let label = DeliveryOutcome::of(&next);
-                        return self.finish(job, attempt, next, label);
-                    }
-                    let style = match (&rr, *body) {
-                        (Some(_), BodyStyle::SailPointFireAndForget) => {
-                            BodyStyle::SailPointRequestResponse
-                        }
-                        (_, style) => style,
-                    };
-                    // The route's body format: CloudEvents for events (request-response bodies
-                    // carry their callback in the dialect's metadata, so they stay native).
-                    let cloud = (rr.is_none() && job.kind != InvocationKind::Call)
-                        .then(|| {
-                            cloudevents::encode(policy.format, &job, &inner.config.callback_base)
-                        })
-                        .flatten();
-                    let (body, content_type, extra) = match cloud {
-                        Some(e) => (e.body, e.content_type, e.headers),
-                        // A restAsync target of a call chain gets the call's body as built then.
-                        None if job.kind == InvocationKind::Call => {
-                            (job.payload.as_bytes().to_vec(), "application/json", vec![])
-                        }
-                        None => (
-                            request::body(&job, style, rr.as_ref().map(|(_, m)| m)),
-                            "application/json",
-                            vec![],
-                        ),
-                    };
-                    // Signatures cover the body exactly as sent.
-                    let mut headers = request::headers(
-                        &job,
-                        &body,
-                        signing,
-                        authorization.as_deref(),
-                        started.unix_seconds(),
-                    );
-                    request::set_content_type(&mut headers, content_type);
-                    headers.extend(extra);
-                    let prepared = Prepared { body, headers };
-                    let recorded = prepared.recorded_headers();
-                    // A subscription's policy may set its timeout; targets keep their own.
-                    let timeout = match (job.route_kind, policy.timeout) {
-                        (RouteKind::Subscription, Some(own)) => own,
-                        _ => *timeout,
-                    };
-                    let timeout = match &rr {
-                        Some((deadline, _)) => timeout.min(Duration::from_millis(
-                            (deadline.millis() - started.millis()).max(1) as u64,
-                        )),
-                        None => timeout,
-                    };
-                    let resp: Response = inner
-                        .sender
-                        .post(url, &prepared.headers, prepared.body, timeout)
-                        .await;
-                    inner.metrics.latency(resp.duration);
-                    let next = match &rr {
-                        Some((deadline, meta)) => {
-                            let plan = inner.routing.plan(&job.instance, &job.event_type).await;
-                            let validator = plan.ok().and_then(|p| p.output_validator.clone());
-                            let rules = ResponseRules {
-                                mode: meta.mode,
-                                validate_output: validator.as_ref(),
-                                deadline: *deadline,
-                            };
-                            request_response_step(
-                                &resp,
-                                &rules,
-                                round_n,
-                                &schedule,
-                                inner.clock.now(),
-                                jitter,
-                            )
-                        }
-                        None => next_step(
-                            &resp,
-                            round_n,
-                            &schedule,
-                            inner.clock.now(),
-                            jitter,
-                        ),
-                    };
-                    let answered = resp.error.is_none()
-                        && resp.status.is_some_and(|s| (200..300).contains(&s));
-                    let error = match &next {
-                        NextStep::Delivered
-                        | NextStep::Completed(_)
-                        | NextStep::AwaitingCallback => None,
-                        // An answer that arrived but did not do (invalid output): say why.
-                        NextStep::Failed(m) if answered => Some(m.clone()),
-                        _ => Some(describe(&resp)),
-                    };
-                    (
-                        AttemptRecord {
-                            n,
-                            at: started,
-                            request_headers: recorded,
-                            status: resp.status,
-                            duration_ms: resp.duration.as_millis() as u64,
-                            response_excerpt: resp.excerpt(),
-                            error,
-                        },
-                        next,
-                    )
-                }
-                Destination::EventBridge { .. } => {
-                    let wait = parked_wait(&schedule, round_n, jitter);
-                    parked = true;
-                    (
-                        failed_attempt(
-                            n,
-                            started,
-                            "EventBridge delivery not configured; the invocation stays queued",
-                        ),
-                        NextStep::RetryAt(started.plus(wait)),
-                    )
-                }
-            },
+        match dest {
+            Ok(Some((dest, policy))) => self.attempt(job, &dest, &policy, &at).await,
             Ok(None) => {
                 let reason = "the route no longer exists or was disabled";
-                (
-                    failed_attempt(n, started, &format!("cancelled: {reason}")),
-                    NextStep::Cancelled(reason.into()),
-                )
+                self.finish_unsent(job, &at, NextStep::Cancelled(reason.into()))
             }
             Err(e) => {
                 // Could not even look the route up (store trouble): try again soon.
-                let wait = parked_wait(&schedule, round_n, jitter);
-                (
-                    failed_attempt(n, started, &format!("route lookup failed: {e}")),
-                    NextStep::RetryAt(started.plus(wait)),
+                let wait = parked_wait(&inner.config.schedule, at.round_n, at.jitter);
+                let next = NextStep::RetryAt(at.started.plus(wait));
+                let error = format!("route lookup failed: {e}");
+                let attempt = unsent(&at, &next, &error);
+                let label = DeliveryOutcome::of(&next);
+                self.finish(job, attempt, next, label)
+            }
+        }
+    }
+
+    /// Prepare → send → classify → record, for a route that exists.
+    async fn attempt(&self, job: Claimed, dest: &Destination, policy: &RoutePolicy, at: &Attempt) {
+        let inner = &self.inner;
+        // The route's own schedule and tries (or the server's) decide retries.
+        let schedule = policy.schedule(&inner.config.schedule);
+        // A subscription's policy may set its timeout; targets keep their own.
+        let dest_timeout = match (job.route_kind, policy.timeout) {
+            (RouteKind::Subscription, Some(own)) => own,
+            _ => dest.timeout,
+        };
+        // Request-response: the invocation carries its deadline; nothing is sent after it, and
+        // no send may outlive it.
+        let rr = job.deadline_at.map(|deadline| {
+            let meta = ResponseMeta {
+                mode: dest.dispatch.unwrap_or(DispatchMode::Sync),
+                callback_url: format!(
+                    "{}/trigger-invocations/v1/{}/complete",
+                    inner.config.callback_base.trim_end_matches('/'),
+                    job.id
+                ),
+                secret: inner.config.secrets.secret(&job.id),
+            };
+            (deadline, meta)
+        });
+        if rr.as_ref().is_some_and(|(d, _)| at.started >= *d) {
+            let next = NextStep::Failed(TIMED_OUT.into());
+            return self.finish_unsent(job, at, next);
+        }
+        let timeout = match &rr {
+            Some((deadline, _)) => dest_timeout.min(Duration::from_millis(
+                (deadline.millis() - at.started.millis()).max(1) as u64,
+            )),
+            None => dest_timeout,
+        };
+
+        // The route's body format: CloudEvents for events (request-response bodies carry their
+        // callback in the dialect's metadata, and call-chain bodies were built by the chain, so
+        // both stay as they are). Signatures cover the body exactly as sent.
+        let cloud = (rr.is_none() && job.kind != InvocationKind::Call)
+            .then(|| cloudevents::encode(policy.format, &job, &inner.config.callback_base))
+            .flatten();
+        let prepared = match cloud {
+            Some(e) => prepare::prepare_encoded(&job, dest, e, at.started.unix_seconds()),
+            None => prepare::prepare(
+                &job,
+                dest,
+                rr.as_ref().map(|(_, m)| m),
+                at.started.unix_seconds(),
+            ),
+        };
+        let recorded = prepared.recorded_headers();
+
+        let resp: Response = inner
+            .transports
+            .send(&dest.endpoint, prepared, timeout)
+            .await;
+        inner.metrics.latency(resp.duration);
+
+        let verdict = classify(&resp);
+        let next = match &rr {
+            Some((deadline, meta)) => {
+                let plan = inner.routing.plan(&job.instance, &job.event_type).await;
+                let validator = plan.ok().and_then(|p| p.output_validator.clone());
+                let rules = ResponseRules {
+                    mode: meta.mode,
+                    validate_output: validator.as_ref(),
+                    deadline: *deadline,
+                };
+                request_response_step(
+                    &resp,
+                    &rules,
+                    at.round_n,
+                    &schedule,
+                    inner.clock.now(),
+                    at.jitter,
                 )
             }
+            None => next_step(&resp, at.round_n, &schedule, inner.clock.now(), at.jitter),
         };
-        let label = if parked {
-            DeliveryOutcome::Parked
-        } else {
-            DeliveryOutcome::of(&next)
+
+        let error = match &next {
+            NextStep::Delivered | NextStep::Completed(_) | NextStep::AwaitingCallback => None,
+            // An answer that was accepted but did not do (invalid output): say why.
+            NextStep::Failed(m) if verdict == Verdict::Delivered => Some(m.clone()),
+            _ => Some(describe(&resp)),
         };
+        let attempt = AttemptRecord {
+            n: at.n,
+            at: at.started,
+            transport: Some(transport::kind(&dest.endpoint)),
+            destination: Some(dest.endpoint.masked()),
+            outcome: Some(next.attempt_outcome()),
+            request_headers: recorded,
+            status: resp.status,
+            duration_ms: resp.duration.as_millis() as u64,
+            response_excerpt: resp.excerpt(),
+            error,
+        };
+        let label = match verdict {
+            Verdict::Parked(_) => DeliveryOutcome::Parked,
+            _ => DeliveryOutcome::of(&next),
+        };
+        inner
+            .metrics
+            .transport_outcome(transport::kind(&dest.endpoint), label);
+        self.finish(job, attempt, next, label);
+    }
+
+    /// Records an attempt that sent nothing (cancelled, or past its deadline).
+    fn finish_unsent(&self, job: Claimed, at: &Attempt, next: NextStep) {
+        let error = match &next {
+            NextStep::Cancelled(reason) => format!("cancelled: {reason}"),
+            NextStep::Failed(m) => m.clone(),
+            other => format!("{other:?}"),
+        };
+        let attempt = unsent(at, &next, &error);
+        let label = DeliveryOutcome::of(&next);
         self.finish(job, attempt, next, label);
     }
 
@@ -244,10 +223,14 @@ impl Engine {
     }
 }
 
-fn failed_attempt(n: u32, at: switchyard_core::Timestamp, error: &str) -> AttemptRecord {
+/// The record of an attempt that sent nothing.
+fn unsent(at: &Attempt, next: &NextStep, error: &str) -> AttemptRecord {
     AttemptRecord {
-        n,
-        at,
+        n: at.n,
+        at: at.started,
+        transport: None,
+        destination: None,
+        outcome: Some(next.attempt_outcome()),
         request_headers: serde_json::json!({}),
         status: None,
         duration_ms: 0,

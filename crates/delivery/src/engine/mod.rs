@@ -16,7 +16,8 @@ use crate::publish::{
     build_event, check_event_id, check_payload, BuiltEvent, PublishError, PublishRequest, Published,
 };
 use crate::routing::Routing;
-use crate::sender::Sender;
+use crate::transport::eventbridge::EventBridgeSettings;
+use crate::transport::{aws, TransportConfig, Transports};
 use crate::waiters::Waiters;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -53,6 +54,10 @@ pub struct EngineConfig {
     /// Work one subscription filter may do on one event, in budget units (see
     /// [`switchyard_core::jsonpath::Budget`]); a filter that needs more does not match.
     pub filter_budget: u64,
+    /// EventBridge `Source` and bus.
+    pub eventbridge: EventBridgeSettings,
+    /// The environment the AWS transports read (credentials, endpoint overrides).
+    pub aws_env: aws::Env,
 }
 
 impl Default for EngineConfig {
@@ -68,6 +73,8 @@ impl Default for EngineConfig {
             callback_base: "http://127.0.0.1:8080".into(),
             secrets: InvocationSecrets::random(),
             filter_budget: switchyard_core::jsonpath::DEFAULT_BUDGET,
+            eventbridge: EventBridgeSettings::default(),
+            aws_env: aws::Env::from_process(),
         }
     }
 }
@@ -81,7 +88,8 @@ pub struct Engine {
 struct Inner {
     store: Arc<dyn Store>,
     routing: Arc<dyn Routing>,
-    sender: Sender,
+    /// Every transport's long-lived clients.
+    transports: Transports,
     clock: Arc<dyn Clock>,
     config: EngineConfig,
     permits: Arc<Semaphore>,
@@ -112,7 +120,15 @@ impl Engine {
         clock: Arc<dyn Clock>,
         config: EngineConfig,
     ) -> anyhow::Result<Self> {
-        let sender = Sender::new(config.concurrency, config.outbound.clone())?;
+        let transports = Transports::new(
+            TransportConfig {
+                max_idle_per_host: config.concurrency,
+                policy: config.outbound.clone(),
+                aws_env: config.aws_env.clone(),
+                eventbridge: config.eventbridge.clone(),
+            },
+            clock.clone(),
+        )?;
         let (outcomes, outcome_rx) = mpsc::unbounded_channel();
         let (stopping, _) = watch::channel(false);
         let engine = Self {
@@ -121,7 +137,7 @@ impl Engine {
                 permits: Arc::new(Semaphore::new(config.concurrency)),
                 store,
                 routing,
-                sender,
+                transports,
                 clock,
                 config,
                 wake: Notify::new(),
@@ -168,9 +184,9 @@ impl Engine {
         &self.inner.routing
     }
 
-    /// The pooled, outbound-protected HTTP client, shared with synchronous calls.
-    pub(crate) fn sender(&self) -> &Sender {
-        &self.inner.sender
+    /// Every transport's clients, shared with synchronous calls.
+    pub(crate) fn transports(&self) -> &Transports {
+        &self.inner.transports
     }
 
     pub fn metrics(&self) -> &Metrics {

@@ -46,6 +46,7 @@ macro_rules! schema {
             (6, "0006", "request_response"),
             (7, "0007", "calls"),
             (8, "0008", "cancel"),
+            (9, "0009", "transports"),
             (13, "0013", "policy"),
         )
     };

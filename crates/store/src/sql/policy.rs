@@ -65,9 +65,8 @@ impl<B: Backend> PolicyStore for SqlStore<B> {
 /// A stored document; one that no longer parses is damage, not a default.
 fn decode(text: &str) -> StoreResult<RoutePolicy> {
     let doc: PolicyDoc = serde_json::from_str(text)?;
-    RoutePolicy::parse(&doc).map_err(|e| {
-        StoreError::Internal(anyhow::anyhow!("stored route policy is invalid: {e}"))
-    })
+    RoutePolicy::parse(&doc)
+        .map_err(|e| StoreError::Internal(anyhow::anyhow!("stored route policy is invalid: {e}")))
 }
 
 /// Forgets everything kept for a route's policy (the route is being deleted).

@@ -5,7 +5,8 @@
 
 use super::{Col, Sql};
 use switchyard_core::invocation::{
-    CallAttemptOutcome, InvocationKind, InvocationStatus, RouteKind, UnknownValue,
+    AttemptOutcome, CallAttemptOutcome, DestinationKind, InvocationKind, InvocationStatus,
+    RouteKind, UnknownValue,
 };
 use switchyard_core::{InstanceId, Timestamp};
 
@@ -90,7 +91,9 @@ text_column!(
     InvocationStatus,
     RouteKind,
     InvocationKind,
-    CallAttemptOutcome
+    CallAttemptOutcome,
+    DestinationKind,
+    AttemptOutcome
 );
 
 /// A single selected value.

@@ -6,7 +6,8 @@ use super::{Conn, FromSqlRow, Sql};
 use std::borrow::Cow;
 use std::fmt::Write;
 use switchyard_core::invocation::{
-    CallAttemptOutcome, InvocationKind, InvocationStatus, RouteKind,
+    AttemptOutcome, CallAttemptOutcome, DestinationKind, InvocationKind, InvocationStatus,
+    RouteKind,
 };
 use switchyard_core::{InstanceId, Timestamp};
 
@@ -228,7 +229,9 @@ bind_as_text!(
     InvocationStatus,
     RouteKind,
     InvocationKind,
-    CallAttemptOutcome
+    CallAttemptOutcome,
+    DestinationKind,
+    AttemptOutcome
 );
 
 #[cfg(test)]

@@ -49,6 +49,11 @@ pub async fn cancel_ends_queued_and_marks_in_flight(s: Arc<dyn Store>) {
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].error.as_deref(), Some("cancelled: by an operator"));
     assert_eq!(log[0].status, None);
+    assert_eq!(log[0].outcome, Some(AttemptOutcome::Cancelled));
+    assert_eq!(
+        (log[0].transport, log[0].destination.as_deref()),
+        (None, None)
+    );
 
     // In flight: the attempt ends as it ends; a retry becomes the end, a success stays one.
     for id in ["a", "b"] {

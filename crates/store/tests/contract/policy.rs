@@ -3,15 +3,15 @@
 
 use crate::catalog::{inst, key, sub, target};
 use crate::queue::{claimed_ids, event, inv, outcome};
-use switchyard_store::queue::{InitialState, NewInvocation, NextStep};
 use serde_json::json;
 use std::sync::Arc;
 use switchyard_core::policy::{PolicyDoc, RoutePolicy};
 use switchyard_core::Timestamp;
 use switchyard_store::queue::RouteKind;
+use switchyard_store::queue::{InitialState, NewInvocation, NextStep};
 
-use switchyard_store::Store;
 use switchyard_core::zitadel::{TargetName, TargetPatch};
+use switchyard_store::Store;
 
 crate::contract!(
     policies_round_trip_and_go_with_their_route,
@@ -27,22 +27,33 @@ fn policy(v: serde_json::Value) -> RoutePolicy {
 pub async fn policies_round_trip_and_go_with_their_route(s: Arc<dyn Store>) {
     let (i, other) = (inst("p1"), inst("p2"));
     let (t, sb) = (RouteKind::Target, RouteKind::Subscription);
-    s.create_target(&i, "t1", &target("alpha", false), &key("k1", 1), Timestamp(1))
-        .await
-        .unwrap();
+    s.create_target(
+        &i,
+        "t1",
+        &target("alpha", false),
+        &key("k1", 1),
+        Timestamp(1),
+    )
+    .await
+    .unwrap();
     let trig = "idn:identity-created";
     s.create_subscription(&i, &sub("s1", trig), 5, &key("k2", 1), Timestamp(1))
         .await
         .unwrap();
     assert_eq!(s.route_policy(&i, t, "t1").await.unwrap(), None);
 
-    let full = policy(json!({"retrySchedule": ["1s", "2m"], "maxAttempts": 4, "timeout": "30s",
+    let full = policy(
+        json!({"retrySchedule": ["1s", "2m"], "maxAttempts": 4, "timeout": "30s",
         "maxInFlight": 3, "rateLimit": "10/1m", "ordering": {"key": "$.a.b", "onFailure": "skip"},
-        "format": "cloudevents-binary", "autoDisable": {"after": "1d"}}));
+        "format": "cloudevents-binary", "autoDisable": {"after": "1d"}}),
+    );
     s.set_route_policy(&i, t, "t1", &full, Timestamp(2))
         .await
         .unwrap();
-    assert_eq!(s.route_policy(&i, t, "t1").await.unwrap(), Some(full.clone()));
+    assert_eq!(
+        s.route_policy(&i, t, "t1").await.unwrap(),
+        Some(full.clone())
+    );
     // Kept apart by instance and by route kind.
     assert_eq!(s.route_policy(&other, t, "t1").await.unwrap(), None);
     assert_eq!(s.route_policy(&i, sb, "t1").await.unwrap(), None);
@@ -55,7 +66,10 @@ pub async fn policies_round_trip_and_go_with_their_route(s: Arc<dyn Store>) {
     s.update_target(&i, "t1", &patch, None, Timestamp(2))
         .await
         .unwrap();
-    assert_eq!(s.route_policy(&i, t, "t1").await.unwrap(), Some(full.clone()));
+    assert_eq!(
+        s.route_policy(&i, t, "t1").await.unwrap(),
+        Some(full.clone())
+    );
 
     // A PUT replaces the whole document.
     let small = policy(json!({"maxAttempts": 2}));
@@ -86,9 +100,15 @@ fn gated(id: &str, route: &str) -> NewInvocation {
 pub async fn gates_bound_in_flight_work_and_free_slots_on_outcomes(s: Arc<dyn Store>) {
     let i = inst("g1");
     let sb = RouteKind::Subscription;
-    s.set_route_policy(&i, sb, "lim", &policy(json!({"maxInFlight": 2})), Timestamp(1))
-        .await
-        .unwrap();
+    s.set_route_policy(
+        &i,
+        sb,
+        "lim",
+        &policy(json!({"maxInFlight": 2})),
+        Timestamp(1),
+    )
+    .await
+    .unwrap();
     let invs = vec![
         gated("a", "lim"),
         gated("b", "lim"),
@@ -96,13 +116,28 @@ pub async fn gates_bound_in_flight_work_and_free_slots_on_outcomes(s: Arc<dyn St
         inv("free", sb, "other", InitialState::Pending),
     ];
     s.publish(&[event(&i, "e1", 10, invs)]).await.unwrap();
-    let first = s.claim_due(Timestamp(10), Timestamp(1000), 10).await.unwrap();
+    let first = s
+        .claim_due(Timestamp(10), Timestamp(1000), 10)
+        .await
+        .unwrap();
     let mut got = claimed_ids(&first);
     got.sort();
-    assert_eq!(got, ["a", "b", "free"], "two slots, the ungated one besides");
+    assert_eq!(
+        got,
+        ["a", "b", "free"],
+        "two slots, the ungated one besides"
+    );
     // Full: nothing more, however much capacity is offered, and no due time to sleep until.
-    assert!(s.claim_due(Timestamp(20), Timestamp(1000), 10).await.unwrap().is_empty());
-    assert_eq!(s.next_due_at().await.unwrap(), Some(Timestamp(1000)), "only leases");
+    assert!(s
+        .claim_due(Timestamp(20), Timestamp(1000), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        s.next_due_at().await.unwrap(),
+        Some(Timestamp(1000)),
+        "only leases"
+    );
 
     // A retry frees its slot as well as a delivery; the freed slot goes to the next in line.
     let a = first.iter().find(|c| c.id == "a").unwrap();
@@ -111,15 +146,29 @@ pub async fn gates_bound_in_flight_work_and_free_slots_on_outcomes(s: Arc<dyn St
         .await
         .unwrap();
     assert!(released > 0, "a freed slot wakes the claimers");
-    let next = s.claim_due(Timestamp(40), Timestamp(1000), 10).await.unwrap();
+    let next = s
+        .claim_due(Timestamp(40), Timestamp(1000), 10)
+        .await
+        .unwrap();
     assert_eq!(claimed_ids(&next), ["c"]);
-    assert!(s.claim_due(Timestamp(600), Timestamp(1000), 10).await.unwrap().is_empty());
+    assert!(s
+        .claim_due(Timestamp(600), Timestamp(1000), 10)
+        .await
+        .unwrap()
+        .is_empty());
     let b = first.iter().find(|c| c.id == "b").unwrap();
     s.record_outcomes(&[outcome(b, NextStep::Delivered, 610, Some(200))])
         .await
         .unwrap();
-    assert_eq!(s.next_due_at().await.unwrap(), Some(Timestamp(500)), "a's retry");
-    let retried = s.claim_due(Timestamp(620), Timestamp(1000), 10).await.unwrap();
+    assert_eq!(
+        s.next_due_at().await.unwrap(),
+        Some(Timestamp(500)),
+        "a's retry"
+    );
+    let retried = s
+        .claim_due(Timestamp(620), Timestamp(1000), 10)
+        .await
+        .unwrap();
     assert_eq!(claimed_ids(&retried), ["a"]);
 }
 
@@ -127,9 +176,15 @@ pub async fn token_buckets_refill_at_their_rate(s: Arc<dyn Store>) {
     let i = inst("g2");
     let sb = RouteKind::Subscription;
     // 2 per second: a full bucket of 2, then one every 500 ms.
-    s.set_route_policy(&i, sb, "r", &policy(json!({"rateLimit": "2/1s"})), Timestamp(0))
-        .await
-        .unwrap();
+    s.set_route_policy(
+        &i,
+        sb,
+        "r",
+        &policy(json!({"rateLimit": "2/1s"})),
+        Timestamp(0),
+    )
+    .await
+    .unwrap();
     let invs: Vec<NewInvocation> = (0..6).map(|n| gated(&format!("r{n}"), "r")).collect();
     s.publish(&[event(&i, "e", 0, invs)]).await.unwrap();
     let claim = |at: i64| {
@@ -163,15 +218,27 @@ pub async fn setting_a_policy_gates_queued_work(s: Arc<dyn Store>) {
         .map(|n| inv(&format!("q{n}"), sb, "later", InitialState::Pending))
         .collect();
     s.publish(&[event(&i, "e", 0, invs)]).await.unwrap();
-    s.set_route_policy(&i, sb, "later", &policy(json!({"maxInFlight": 1})), Timestamp(1))
+    s.set_route_policy(
+        &i,
+        sb,
+        "later",
+        &policy(json!({"maxInFlight": 1})),
+        Timestamp(1),
+    )
+    .await
+    .unwrap();
+    let got = s
+        .claim_due(Timestamp(10), Timestamp(1000), 10)
         .await
         .unwrap();
-    let got = s.claim_due(Timestamp(10), Timestamp(1000), 10).await.unwrap();
     assert_eq!(got.len(), 1, "queued work now waits for the gate");
     // Lifting the limit lets the rest go at once; the slot taken stays accounted for.
     s.set_route_policy(&i, sb, "later", &policy(json!({})), Timestamp(20))
         .await
         .unwrap();
-    let rest = s.claim_due(Timestamp(30), Timestamp(1000), 10).await.unwrap();
+    let rest = s
+        .claim_due(Timestamp(30), Timestamp(1000), 10)
+        .await
+        .unwrap();
     assert_eq!(rest.len(), 2);
 }

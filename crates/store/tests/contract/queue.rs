@@ -57,6 +57,9 @@ pub fn outcome(c: &Claimed, next: NextStep, at: i64, status: Option<u16>) -> Out
         attempt: AttemptRecord {
             n: c.attempts_done + 1,
             at: Timestamp(at),
+            transport: Some(DestinationKind::Http),
+            destination: Some("http://127.0.0.1:9/hook".into()),
+            outcome: Some(next.attempt_outcome()),
             request_headers: serde_json::json!({"webhook-id": c.id}),
             status,
             duration_ms: 3,
@@ -317,6 +320,14 @@ pub async fn outcomes_retry_deliver_and_replay(s: Arc<dyn Store>) {
         [1, 2]
     );
     assert_eq!(v.attempt_log[0].status, Some(503));
+    // Every attempt says what carried it, where to, and how it was classified.
+    assert_eq!(v.attempt_log[0].outcome, Some(AttemptOutcome::Retry));
+    assert_eq!(v.attempt_log[1].outcome, Some(AttemptOutcome::Delivered));
+    assert_eq!(v.attempt_log[1].transport, Some(DestinationKind::Http));
+    assert_eq!(
+        v.attempt_log[1].destination.as_deref(),
+        Some("http://127.0.0.1:9/hook")
+    );
     assert_eq!(v.attempt_log[1].request_headers["webhook-id"], "a");
     // A late result for work that is no longer in flight does not change its state.
     s.record_outcomes(&[outcome(&c, NextStep::Failed("late".into()), 330, None)])

@@ -13,4 +13,5 @@ mod rotate;
 mod sailpoint;
 mod support;
 mod surface;
+mod transports;
 mod zitadel;

@@ -6,7 +6,7 @@
 //! the chain up: its successor goes on when its predecessor ends.
 
 use super::outcomes::release_waiting;
-use crate::queue::{CancelResult, InvocationStatus, RouteKind};
+use crate::queue::{AttemptOutcome, CancelResult, InvocationStatus, RouteKind};
 use crate::sql::backend::Backend;
 use crate::sql::{sql_row, Conn, Dialect, Stmt};
 use crate::{StoreError, StoreResult};
@@ -144,12 +144,16 @@ async fn end<B: Backend>(
     for chunk in queued.chunks(B::ROWS_PER_STATEMENT) {
         Stmt::new(
             "INSERT INTO attempts
-               (invocation_id, n, at, request_headers, status, duration_ms, response_excerpt, error)",
+               (invocation_id, n, at, transport, destination, outcome, request_headers, status,
+                duration_ms, response_excerpt, error)",
         )
         .values(chunk, |t, r| {
             t.bind(&r.id)
                 .bind(r.attempts + 1)
                 .bind(now)
+                .bind(None::<&str>)
+                .bind(None::<&str>)
+                .bind(AttemptOutcome::Cancelled)
                 .bind("{}")
                 .bind(None::<i64>)
                 .bind(0i64)

@@ -93,9 +93,12 @@ impl GateRow {
             return None;
         }
         Some(match self.rate() {
-            Some((count, per)) => {
-                first.max(token_ready_at(count, per, self.tokens_milli, self.refilled_at))
-            }
+            Some((count, per)) => first.max(token_ready_at(
+                count,
+                per,
+                self.tokens_milli,
+                self.refilled_at,
+            )),
             None => first,
         })
     }

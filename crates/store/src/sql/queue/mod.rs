@@ -5,8 +5,8 @@
 //! transaction wakes the other nodes (`Backend::NOTIFY`).
 
 mod callbacks;
-pub(crate) mod gates;
 pub(crate) mod cancel;
+pub(crate) mod gates;
 mod outcomes;
 mod rows;
 
@@ -72,7 +72,7 @@ impl<B: Backend> QueueStore for SqlStore<B> {
         .fetch_one(&mut conn)
         .await?;
         let attempts: Vec<AttemptRow> = Stmt::new(
-            "SELECT n, at, request_headers, status, duration_ms, response_excerpt, error
+            "SELECT n, at, transport, destination, outcome, request_headers, status, duration_ms, response_excerpt, error
              FROM attempts WHERE invocation_id = $1 ORDER BY n",
         )
         .bind(id)
@@ -402,15 +402,15 @@ async fn claim_due<B: Backend>(
         vec![]
     } else {
         Stmt::new(format!(
-        "SELECT id, next_attempt_at AS due FROM invocations
+            "SELECT id, next_attempt_at AS due FROM invocations
           WHERE status = 'pending' AND gated = FALSE AND next_attempt_at <= $1
           ORDER BY next_attempt_at LIMIT $2{}",
-        B::SKIP_LOCKED
-    ))
-    .bind(now)
-    .bind(limit)
-    .fetch_all(tx)
-    .await?
+            B::SKIP_LOCKED
+        ))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(tx)
+        .await?
     };
     let expired: Vec<DueRow> = Stmt::new(format!(
         "SELECT id, lease_until AS due FROM invocations

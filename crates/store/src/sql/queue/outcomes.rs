@@ -6,7 +6,9 @@
 
 use super::cancel::{cancel_route, RouteScope};
 use super::gates::{self, GateKey};
-use crate::queue::{InvocationStatus, NextStep, Outcome, RouteKind};
+use crate::queue::{
+    AttemptOutcome, DestinationKind, InvocationStatus, NextStep, Outcome, RouteKind,
+};
 use crate::sql::backend::{notify, Backend};
 use crate::sql::{sql_row, Conn, Dialect, Stmt};
 use crate::StoreResult;
@@ -30,12 +32,16 @@ pub(super) async fn record<B: Backend>(
     for chunk in attempts.chunks(B::ROWS_PER_STATEMENT) {
         Stmt::new(
             "INSERT INTO attempts
-               (invocation_id, n, at, request_headers, status, duration_ms, response_excerpt, error)",
+               (invocation_id, n, at, transport, destination, outcome, request_headers, status,
+                duration_ms, response_excerpt, error)",
         )
         .values(chunk, |t, o| {
             t.bind(&o.invocation_id)
                 .bind(o.attempt.n)
                 .bind(o.attempt.at)
+                .bind(o.attempt.transport.map(DestinationKind::as_str))
+                .bind(o.attempt.destination.as_deref())
+                .bind(o.attempt.outcome.map(AttemptOutcome::as_str))
                 .bind(o.attempt.request_headers.to_string())
                 .bind(o.attempt.status)
                 .bind(o.attempt.duration_ms)

@@ -2,11 +2,11 @@
 //! decoding into the contract's types.
 
 use crate::queue::{
-    AttemptRecord, Claimed, InvocationKind, InvocationStatus, InvocationStatusRow, InvocationView,
-    RouteKind,
+    AttemptOutcome, AttemptRecord, Claimed, DestinationKind, InvocationKind, InvocationStatus,
+    InvocationStatusRow, InvocationView, RouteKind,
 };
 use crate::sql::sql_row;
-use crate::StoreResult;
+use crate::{StoreError, StoreResult};
 use std::collections::HashMap;
 use switchyard_core::{InstanceId, Timestamp};
 
@@ -67,6 +67,9 @@ sql_row! {
     pub struct AttemptRow {
         n: i64,
         at: Timestamp,
+        transport: Option<String>,
+        destination: Option<String>,
+        outcome: Option<String>,
         request_headers: String,
         status: Option<i64>,
         duration_ms: i64,
@@ -80,6 +83,19 @@ impl AttemptRow {
         Ok(AttemptRecord {
             n: self.n as u32,
             at: self.at,
+            transport: self
+                .transport
+                .as_deref()
+                .map(DestinationKind::parse)
+                .transpose()
+                .map_err(|e| StoreError::Internal(e.into()))?,
+            destination: self.destination,
+            outcome: self
+                .outcome
+                .as_deref()
+                .map(AttemptOutcome::parse)
+                .transpose()
+                .map_err(|e| StoreError::Internal(e.into()))?,
             request_headers: serde_json::from_str(&self.request_headers)?,
             status: self.status.map(|s| s as u16),
             duration_ms: self.duration_ms as u64,

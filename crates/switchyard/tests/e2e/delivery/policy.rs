@@ -65,7 +65,11 @@ async fn policies_are_validated_stored_and_scoped() {
     let tpath = format!("/v1/targets/{tid}/policy");
     let (st, v) = put_policy(&s, &tpath, json!({"maxAttempts": 3})).await;
     assert_eq!((st.as_u16(), v), (200, json!({"maxAttempts": 3})));
-    assert_eq!(s.get(&path).await.1, json!({}), "routes do not share policies");
+    assert_eq!(
+        s.get(&path).await.1,
+        json!({}),
+        "routes do not share policies"
+    );
 
     // Reading needs the read scope, changing the write scope.
     let reader = s.token("subscriptions:read");
@@ -97,7 +101,10 @@ async fn a_routes_schedule_and_max_attempts_replace_the_servers() {
     let v = wait_status(&s, &inv, "failed").await;
     assert_eq!(v["attemptCount"], 5, "{v}");
     assert!(
-        v["lastError"].as_str().unwrap().contains("after 5 attempts"),
+        v["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("after 5 attempts"),
         "{v}"
     );
     let got = r.on("/down");
@@ -105,7 +112,10 @@ async fn a_routes_schedule_and_max_attempts_replace_the_servers() {
     for pair in got.windows(2) {
         let gap = pair[1].at - pair[0].at;
         assert!(gap >= Duration::from_millis(75), "{gap:?}");
-        assert!(gap < Duration::from_secs(5), "the server's 10 s wait was used: {gap:?}");
+        assert!(
+            gap < Duration::from_secs(5),
+            "the server's 10 s wait was used: {gap:?}"
+        );
     }
 
     // A target's maxAttempts: 1 means one try, no retry.
@@ -159,14 +169,23 @@ async fn max_in_flight_is_never_exceeded() {
     assert_eq!(st, 200);
     let mut invocations = Vec::new();
     for n in 0..15 {
-        let published = publish(&s, "idn:identity-created", identity(&format!("m{n}"), "Ops")).await;
+        let published = publish(
+            &s,
+            "idn:identity-created",
+            identity(&format!("m{n}"), "Ops"),
+        )
+        .await;
         invocations.push(invocation_for(&published, id));
     }
     r.wait_for_path("/narrow", 15, WAIT).await;
     for inv in &invocations {
         wait_status(&s, inv, "delivered").await;
     }
-    assert_eq!(r.max_concurrent(), 3, "the limit is used and never exceeded");
+    assert_eq!(
+        r.max_concurrent(),
+        3,
+        "the limit is used and never exceeded"
+    );
 }
 
 #[tokio::test]
@@ -184,15 +203,22 @@ async fn a_rate_limit_holds_within_ten_percent() {
     assert_eq!(st, 200);
     // More than the bucket (20) plus 11 s of refill: the queue never runs dry while measured.
     for n in 0..260 {
-        publish(&s, "idn:identity-created", identity(&format!("r{n}"), "Ops")).await;
+        publish(
+            &s,
+            "idn:identity-created",
+            identity(&format!("r{n}"), "Ops"),
+        )
+        .await;
     }
     let first = r.wait_for_path("/metered", 1, WAIT).await[0].at;
     // The first second holds the full bucket's burst; measure the next ten.
     let from = first + Duration::from_secs(1);
     let to = from + Duration::from_secs(10);
-    r.wait_until(Duration::from_secs(30), "deliveries past the window", |all| {
-        all.last().is_some_and(|q| q.at >= to)
-    })
+    r.wait_until(
+        Duration::from_secs(30),
+        "deliveries past the window",
+        |all| all.last().is_some_and(|q| q.at >= to),
+    )
     .await;
     let in_window = r
         .on("/metered")

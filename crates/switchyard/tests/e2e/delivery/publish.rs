@@ -1,5 +1,5 @@
-//! The producer API around delivery: idempotent publishing, the 400s for bad events, EventBridge
-//! subscriptions parked in the queue, and the delivery metrics.
+//! The producer API around delivery: idempotent publishing, the 400s for bad events, and the
+//! delivery metrics. (EventBridge delivery is tested against moto in tests/sdk/test_eventbridge.py.)
 
 use super::*;
 
@@ -114,48 +114,6 @@ async fn bad_events_are_refused_with_native_errors() {
     }
     let text = metrics_text(&s).await;
     assert_eq!(metric(&text, "switchyard_events_accepted_total"), Some(0.0));
-}
-
-#[tokio::test]
-async fn eventbridge_subscriptions_stay_queued() {
-    let s = server().await;
-    let (st, sub) = s
-        .post(
-            SUBS,
-            json!({"name": "eb", "triggerId": "idn:identity-created", "type": "EVENTBRIDGE",
-            "eventBridgeConfig": {"awsAccount": "123456789012", "awsRegion": "us-west-1"}}),
-        )
-        .await;
-    assert_eq!(st, 201, "{sub}");
-    let published = publish(&s, "idn:identity-created", identity("oz", "Ops")).await;
-    let inv = invocation_for(&published, sub["id"].as_str().unwrap());
-    let v = wait_invocation(&s, &inv, "a parked attempt", |v| {
-        v["attemptCount"].as_u64() >= Some(1)
-    })
-    .await;
-    assert_eq!(v["status"], "pending", "{v}");
-    let err = v["attempts"][0]["error"].as_str().unwrap_or("");
-    assert!(err.contains("EventBridge delivery not configured"), "{v}");
-    assert!(v["nextAttemptAt"].is_string(), "{v}");
-    // Still queued: a replay is refused, and it is never failed or dropped.
-    let (st, e) = s
-        .post(&format!("/v1/invocations/{inv}/replay"), json!({}))
-        .await;
-    assert_eq!(st, 400, "{e}");
-    let text = metrics_text(&s).await;
-    assert!(
-        metric(&text, "switchyard_deliveries_total{outcome=\"parked\"}") >= Some(1.0),
-        "{text}"
-    );
-    assert_eq!(
-        metric(&text, "switchyard_deliveries_total{outcome=\"failed\"}"),
-        Some(0.0)
-    );
-    assert_eq!(
-        metric(&text, "switchyard_deliveries_total{outcome=\"retried\"}"),
-        Some(0.0),
-        "a parked attempt is not counted as a retry"
-    );
 }
 
 #[tokio::test]

@@ -1,17 +1,53 @@
-//! Deciding what an answer means: 2xx delivered; 410 Gone fails and disables the route; a
-//! destination refused by outbound protection fails at once; anything else (3xx, 4xx, 5xx,
-//! timeouts, connection errors) is retried on the schedule, honouring the receiver's
-//! `Retry-After`, until the tries run out. Request-response deliveries add the
-//! dispatch mode (output now, or a callback later) and never retry past their deadline.
+//! The classify stage: what a response means, the same for every transport. A 2xx answer or a
+//! broker's acknowledgement is delivered; 410 Gone fails and disables the route; a destination
+//! refused by outbound protection fails at once; anything else (3xx, 4xx, 5xx, timeouts,
+//! connection errors, nacks, refused entries) is retried on the schedule, honouring the
+//! receiver's `Retry-After`, until the tries run out. A transport that cannot send from this
+//! server yet parks the invocation (retried, never given up). Request-response deliveries add
+//! the dispatch mode (output now, or a callback later) and never retry past their deadline.
 
 use crate::routing::PayloadValidator;
-use crate::sender::{Response, SendError};
+use crate::transport::{Response, SendError};
 use serde_json::Value;
 use std::time::Duration;
 use switchyard_core::retry::{parse_retry_after, RetrySchedule};
 use switchyard_core::sailpoint::DispatchMode;
 use switchyard_core::Timestamp;
 use switchyard_store::queue::NextStep;
+
+/// What one response means, before the retry schedule is consulted.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Accepted by the receiver or acknowledged by the broker.
+    Delivered,
+    /// Not accepted; try again, not before `after` if the receiver asked for a wait.
+    Retry { after: Option<Duration> },
+    /// Not accepted, and asking again cannot change that.
+    Reject(String),
+    /// The destination is gone: fail and disable the route.
+    Gone(String),
+    /// The route's transport cannot send from this server: nothing was sent; wait and try
+    /// again, never giving up.
+    Parked(String),
+}
+
+/// Classifies one response.
+pub fn classify(resp: &Response) -> Verdict {
+    match &resp.error {
+        Some(refusal @ SendError::Refused(_)) => return Verdict::Reject(refusal.to_string()),
+        Some(SendError::Unavailable(why)) => return Verdict::Parked(why.clone()),
+        _ => {}
+    }
+    match resp.status {
+        Some(s) if (200..300).contains(&s) && resp.error.is_none() => Verdict::Delivered,
+        // A transport without statuses: no error is its acknowledgement.
+        None if resp.error.is_none() => Verdict::Delivered,
+        Some(410) => Verdict::Gone("receiver answered 410 Gone; route disabled".into()),
+        _ => Verdict::Retry {
+            after: resp.retry_after.as_deref().and_then(parse_retry_after),
+        },
+    }
+}
 
 /// The next step after attempt number `attempt_n` (1-based within the current round).
 pub fn next_step(
@@ -21,25 +57,18 @@ pub fn next_step(
     now: Timestamp,
     jitter: f64,
 ) -> NextStep {
-    if let Some(refusal @ SendError::Refused(_)) = &resp.error {
-        // The destination is not allowed: asking again cannot change that.
-        return NextStep::Failed(refusal.to_string());
-    }
-    match resp.status {
-        Some(s) if (200..300).contains(&s) && resp.error.is_none() => NextStep::Delivered,
-        Some(410) => {
-            NextStep::FailedDisableRoute("receiver answered 410 Gone; route disabled".into())
-        }
-        _ => {
-            let retry_after = resp.retry_after.as_deref().and_then(parse_retry_after);
-            match schedule.next_wait(attempt_n, jitter, retry_after) {
-                Some(wait) => NextStep::RetryAt(now.plus(wait)),
-                None => NextStep::Failed(format!(
-                    "gave up after {attempt_n} attempts: {}",
-                    describe(resp)
-                )),
-            }
-        }
+    match classify(resp) {
+        Verdict::Delivered => NextStep::Delivered,
+        Verdict::Reject(why) => NextStep::Failed(why),
+        Verdict::Gone(why) => NextStep::FailedDisableRoute(why),
+        Verdict::Parked(_) => NextStep::RetryAt(now.plus(parked_wait(schedule, attempt_n, jitter))),
+        Verdict::Retry { after } => match schedule.next_wait(attempt_n, jitter, after) {
+            Some(wait) => NextStep::RetryAt(now.plus(wait)),
+            None => NextStep::Failed(format!(
+                "gave up after {attempt_n} attempts: {}",
+                describe(resp)
+            )),
+        },
     }
 }
 
@@ -113,7 +142,7 @@ pub fn describe(resp: &Response) -> String {
     }
 }
 
-/// The wait before the next try for routes that cannot be delivered yet (EventBridge): the
+/// The wait before the next try for routes that cannot be delivered yet: the
 /// schedule's step, or its last step once the schedule is used up; never a terminal failure.
 pub fn parked_wait(schedule: &RetrySchedule, attempt_n: u32, jitter: f64) -> Duration {
     schedule
@@ -232,6 +261,27 @@ mod tests {
         };
         assert!(
             matches!(next_step(&refused, 1, &s, now, 0.5), NextStep::Failed(m) if m.contains("refused by outbound protection"))
+        );
+    }
+
+    #[test]
+    fn acknowledgements_and_parking() {
+        let s = RetrySchedule::parse("1s,2s").unwrap();
+        let now = Timestamp(0);
+        let ack = Response::acknowledged(&b"stream=s seq=1"[..], std::time::Instant::now());
+        assert_eq!(classify(&ack), Verdict::Delivered);
+        assert_eq!(next_step(&ack, 1, &s, now, 0.5), NextStep::Delivered);
+        let nack = resp(None, None);
+        assert_eq!(classify(&nack), Verdict::Retry { after: None });
+        let parked = Response {
+            error: Some(SendError::Unavailable("not configured".into())),
+            ..resp(None, None)
+        };
+        assert!(matches!(classify(&parked), Verdict::Parked(_)));
+        // Parked never gives up: past the schedule it waits the last step again.
+        assert_eq!(
+            next_step(&parked, 9, &s, now, 0.5),
+            NextStep::RetryAt(Timestamp(2000))
         );
     }
 }

@@ -1,72 +1,22 @@
-//! The one pooled HTTP client all deliveries share: keep-alive connections per host, no
-//! redirects (a 3xx is a failed attempt, as Standard Webhooks asks), no proxy (a proxy would
-//! resolve and connect on our behalf, past outbound protection), per-request timeouts.
+//! The HTTP transport: the one pooled client all HTTP deliveries (and synchronous call chains)
+//! share: keep-alive connections per host, no redirects (a 3xx is a failed attempt, as Standard
+//! Webhooks asks), no proxy (a proxy would resolve and connect on our behalf, past outbound
+//! protection), per-request timeouts.
 
+use super::{Response, SendError};
 use crate::guard::{find_refusal, GuardedResolver};
-use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchyard_core::delivery_url::DeliveryUrl;
 use switchyard_core::netguard::OutboundPolicy;
 
-/// Longest response excerpt kept in the attempt log.
-pub const EXCERPT_BYTES: usize = 4096;
-
-/// Why a request got no usable answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SendError {
-    /// Outbound protection refused the destination; nothing was sent. Permanent.
-    Refused(String),
-    /// No answer within the timeout.
-    TimedOut(String),
-    /// Connection or protocol failure.
-    Failed(String),
-}
-
-impl SendError {
-    pub fn is_refused(&self) -> bool {
-        matches!(self, SendError::Refused(_))
+/// `url` as shown in attempt records and logs: a password in it masked.
+pub fn masked(url: &DeliveryUrl) -> String {
+    let mut shown = url.url().clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("***"));
     }
-}
-
-impl fmt::Display for SendError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SendError::Refused(reason) => write!(f, "refused by outbound protection: {reason}"),
-            SendError::TimedOut(m) | SendError::Failed(m) => f.write_str(m),
-        }
-    }
-}
-
-/// What came back from one request.
-#[derive(Debug)]
-pub struct Response {
-    pub status: Option<u16>,
-    pub retry_after: Option<String>,
-    pub body: Vec<u8>,
-    pub error: Option<SendError>,
-    pub duration: Duration,
-}
-
-impl Response {
-    /// The first 4 KiB of the body as text.
-    pub fn excerpt(&self) -> Option<String> {
-        if self.body.is_empty() {
-            return None;
-        }
-        let end = self.body.len().min(EXCERPT_BYTES);
-        Some(String::from_utf8_lossy(&self.body[..end]).into_owned())
-    }
-
-    fn failed(error: SendError, started: Instant) -> Self {
-        Response {
-            status: None,
-            retry_after: None,
-            body: Vec::new(),
-            error: Some(error),
-            duration: started.elapsed(),
-        }
-    }
+    shown.to_string()
 }
 
 #[derive(Clone)]

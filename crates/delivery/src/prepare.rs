@@ -1,18 +1,56 @@
-//! Building the outbound request: the body in the receiver's format and the signature and auth
-//! headers. The recorded copy of the headers masks credentials; bodies (which carry invocation
-//! secrets for request-response deliveries) are never recorded or logged.
+//! The prepare stage: one invocation and its route's settings become a transport-neutral
+//! [`Prepared`] message — the body in the receiver's format and the metadata (content type,
+//! webhook id and timestamp, signature, authorization) that HTTP sends as headers and brokers as
+//! message headers, properties or fields. The recorded copy of the metadata masks credentials;
+//! bodies (which carry invocation secrets for request-response deliveries) are never recorded or
+//! logged.
 
-use crate::routing::{BodyStyle, Signing};
+use crate::routing::{BodyStyle, Destination, Signing};
 use serde_json::{json, Value};
 use switchyard_core::sailpoint::DispatchMode;
 use switchyard_core::signing::{standard_webhooks_signature, zitadel_signature};
-use switchyard_store::queue::Claimed;
+use switchyard_store::queue::{Claimed, InvocationKind};
 
-/// A request ready to send.
+/// A message ready to send by any transport.
 #[derive(Debug)]
 pub struct Prepared {
+    /// The trigger id or event type (EventBridge's `DetailType`).
+    pub event_type: String,
     pub body: Vec<u8>,
+    /// Metadata, lower-case names: HTTP headers, or a broker message's headers/properties.
     pub headers: Vec<(&'static str, String)>,
+}
+
+/// Builds the message for one attempt of `inv` to `dest` at unix time `now_secs`. `rr` is the
+/// request-response metadata when the invocation waits for an output.
+pub fn prepare(
+    inv: &Claimed,
+    dest: &Destination,
+    rr: Option<&ResponseMeta>,
+    now_secs: i64,
+) -> Prepared {
+    let style = match (rr, dest.body) {
+        (Some(_), BodyStyle::SailPointFireAndForget) => BodyStyle::SailPointRequestResponse,
+        (_, style) => style,
+    };
+    // A restAsync target of a call chain gets the call's body as built then.
+    let body = if inv.kind == InvocationKind::Call {
+        inv.payload.as_bytes().to_vec()
+    } else {
+        self::body(inv, style, rr)
+    };
+    let headers = headers(
+        inv,
+        &body,
+        &dest.signing,
+        dest.authorization.as_deref(),
+        now_secs,
+    );
+    Prepared {
+        event_type: inv.event_type.clone(),
+        body,
+        headers,
+    }
 }
 
 impl Prepared {
@@ -166,12 +204,31 @@ pub fn headers(
     h
 }
 
-/// Replaces the `content-type` of `headers` (CloudEvents structured mode has its own).
-pub fn set_content_type(headers: &mut [(&'static str, String)], value: &str) {
+/// The message for a body already encoded for the route's format (CloudEvents): signed over
+/// exactly that body, with its content type and extra headers.
+pub fn prepare_encoded(
+    inv: &Claimed,
+    dest: &Destination,
+    encoded: crate::cloudevents::Encoded,
+    now_secs: i64,
+) -> Prepared {
+    let mut headers = headers(
+        inv,
+        &encoded.body,
+        &dest.signing,
+        dest.authorization.as_deref(),
+        now_secs,
+    );
     for (k, v) in headers.iter_mut() {
         if *k == "content-type" {
-            *v = value.to_string();
+            *v = encoded.content_type.to_string();
         }
+    }
+    headers.extend(encoded.headers);
+    Prepared {
+        event_type: inv.event_type.clone(),
+        body: encoded.body,
+        headers,
     }
 }
 
@@ -238,6 +295,7 @@ mod tests {
     #[test]
     fn recorded_headers_mask_credentials() {
         let p = Prepared {
+            event_type: "t".into(),
             body: vec![],
             headers: vec![
                 ("authorization", "Bearer s3cret".into()),

@@ -1,0 +1,263 @@
+//! What the AWS transports (EventBridge, SQS) share: the environment they read (credentials,
+//! endpoint overrides), the credential chain, SigV4 signing and one JSON-protocol call over a
+//! pooled client. Endpoints follow the SDKs' rules: `AWS_ENDPOINT_URL_<SERVICE>`, then
+//! `AWS_ENDPOINT_URL`, then the service's regional endpoint.
+
+pub mod credentials;
+pub mod sigv4;
+
+use credentials::CredentialChain;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use switchyard_core::Clock;
+
+/// A snapshot of the environment variables the AWS transports read (injected in tests).
+#[derive(Debug, Clone, Default)]
+pub struct Env(HashMap<String, String>);
+
+impl Env {
+    /// The process environment's `AWS_*` variables and `HOME`.
+    pub fn from_process() -> Self {
+        Self(
+            std::env::vars()
+                .filter(|(k, _)| k.starts_with("AWS_") || k == "HOME")
+                .collect(),
+        )
+    }
+
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    /// A non-empty variable.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).filter(|v| !v.is_empty()).cloned()
+    }
+
+    /// The default region (`AWS_REGION`, `AWS_DEFAULT_REGION`).
+    pub fn region(&self) -> Option<String> {
+        self.get("AWS_REGION")
+            .or_else(|| self.get("AWS_DEFAULT_REGION"))
+    }
+
+    /// The endpoint of `service` (`EVENTBRIDGE`, `SQS`, `STS`) in `region`: the service's
+    /// override, the global override, or `https://{prefix}.{region}.amazonaws.com`.
+    pub fn endpoint(&self, service: &str, prefix: &str, region: Option<&str>) -> String {
+        if let Some(url) = self
+            .get(&format!("AWS_ENDPOINT_URL_{service}"))
+            .or_else(|| self.get("AWS_ENDPOINT_URL"))
+        {
+            return url;
+        }
+        match region {
+            Some(r) => format!("https://{prefix}.{r}.amazonaws.com"),
+            None => format!("https://{prefix}.amazonaws.com"),
+        }
+    }
+}
+
+/// Whether `region` is spelled like an AWS region (it becomes part of a host name).
+pub fn valid_region(region: &str) -> bool {
+    !region.is_empty()
+        && region.len() <= 32
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// The shared AWS client: environment, credentials, pooled HTTP.
+pub struct Aws {
+    pub env: Env,
+    http: reqwest::Client,
+    credentials: Arc<CredentialChain>,
+    clock: Arc<dyn Clock>,
+}
+
+/// One AWS JSON-protocol operation.
+pub struct Operation<'a> {
+    /// The service endpoint (see [`Env::endpoint`]).
+    pub endpoint: &'a str,
+    pub region: &'a str,
+    /// The signing name (`events`, `sqs`).
+    pub service: &'a str,
+    /// The `X-Amz-Target` (`AWSEvents.PutEvents`).
+    pub target: &'a str,
+    /// The protocol's JSON content type (`application/x-amz-json-1.1`).
+    pub content_type: &'a str,
+}
+
+/// What an AWS JSON call answered.
+pub struct Answer {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl Aws {
+    pub fn new(env: Env, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("Switchyard/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            credentials: CredentialChain::new(env.clone(), http.clone()),
+            env,
+            http,
+            clock,
+        })
+    }
+
+    /// One signed JSON-protocol call.
+    pub async fn call(
+        &self,
+        op: &Operation<'_>,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Answer, String> {
+        let Operation {
+            endpoint,
+            region,
+            service,
+            target,
+            content_type,
+        } = *op;
+        let creds = self.credentials.get(self.clock.now()).await?;
+        let url = reqwest::Url::parse(endpoint)
+            .map_err(|e| format!("invalid AWS endpoint {endpoint}: {e}"))?;
+        let host = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            (None, _) => return Err(format!("invalid AWS endpoint {endpoint}: no host")),
+        };
+        let amz_date = sigv4::amz_date(self.clock.now().unix_seconds());
+        let mut headers = vec![
+            ("content-type", content_type.to_string()),
+            ("host", host),
+            ("x-amz-date", amz_date.clone()),
+            ("x-amz-target", target.to_string()),
+        ];
+        if let Some(token) = &creds.session_token {
+            headers.push(("x-amz-security-token", token.clone()));
+        }
+        let path = if url.path().is_empty() {
+            "/"
+        } else {
+            url.path()
+        };
+        let authorization = sigv4::authorization(
+            &creds,
+            &sigv4::Scope {
+                region,
+                service,
+                amz_date: &amz_date,
+            },
+            &sigv4::Request {
+                method: "POST",
+                path,
+                query: url.query().unwrap_or(""),
+                headers: &headers,
+                body: &body,
+            },
+        );
+        let mut req = self.http.post(url.clone()).timeout(timeout);
+        for (k, v) in headers.iter().filter(|(k, _)| *k != "host") {
+            req = req.header(*k, v);
+        }
+        let resp = req
+            .header("authorization", authorization)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| describe(&e))?;
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.map_err(|e| describe(&e))?.to_vec();
+        Ok(Answer { status, body })
+    }
+}
+
+/// A one-line description of a failed AWS request with its cause chain.
+fn describe(e: &reqwest::Error) -> String {
+    let mut msg = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "connection failed".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}
+
+/// The error code and message of an AWS JSON error answer (`__type`, `message`/`Message`).
+pub fn error_text(status: u16, body: &[u8]) -> String {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let code = v
+        .get("__type")
+        .and_then(|t| t.as_str())
+        .map(|t| t.rsplit('#').next().unwrap_or(t).to_string())
+        .unwrap_or_else(|| format!("HTTP {status}"));
+    let message = v
+        .get("message")
+        .or_else(|| v.get("Message"))
+        .and_then(|m| m.as_str())
+        .unwrap_or("");
+    if message.is_empty() {
+        code
+    } else {
+        format!("{code}: {message}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_follow_the_override_rules() {
+        let env = Env::from_pairs([("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")]);
+        assert_eq!(
+            env.endpoint("EVENTBRIDGE", "events", Some("eu-west-1")),
+            "http://127.0.0.1:5000"
+        );
+        let env = Env::from_pairs([
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+            ("AWS_ENDPOINT_URL_EVENTBRIDGE", "http://127.0.0.1:6000"),
+        ]);
+        assert_eq!(
+            env.endpoint("EVENTBRIDGE", "events", Some("eu-west-1")),
+            "http://127.0.0.1:6000"
+        );
+        assert_eq!(
+            Env::default().endpoint("EVENTBRIDGE", "events", Some("eu-west-1")),
+            "https://events.eu-west-1.amazonaws.com"
+        );
+        assert!(valid_region("us-gov-west-1"));
+        assert!(!valid_region("evil.com/x"));
+        assert!(!valid_region(""));
+    }
+
+    #[test]
+    fn aws_error_answers() {
+        assert_eq!(
+            error_text(
+                400,
+                br#"{"__type":"com.amazonaws#ThrottlingException","message":"Rate exceeded"}"#
+            ),
+            "ThrottlingException: Rate exceeded"
+        );
+        assert_eq!(error_text(500, b"oops"), "HTTP 500");
+    }
+}

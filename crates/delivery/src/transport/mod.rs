@@ -1,0 +1,161 @@
+//! The send stage: one module per transport, each turning a [`Prepared`] message into a
+//! [`Response`] — what came back, in transport-neutral terms (an HTTP answer, a broker's
+//! acknowledgement or reply, or a typed [`SendError`]). Classifying the response is the next
+//! stage ([`crate::classify`]); nothing here decides about retries.
+//!
+//! [`Transports`] is the registry the engine owns: every long-lived client (the pooled HTTP
+//! client today, broker connections as they are added) is built once and shared by all workers,
+//! so no delivery sets up its own connection and one destination's outage cannot hold up a
+//! worker beyond that delivery's own timeout.
+
+pub mod aws;
+pub mod eventbridge;
+pub mod http;
+pub mod nats;
+
+use crate::prepare::Prepared;
+use crate::routing::Endpoint;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use switchyard_core::invocation::DestinationKind;
+use switchyard_core::netguard::OutboundPolicy;
+use switchyard_core::Clock;
+
+/// Longest response, reply or acknowledgement excerpt kept in the attempt log.
+pub const EXCERPT_BYTES: usize = 4096;
+
+/// Why a send got no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// Outbound protection refused the destination; nothing was sent. Permanent.
+    Refused(String),
+    /// No answer within the timeout.
+    TimedOut(String),
+    /// Connection, protocol or broker failure (a nack, an unroutable message, a refused entry).
+    Failed(String),
+    /// The route's transport cannot send from this server (not configured or not compiled in).
+    /// Nothing was sent; the invocation stays queued until it can be.
+    Unavailable(String),
+}
+
+impl SendError {
+    pub fn is_refused(&self) -> bool {
+        matches!(self, SendError::Refused(_))
+    }
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::Refused(reason) => write!(f, "refused by outbound protection: {reason}"),
+            SendError::TimedOut(m) | SendError::Failed(m) | SendError::Unavailable(m) => {
+                f.write_str(m)
+            }
+        }
+    }
+}
+
+/// What came back from one send, whatever the transport.
+#[derive(Debug)]
+pub struct Response {
+    /// The HTTP status, for transports that answer with one.
+    pub status: Option<u16>,
+    /// The receiver's `Retry-After`, for transports that have one.
+    pub retry_after: Option<String>,
+    /// The answer's body, the reply's payload or the broker's acknowledgement.
+    pub body: Vec<u8>,
+    pub error: Option<SendError>,
+    pub duration: Duration,
+}
+
+impl Response {
+    /// The first 4 KiB of the body as text.
+    pub fn excerpt(&self) -> Option<String> {
+        if self.body.is_empty() {
+            return None;
+        }
+        let end = self.body.len().min(EXCERPT_BYTES);
+        Some(String::from_utf8_lossy(&self.body[..end]).into_owned())
+    }
+
+    /// A send that got no answer.
+    pub fn failed(error: SendError, started: Instant) -> Self {
+        Response {
+            status: None,
+            retry_after: None,
+            body: Vec::new(),
+            error: Some(error),
+            duration: started.elapsed(),
+        }
+    }
+
+    /// A broker's acknowledgement (no HTTP status); `ack` describes it for the attempt log.
+    pub fn acknowledged(ack: impl Into<Vec<u8>>, started: Instant) -> Self {
+        Response {
+            status: None,
+            retry_after: None,
+            body: ack.into(),
+            error: None,
+            duration: started.elapsed(),
+        }
+    }
+}
+
+/// The long-lived clients of every transport, owned by the engine and shared by its workers.
+pub struct Transports {
+    http: http::Sender,
+    eventbridge: eventbridge::EventBridge,
+    nats: nats::Nats,
+}
+
+/// What the transports are built from.
+pub struct TransportConfig {
+    /// Bounds the HTTP pool per host.
+    pub max_idle_per_host: usize,
+    pub policy: Arc<OutboundPolicy>,
+    /// The environment the AWS transports read (credentials, endpoint overrides).
+    pub aws_env: aws::Env,
+    pub eventbridge: eventbridge::EventBridgeSettings,
+}
+
+impl Transports {
+    pub fn new(config: TransportConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let aws = Arc::new(aws::Aws::new(config.aws_env, clock)?);
+        Ok(Self {
+            nats: nats::Nats::new(config.policy.clone()),
+            http: http::Sender::new(config.max_idle_per_host, config.policy)?,
+            eventbridge: eventbridge::EventBridge::new(aws, config.eventbridge),
+        })
+    }
+
+    /// The pooled, outbound-protected HTTP client (also used by synchronous call chains).
+    pub fn http(&self) -> &http::Sender {
+        &self.http
+    }
+
+    /// The NATS clients (also used by synchronous call chains for request-reply).
+    pub fn nats(&self) -> &nats::Nats {
+        &self.nats
+    }
+
+    /// Sends `msg` to `endpoint`, waiting at most `timeout` for its answer or acknowledgement.
+    pub async fn send(&self, endpoint: &Endpoint, msg: Prepared, timeout: Duration) -> Response {
+        match endpoint {
+            Endpoint::Http(url) => self.http.post(url, &msg.headers, msg.body, timeout).await,
+            Endpoint::Nats(url) => self.nats.publish(url, msg, timeout).await,
+            Endpoint::EventBridge { account, region } => {
+                self.eventbridge.send(account, region, msg, timeout).await
+            }
+        }
+    }
+}
+
+/// The kind of transport that carries deliveries to `endpoint`.
+pub fn kind(endpoint: &Endpoint) -> DestinationKind {
+    match endpoint {
+        Endpoint::Http(_) => DestinationKind::Http,
+        Endpoint::Nats(_) => DestinationKind::Nats,
+        Endpoint::EventBridge { .. } => DestinationKind::EventBridge,
+    }
+}
