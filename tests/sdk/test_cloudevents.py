@@ -41,18 +41,21 @@ def subscription_with_format(server, http, receiver, fmt):
     return sub_id, secret
 
 
-def publish(server, http, name):
+def publish(server, http, name, sub_id):
+    """Publishes one event; returns the id of its invocation for `sub_id` and the payload."""
     payload = {"identity": {"type": "IDENTITY", "id": "id-" + name, "name": name},
                "attributes": {"department": "Engineering"}}
     r = http.post(server.base + "/v1/events", json={"type": TRIGGER, "payload": payload})
     assert r.status_code == 202, r.text
-    return r.json()["invocations"][0]["id"], payload
+    mine = [i["id"] for i in r.json()["invocations"] if i["routeId"] == sub_id]
+    assert len(mine) == 1, r.text
+    return mine[0], payload
 
 
 @pytest.mark.parametrize("fmt", ["cloudevents-structured", "cloudevents-binary"])
 def test_deliveries_parse_with_the_official_sdk(server, http, receiver, fmt):
     sub_id, secret = subscription_with_format(server, http, receiver, fmt)
-    invocation, payload = publish(server, http, "ann")
+    invocation, payload = publish(server, http, "ann", sub_id)
     path, headers, body = receiver.wait_for(1)[0]
     assert path == "/" + fmt
     lowered = {k.lower(): v for k, v in headers.items()}
