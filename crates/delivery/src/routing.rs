@@ -115,6 +115,8 @@ pub enum Endpoint {
     Http(DeliveryUrl),
     /// A NATS subject (`nats://HOST:PORT/SUBJECT`).
     Nats(DeliveryUrl),
+    /// A Redis stream (`redis://HOST:PORT/DB?stream=NAME`).
+    Redis(DeliveryUrl),
     /// The default event bus of an AWS account in a region (a SailPoint EVENTBRIDGE
     /// subscription).
     EventBridge { account: String, region: String },
@@ -125,6 +127,7 @@ impl Endpoint {
     pub fn of_url(url: DeliveryUrl) -> Self {
         match url.kind() {
             switchyard_core::invocation::DestinationKind::Nats => Endpoint::Nats(url),
+            switchyard_core::invocation::DestinationKind::Redis => Endpoint::Redis(url),
             _ => Endpoint::Http(url),
         }
     }
@@ -132,7 +135,9 @@ impl Endpoint {
     /// The endpoint as shown in attempt records and logs, credentials masked.
     pub fn masked(&self) -> String {
         match self {
-            Endpoint::Http(url) | Endpoint::Nats(url) => crate::transport::http::masked(url),
+            Endpoint::Http(url) | Endpoint::Nats(url) | Endpoint::Redis(url) => {
+                crate::transport::http::masked(url)
+            }
             Endpoint::EventBridge { account, region } => {
                 format!("eventbridge://{region}/{account}")
             }
