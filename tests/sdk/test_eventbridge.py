@@ -166,18 +166,14 @@ def test_endpoint_down_fails_the_attempt_and_a_retry_succeeds(moto, moto_port, q
         first = v["attempts"][0]
         assert first["outcome"] == "retry" and first["transport"] == "eventbridge"
         assert "EventBridge" in first["error"] and "connection" in first["error"], first
-        # The endpoint comes back (a moto server on that port, with the same rule and queue).
+        # The endpoint comes back: a second moto server on that port. Moto servers in one process
+        # share their state, so the fixture's rule and queue are already there when the first
+        # retry reaches it (a rule created after the start would race with that retry).
         second = ThreadedMotoServer(ip_address="127.0.0.1", port=down_port, verbose=False)
         second.start()
-        endpoint = f"http://127.0.0.1:{down_port}"
-        sqs2, events2 = aws("sqs", endpoint), aws("events", endpoint)
-        url2 = sqs2.create_queue(QueueName="eb-back")["QueueUrl"]
-        arn2 = sqs2.get_queue_attributes(QueueUrl=url2, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events2.put_rule(Name="back", EventPattern=json.dumps({"detail-type": [TRIGGER]}))
-        events2.put_targets(Rule="back", Targets=[{"Id": "q", "Arn": arn2}])
         v = invocation(s, headers, inv_id, lambda v: v["status"] == "delivered")
         assert v["attempts"][-1]["outcome"] == "delivered"
-        [event] = receive(sqs2, url2)
+        [event] = receive(sqs, url)
         assert event["detail"]["orderId"] == "o-8" and event["source"] == "switchyard"
     finally:
         if second:

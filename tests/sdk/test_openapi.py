@@ -29,6 +29,8 @@ def test_openapi_document_is_valid():
 
 
 def test_schemathesis_finds_no_failure():
+    scratch = os.path.join(ROOT, "target")
+    os.makedirs(scratch, exist_ok=True)
     s = Server({"SWITCHYARD_AUTH__RATE_LIMIT__REQUESTS": "1000000"})
     try:
         token = s.token(scopes="admin metrics:read")
@@ -39,13 +41,12 @@ def test_schemathesis_finds_no_failure():
              "--checks", "all", "--max-examples", examples, "--seed", os.environ.get("SCHEMATHESIS_SEED", "1"),
              "--request-timeout", "30", "-H", f"Authorization: Bearer {token}"],
             # Its crash cache goes under target/, not into the source tree.
-            cwd=os.path.join(ROOT, "target"), capture_output=True, text=True, timeout=1200)
+            cwd=scratch, capture_output=True, text=True, timeout=1200)
     finally:
         s.stop()
     out = run.stdout + run.stderr
     # Keep the report where CI and developers can read it after the run.
-    report = os.path.join(ROOT, "target", "schemathesis-report.txt")
-    os.makedirs(os.path.dirname(report), exist_ok=True)
+    report = os.path.join(scratch, "schemathesis-report.txt")
     with open(report, "w") as f:
         f.write(out)
     print("\n".join(out.splitlines()[-12:]))

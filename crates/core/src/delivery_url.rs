@@ -15,7 +15,8 @@ use url::{Host, Url};
 pub const MAX_URL_CHARS: usize = 1000;
 
 /// An absolute `http` or `https` URL with a host, as the WHATWG parser reads it, or a broker URL
-/// (a Switchyard extension): `nats://HOST[:PORT]/SUBJECT`.
+/// (a Switchyard extension): `nats://HOST[:PORT]/SUBJECT`,
+/// `redis://HOST[:PORT][/DB]?stream=NAME[&maxlen=N]`.
 #[derive(Clone)]
 pub struct DeliveryUrl {
     text: String,
@@ -44,7 +45,7 @@ impl DeliveryUrl {
         }
         // The WHATWG parser also reads `http:host` and `http:///host` as `http://host/`; such
         // typos are refused so the host is always the one between `//` and the next `/`.
-        let authority = ["https://", "http://", "nats://"]
+        let authority = ["https://", "http://", "nats://", "redis://"]
             .iter()
             .find_map(|prefix| {
                 text.get(..prefix.len())
@@ -54,7 +55,7 @@ impl DeliveryUrl {
         match authority {
             None => {
                 return Err(bad(
-                    "must be an absolute URL with the scheme http or https, e.g. https://example.com/hook, or a broker URL: nats://HOST:PORT/SUBJECT".into(),
+                    "must be an absolute URL with the scheme http or https, e.g. https://example.com/hook, or a broker URL: nats://HOST:PORT/SUBJECT, redis://HOST:PORT/DB?stream=NAME".into(),
                 ))
             }
             Some(a) if a.is_empty() || a.starts_with(['/', '\\']) => {
@@ -67,9 +68,9 @@ impl DeliveryUrl {
                 "'{text}' is not an absolute http(s) URL such as https://example.com/hook ({e})"
             ))
         })?;
-        if !matches!(parsed.scheme(), "http" | "https" | "nats") {
+        if !matches!(parsed.scheme(), "http" | "https" | "nats" | "redis") {
             return Err(bad(format!(
-                "must use the scheme http, https or nats, not '{}'",
+                "must use the scheme http, https, nats or redis, not '{}'",
                 parsed.scheme()
             )));
         }
@@ -81,8 +82,12 @@ impl DeliveryUrl {
         if parsed.port() == Some(0) {
             return Err(bad("has an invalid port '0': expected 1 to 65535".into()));
         }
-        if parsed.scheme() == "nats" {
-            check_nats(&parsed).map_err(bad)?;
+        match parsed.scheme() {
+            "nats" => check_nats(&parsed).map_err(bad)?,
+            "redis" => {
+                RedisTarget::of(&parsed).map_err(bad)?;
+            }
+            _ => {}
         }
         Ok(Self {
             text: text.to_string(),
@@ -114,8 +119,56 @@ impl DeliveryUrl {
     pub fn kind(&self) -> DestinationKind {
         match self.parsed.scheme() {
             "nats" => DestinationKind::Nats,
+            "redis" => DestinationKind::Redis,
             _ => DestinationKind::Http,
         }
+    }
+}
+
+/// What a `redis://` URL names besides the server: the database, the stream and its cap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisTarget {
+    pub db: u32,
+    pub stream: String,
+    /// `XADD ... MAXLEN ~ N`: the stream is trimmed to about this many entries.
+    pub maxlen: Option<u64>,
+}
+
+impl RedisTarget {
+    /// Reads and checks the database, `stream` and `maxlen` of a `redis://` URL. Credentials are
+    /// refused until they can be sealed at rest like every other secret.
+    pub fn of(url: &Url) -> Result<Self, String> {
+        const EXPECTED: &str = "expected redis://HOST:PORT/DB?stream=NAME[&maxlen=N], e.g. redis://redis.example.com:6379/0?stream=orders";
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(format!(
+                "credentials in a redis URL are not supported; {EXPECTED}"
+            ));
+        }
+        if url.fragment().is_some() {
+            return Err(format!("a redis URL takes no fragment; {EXPECTED}"));
+        }
+        let path = url.path().trim_start_matches('/');
+        let db = if path.is_empty() {
+            0
+        } else {
+            path.parse::<u32>()
+                .map_err(|_| format!("'{path}' is not a database number; {EXPECTED}"))?
+        };
+        let (mut stream, mut maxlen) = (None, None);
+        for (k, v) in url.query_pairs() {
+            match k.as_ref() {
+                "stream" if !v.is_empty() && v.len() <= 512 => stream = Some(v.into_owned()),
+                "stream" => return Err(format!("stream must be 1 to 512 characters; {EXPECTED}")),
+                "maxlen" => {
+                    maxlen = Some(v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                        format!("maxlen must be a positive whole number; {EXPECTED}")
+                    })?)
+                }
+                other => return Err(format!("unknown parameter '{other}'; {EXPECTED}")),
+            }
+        }
+        let stream = stream.ok_or_else(|| format!("names no stream; {EXPECTED}"))?;
+        Ok(Self { db, stream, maxlen })
     }
 }
 
@@ -273,6 +326,34 @@ mod tests {
         ] {
             let e = DeliveryUrl::parse("endpoint", bad).unwrap_err();
             assert_eq!(e.field, "endpoint");
+            assert!(e.to_string().contains(needle), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn redis_urls_name_a_stream() {
+        let u =
+            DeliveryUrl::parse("url", "redis://127.0.0.1:6379/2?stream=orders&maxlen=100").unwrap();
+        assert_eq!(u.kind(), DestinationKind::Redis);
+        assert_eq!(
+            RedisTarget::of(u.url()).unwrap(),
+            RedisTarget {
+                db: 2,
+                stream: "orders".into(),
+                maxlen: Some(100)
+            }
+        );
+        let u = DeliveryUrl::parse("url", "redis://h?stream=s").unwrap();
+        assert_eq!(RedisTarget::of(u.url()).unwrap().db, 0);
+        for (bad, needle) in [
+            ("redis://h:6379/0", "no stream"),
+            ("redis://h/0?stream=", "stream must be"),
+            ("redis://h/x?stream=s", "database number"),
+            ("redis://h/0?stream=s&maxlen=0", "maxlen"),
+            ("redis://h/0?stream=s&cap=1", "unknown parameter"),
+            ("redis://:pw@h/0?stream=s", "credentials"),
+        ] {
+            let e = DeliveryUrl::parse("url", bad).unwrap_err();
             assert!(e.to_string().contains(needle), "{bad}: {e}");
         }
     }

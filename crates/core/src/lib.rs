@@ -16,6 +16,7 @@ pub mod invocation;
 pub mod jsonpath;
 pub mod netguard;
 pub mod payload;
+pub mod policy;
 pub mod retry;
 pub mod sailpoint;
 pub mod signing;

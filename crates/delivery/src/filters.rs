@@ -95,6 +95,7 @@ mod tests {
                     as PayloadFilter
             }),
             response_deadline: Duration::from_secs(1),
+            gated: false,
         }
     }
 

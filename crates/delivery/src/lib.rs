@@ -5,11 +5,13 @@
 //! Stages, each its own module: [`routing`] (which routes an event reaches, and each route's
 //! destination) → [`prepare`] (the signed, transport-neutral message) → [`transport`] (one module
 //! per transport, long-lived clients owned by the engine) → [`classify`] (what the response
-//! means, the next step) → [`batch`] (group-commit the result).
+//! means, the next step) → [`batch`] (group-commit the result). [`cloudevents`] builds the
+//! body of routes whose policy asks for CloudEvents.
 
 pub mod batch;
 pub mod calls;
 pub mod classify;
+pub mod cloudevents;
 pub mod deadlines;
 pub mod engine;
 pub mod filters;

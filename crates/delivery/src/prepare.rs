@@ -204,6 +204,34 @@ pub fn headers(
     h
 }
 
+/// The message for a body already encoded for the route's format (CloudEvents): signed over
+/// exactly that body, with its content type and extra headers.
+pub fn prepare_encoded(
+    inv: &Claimed,
+    dest: &Destination,
+    encoded: crate::cloudevents::Encoded,
+    now_secs: i64,
+) -> Prepared {
+    let mut headers = headers(
+        inv,
+        &encoded.body,
+        &dest.signing,
+        dest.authorization.as_deref(),
+        now_secs,
+    );
+    for (k, v) in headers.iter_mut() {
+        if *k == "content-type" {
+            *v = encoded.content_type.to_string();
+        }
+    }
+    headers.extend(encoded.headers);
+    Prepared {
+        event_type: inv.event_type.clone(),
+        body: encoded.body,
+        headers,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

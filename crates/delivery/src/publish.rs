@@ -124,12 +124,13 @@ pub fn build_event(
             secret_hash: None,
             route_kind: RouteKind::Subscription,
             route_id: sub.id.clone(),
-            state: due,
+            state: unless_gated(due, sub.gated),
             chain_next: None,
             interrupt_on_error: false,
             deadline_at: plan
                 .request_response
                 .then(|| now.plus(sub.response_deadline)),
+            gated: sub.gated,
         });
     }
     if req.kind == InvocationKind::RealTime {
@@ -179,7 +180,7 @@ fn chain(plan: &FanoutPlan, due: InitialState) -> Vec<NewInvocation> {
         let state = if t.awaited && last_awaited.is_some() {
             InitialState::Waiting
         } else {
-            due
+            unless_gated(due, t.gated)
         };
         if t.awaited {
             if let Some(prev) = last_awaited {
@@ -196,16 +197,26 @@ fn chain(plan: &FanoutPlan, due: InitialState) -> Vec<NewInvocation> {
             chain_next: None,
             interrupt_on_error: t.interrupt_on_error,
             deadline_at: None,
+            gated: t.gated,
         });
     }
     out
 }
 
-/// How many invocations of `ev` are due immediately (need a worker now).
+/// A gated route's invocation waits for its gate in the durable queue: never leased at once.
+fn unless_gated(due: InitialState, gated: bool) -> InitialState {
+    match due {
+        InitialState::Leased(_) if gated => InitialState::Pending,
+        other => other,
+    }
+}
+
+/// How many invocations of `ev` could start at once (leased for the fast path: they need a
+/// worker now).
 pub fn immediately_due(ev: &NewEvent) -> usize {
     ev.invocations
         .iter()
-        .filter(|i| i.state != InitialState::Waiting)
+        .filter(|i| matches!(i.state, InitialState::Leased(_)))
         .count()
 }
 
@@ -245,18 +256,21 @@ mod tests {
                     enabled: true,
                     filter: None,
                     response_deadline: Duration::from_secs(3600),
+                    gated: false,
                 },
                 PlannedSubscription {
                     id: "off".into(),
                     enabled: false,
                     filter: None,
                     response_deadline: Duration::from_secs(3600),
+                    gated: false,
                 },
                 PlannedSubscription {
                     id: "none".into(),
                     enabled: true,
                     filter: None,
                     response_deadline: Duration::from_secs(3600),
+                    gated: false,
                 },
             ],
             targets: vec![
@@ -264,16 +278,19 @@ mod tests {
                     id: "a".into(),
                     awaited: true,
                     interrupt_on_error: true,
+                    gated: false,
                 },
                 PlannedTarget {
                     id: "async".into(),
                     awaited: false,
                     interrupt_on_error: false,
+                    gated: false,
                 },
                 PlannedTarget {
                     id: "b".into(),
                     awaited: true,
                     interrupt_on_error: false,
+                    gated: false,
                 },
             ],
         };
@@ -298,7 +315,42 @@ mod tests {
         );
         assert_eq!(ev.invocations[2].state, InitialState::Pending);
         assert_eq!(ev.invocations[3].state, InitialState::Waiting);
-        assert_eq!(immediately_due(&ev), 3);
+        // Without a lease (no free workers) nothing starts at once.
+        assert_eq!(immediately_due(&ev), 0);
+    }
+
+    #[test]
+    fn gated_routes_never_take_the_fast_path() {
+        let sub = |id: &str, gated| PlannedSubscription {
+            id: id.into(),
+            enabled: true,
+            filter: None,
+            response_deadline: Duration::from_secs(1),
+            gated,
+        };
+        let plan = FanoutPlan {
+            subscriptions: vec![sub("free", false), sub("limited", true)],
+            ..FanoutPlan::default()
+        };
+        let lease = Some(Timestamp(100));
+        let keys = InvocationSecrets::random();
+        let BuiltEvent { event: ev, .. } = build_event(
+            &req(json!({})),
+            &plan,
+            &[0, 1],
+            "{}".into(),
+            Timestamp(1),
+            lease,
+            &keys,
+        );
+        assert_eq!(
+            ev.invocations[0].state,
+            InitialState::Leased(Timestamp(100))
+        );
+        assert!(!ev.invocations[0].gated);
+        assert_eq!(ev.invocations[1].state, InitialState::Pending);
+        assert!(ev.invocations[1].gated);
+        assert_eq!(immediately_due(&ev), 1);
     }
 
     #[test]
@@ -310,6 +362,7 @@ mod tests {
                 enabled: true,
                 filter: None,
                 response_deadline: Duration::from_secs(2),
+                gated: false,
             }],
             ..FanoutPlan::default()
         };

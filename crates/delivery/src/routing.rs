@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use switchyard_core::delivery_url::DeliveryUrl;
 use switchyard_core::jsonpath::{Budget, Exhausted};
+use switchyard_core::policy::RoutePolicy;
 use switchyard_core::sailpoint::DispatchMode;
 use switchyard_core::InstanceId;
 use switchyard_store::queue::RouteKind;
@@ -58,6 +59,9 @@ pub struct PlannedSubscription {
     pub filter: Option<PayloadFilter>,
     /// Request-response triggers: how long after creation an invocation times out.
     pub response_deadline: Duration,
+    /// Its policy limits deliveries (`maxInFlight`, `rateLimit`): its invocations go through the
+    /// durable queue and its gate, never the fast path.
+    pub gated: bool,
 }
 
 /// One target of the best-matching ZITADEL execution, in list order.
@@ -67,6 +71,8 @@ pub struct PlannedTarget {
     /// restAsync targets are not awaited: they neither wait for nor hold up the chain.
     pub awaited: bool,
     pub interrupt_on_error: bool,
+    /// See [`PlannedSubscription::gated`].
+    pub gated: bool,
 }
 
 /// Everything needed to fan an event of one type out, cached until routes change.
@@ -109,6 +115,8 @@ pub enum Endpoint {
     Http(DeliveryUrl),
     /// A NATS subject (`nats://HOST:PORT/SUBJECT`).
     Nats(DeliveryUrl),
+    /// A Redis stream (`redis://HOST:PORT/DB?stream=NAME`).
+    Redis(DeliveryUrl),
     /// The default event bus of an AWS account in a region (a SailPoint EVENTBRIDGE
     /// subscription).
     EventBridge { account: String, region: String },
@@ -119,6 +127,7 @@ impl Endpoint {
     pub fn of_url(url: DeliveryUrl) -> Self {
         match url.kind() {
             switchyard_core::invocation::DestinationKind::Nats => Endpoint::Nats(url),
+            switchyard_core::invocation::DestinationKind::Redis => Endpoint::Redis(url),
             _ => Endpoint::Http(url),
         }
     }
@@ -126,7 +135,9 @@ impl Endpoint {
     /// The endpoint as shown in attempt records and logs, credentials masked.
     pub fn masked(&self) -> String {
         match self {
-            Endpoint::Http(url) | Endpoint::Nats(url) => crate::transport::http::masked(url),
+            Endpoint::Http(url) | Endpoint::Nats(url) | Endpoint::Redis(url) => {
+                crate::transport::http::masked(url)
+            }
             Endpoint::EventBridge { account, region } => {
                 format!("eventbridge://{region}/{account}")
             }
@@ -167,6 +178,14 @@ pub trait Routing: Send + Sync + 'static {
         id: &str,
     ) -> Result<Option<Arc<Destination>>, RoutingError>;
 
-    /// Forgets cached plans and destinations of `instance` (its routes changed).
+    /// The delivery policy of a route (the default policy when it has none).
+    async fn policy(
+        &self,
+        instance: &InstanceId,
+        kind: RouteKind,
+        id: &str,
+    ) -> Result<Arc<RoutePolicy>, RoutingError>;
+
+    /// Forgets cached plans, destinations and policies of `instance` (its routes changed).
     fn invalidate(&self, instance: &InstanceId);
 }

@@ -12,6 +12,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use switchyard_core::crypto::MasterKey;
 use switchyard_core::jsonpath::Budget;
+use switchyard_core::policy::RoutePolicy;
 use switchyard_core::sailpoint::{
     DispatchMode, HttpAuth, SubscriptionTarget, TriggerCatalog, TriggerType,
 };
@@ -27,6 +28,7 @@ pub const DEFAULT_SUBSCRIPTION_TIMEOUT: Duration = Duration::from_secs(10);
 
 type DestKey = (InstanceId, RouteKind, String);
 type PlanKey = (InstanceId, String);
+type PolicyKey = DestKey;
 
 struct Cached<T> {
     value: T,
@@ -43,6 +45,7 @@ pub struct StoreRouting {
     subscription_timeout: Duration,
     plans: RwLock<HashMap<PlanKey, Cached<Arc<FanoutPlan>>>>,
     destinations: RwLock<HashMap<DestKey, Cached<Option<Arc<Destination>>>>>,
+    policies: RwLock<HashMap<PolicyKey, Cached<Arc<RoutePolicy>>>>,
 }
 
 impl StoreRouting {
@@ -61,6 +64,7 @@ impl StoreRouting {
             subscription_timeout,
             plans: RwLock::default(),
             destinations: RwLock::default(),
+            policies: RwLock::default(),
         }
     }
 
@@ -91,7 +95,12 @@ impl StoreRouting {
                     Arc::new(move |v: &serde_json::Value, b: &mut Budget| f.matches(v, b))
                         as PayloadFilter
                 });
+                let gated = self
+                    .policy(instance, RouteKind::Subscription, &sub.id)
+                    .await?
+                    .is_gated();
                 plan.subscriptions.push(PlannedSubscription {
+                    gated,
                     id: sub.id,
                     enabled: sub.enabled,
                     filter,
@@ -110,7 +119,12 @@ impl StoreRouting {
                 {
                     continue;
                 }
+                let gated = self
+                    .policy(instance, RouteKind::Target, &t.id)
+                    .await?
+                    .is_gated();
                 plan.targets.push(PlannedTarget {
+                    gated,
                     id: t.id.clone(),
                     awaited: !matches!(t.config.target_type, TargetType::Async),
                     interrupt_on_error: t.config.target_type.interrupt_on_error(),
@@ -308,7 +322,48 @@ impl Routing for StoreRouting {
         Ok(value)
     }
 
+    async fn policy(
+        &self,
+        instance: &InstanceId,
+        kind: RouteKind,
+        id: &str,
+    ) -> Result<Arc<RoutePolicy>, RoutingError> {
+        let key = (instance.clone(), kind, id.to_string());
+        let now = self.clock.now();
+        if let Some(c) = self
+            .policies
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            if c.valid_until.is_none_or(|t| t > now) {
+                return Ok(c.value.clone());
+            }
+        }
+        let policy = Arc::new(
+            self.store
+                .route_policy(instance, kind, id)
+                .await?
+                .unwrap_or_default(),
+        );
+        self.policies
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                key,
+                Cached {
+                    value: policy.clone(),
+                    valid_until: Some(cache_until(now, None)),
+                },
+            );
+        Ok(policy)
+    }
+
     fn invalidate(&self, instance: &InstanceId) {
+        self.policies
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(i, _, _), _| i != instance);
         self.plans
             .write()
             .unwrap_or_else(|e| e.into_inner())

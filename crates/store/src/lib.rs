@@ -12,6 +12,7 @@ mod codec;
 pub mod error;
 pub mod instances;
 pub mod keys;
+pub mod policy;
 pub mod postgres;
 pub mod queue;
 pub mod sailpoint;
@@ -25,6 +26,7 @@ pub use calls::CallStore;
 pub use clients::{ApiClient, ClientStore};
 pub use error::{StoreError, StoreResult};
 pub use instances::InstanceStore;
+pub use policy::PolicyStore;
 pub use postgres::{PgBackend, PgStore};
 pub use queue::QueueStore;
 pub use sailpoint::SailPointStore;
@@ -47,6 +49,7 @@ pub trait Store:
     + QueueStore
     + SearchStore
     + CallStore
+    + PolicyStore
     + Send
     + Sync
     + 'static

@@ -34,6 +34,9 @@ pub struct NewInvocation {
     pub interrupt_on_error: bool,
     /// Request-response invocations: when they time out (created + the route's deadline).
     pub deadline_at: Option<Timestamp>,
+    /// Its route has a gate (`maxInFlight` or `rateLimit`): it is claimed only through it (and so
+    /// must be `Pending`, never `Leased`).
+    pub gated: bool,
 }
 
 /// An event to accept with its fan-out.

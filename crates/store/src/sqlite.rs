@@ -105,6 +105,10 @@ impl SqliteStore {
         )
         .execute(&mut write.acquire().await?)
         .await?;
+        // Nothing is in flight any more, so no gate slot is taken either.
+        Stmt::new("UPDATE route_gates SET in_flight = 0 WHERE in_flight > 0")
+            .execute(&mut write.acquire().await?)
+            .await?;
         if reclaimed > 0 {
             tracing::info!(
                 reclaimed,

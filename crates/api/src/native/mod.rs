@@ -1,6 +1,7 @@
 //! Switchyard's own API: the producer calls (`/v1/events`, `/v1/invocations`, `/v1/calls`),
 //! invocation and call inspection, the operator's lists (invocations, events, API clients),
-//! cancel, replay and bulk recovery, subscription secrets, target health and `/metrics`.
+//! cancel, replay and bulk recovery, route delivery policies, subscription secrets, target health
+//! and `/metrics`.
 //! Errors use the `Native` dialect.
 
 mod calls;
@@ -8,6 +9,7 @@ mod clients;
 pub(crate) mod events;
 mod invocations;
 mod metrics;
+mod policy;
 mod search;
 mod secrets;
 pub(crate) mod start;
@@ -23,6 +25,7 @@ pub fn routes() -> Routes {
         .merge(events::routes())
         .merge(invocations::routes())
         .merge(metrics::routes())
+        .merge(policy::routes())
         .merge(secrets::routes())
         .merge(start::routes())
         .merge(target_health::routes())

@@ -466,3 +466,141 @@ pub struct ClientOut {
 pub struct ClientList {
     pub clients: Vec<ClientOut>,
 }
+
+/// A route's delivery policy. Every field is optional; an absent one takes the server's default.
+/// `PUT` replaces the whole policy (`{}` restores every default); `GET` answers what was set.
+#[derive(Debug, Default, Serialize, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"retrySchedule": ["5s", "1m", "10m"], "maxAttempts": 10, "timeout": "10s",
+    "maxInFlight": 8, "rateLimit": "100/1s", "format": "native", "autoDisable": {"after": "72h"}}))]
+pub struct PolicyBody {
+    /// Waits between tries (100ms to 7d each, at most 50), replacing the server's schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_items = 50, value_type = Option<Vec<String>>, example = json!(["5s", "1m"]))]
+    pub retry_schedule: Option<Vec<DurationText>>,
+    /// Tries in all, the first included (1 to 100); beyond the schedule its last wait repeats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 100)]
+    pub max_attempts: Option<u32>,
+    /// Subscriptions: how long one request may take (1s to 5m). Targets keep their own timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, pattern = r"^[0-9]{1,12}(ms|s|m|h|d)$", example = "10s")]
+    pub timeout: Option<DurationText>,
+    /// At most this many deliveries to the route at once, across all nodes (1 to 10000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 10000)]
+    pub max_in_flight: Option<u32>,
+    /// Deliveries per period (`count/period`, count 1 to 1000000, period 1s to 1d), a token
+    /// bucket shared by all nodes; work over the limit waits in the queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^[0-9]{1,7}/[0-9]{1,12}(ms|s|m|h|d)$", example = "100/1s")]
+    pub rate_limit: Option<String>,
+    /// FIFO per key. Not available yet: a `PUT` naming it answers 400.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ordering: Option<OrderingBody>,
+    /// The body the route receives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<FormatBody>,
+    /// Disable the route after failing without a single success for this long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_disable: Option<AutoDisableBody>,
+}
+
+/// A duration such as `500ms`, `5s`, `2m`, `1h` or `1d`.
+pub type DurationText = String;
+
+/// FIFO per key: an invocation is not attempted while an earlier one of the same route and key
+/// has not ended.
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OrderingBody {
+    /// A singular JSONPath into the payload (names and indexes only); an event without a value
+    /// there is not ordered.
+    #[schema(example = "$.identity.id", max_length = 256)]
+    pub key: String,
+    /// `block` (default): later events of the key wait until the head ends, retries included.
+    /// `skip`: they wait for the head's first attempt only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_failure: Option<OnFailureBody>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OnFailureBody {
+    Block,
+    Skip,
+}
+
+/// `native` (the dialect's body), `cloudevents-structured` or `cloudevents-binary`.
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, ToSchema)]
+pub enum FormatBody {
+    #[serde(rename = "native")]
+    Native,
+    #[serde(rename = "cloudevents-structured")]
+    CloudEventsStructured,
+    #[serde(rename = "cloudevents-binary")]
+    CloudEventsBinary,
+}
+
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AutoDisableBody {
+    /// 1m to 90d.
+    #[schema(example = "72h", pattern = r"^[0-9]{1,12}(ms|s|m|h|d)$")]
+    pub after: String,
+}
+
+mod policy_conversions {
+    use super::*;
+    use switchyard_core::policy::{AutoDisableDoc, BodyFormat, OnFailure, OrderingDoc, PolicyDoc};
+
+    impl From<PolicyBody> for PolicyDoc {
+        fn from(b: PolicyBody) -> Self {
+            PolicyDoc {
+                retry_schedule: b.retry_schedule,
+                max_attempts: b.max_attempts,
+                timeout: b.timeout,
+                max_in_flight: b.max_in_flight,
+                rate_limit: b.rate_limit,
+                ordering: b.ordering.map(|o| OrderingDoc {
+                    key: o.key,
+                    on_failure: o.on_failure.map(|f| match f {
+                        OnFailureBody::Block => OnFailure::Block,
+                        OnFailureBody::Skip => OnFailure::Skip,
+                    }),
+                }),
+                format: b.format.map(|f| match f {
+                    FormatBody::Native => BodyFormat::Native,
+                    FormatBody::CloudEventsStructured => BodyFormat::CloudEventsStructured,
+                    FormatBody::CloudEventsBinary => BodyFormat::CloudEventsBinary,
+                }),
+                auto_disable: b.auto_disable.map(|a| AutoDisableDoc { after: a.after }),
+            }
+        }
+    }
+
+    impl From<PolicyDoc> for PolicyBody {
+        fn from(d: PolicyDoc) -> Self {
+            PolicyBody {
+                retry_schedule: d.retry_schedule,
+                max_attempts: d.max_attempts,
+                timeout: d.timeout,
+                max_in_flight: d.max_in_flight,
+                rate_limit: d.rate_limit,
+                ordering: d.ordering.map(|o| OrderingBody {
+                    key: o.key,
+                    on_failure: o.on_failure.map(|f| match f {
+                        OnFailure::Block => OnFailureBody::Block,
+                        OnFailure::Skip => OnFailureBody::Skip,
+                    }),
+                }),
+                format: d.format.map(|f| match f {
+                    BodyFormat::Native => FormatBody::Native,
+                    BodyFormat::CloudEventsStructured => FormatBody::CloudEventsStructured,
+                    BodyFormat::CloudEventsBinary => FormatBody::CloudEventsBinary,
+                }),
+                auto_disable: d.auto_disable.map(|a| AutoDisableBody { after: a.after }),
+            }
+        }
+    }
+}

@@ -146,6 +146,12 @@ impl JsonPath {
         eval::Evaluator::new(root, budget).query(&self.query, root)
     }
 
+    /// Whether the query can select at most one node (RFC 9535 singular query: names and
+    /// indexes only).
+    pub fn is_singular(&self) -> bool {
+        !self.query.relative && self.query.is_singular()
+    }
+
     /// True when the query selects at least one node.
     pub fn matches(&self, root: &Value, budget: &mut Budget) -> Result<bool, Exhausted> {
         self.query(root, budget).map(|nodes| !nodes.is_empty())

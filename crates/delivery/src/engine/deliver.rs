@@ -11,6 +11,7 @@ use super::Engine;
 use crate::classify::{
     classify, describe, next_step, parked_wait, request_response_step, ResponseRules, Verdict,
 };
+use crate::cloudevents;
 use crate::metrics::DeliveryOutcome;
 use crate::prepare::{self, ResponseMeta};
 use crate::routing::Destination;
@@ -18,9 +19,12 @@ use crate::transport::{self, Response};
 use rand::Rng;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+use switchyard_core::policy::RoutePolicy;
 use switchyard_core::sailpoint::DispatchMode;
 use switchyard_core::Timestamp;
-use switchyard_store::queue::{AttemptRecord, Claimed, NextStep, Outcome, TIMED_OUT};
+use switchyard_store::queue::{
+    AttemptRecord, Claimed, InvocationKind, NextStep, Outcome, RouteKind, TIMED_OUT,
+};
 use tokio::sync::OwnedSemaphorePermit;
 
 /// Everything one attempt is judged and numbered by.
@@ -48,12 +52,21 @@ impl Engine {
             // stopped before it could record it): nothing more is sent.
             return self.finish_unsent(job, &at, NextStep::Cancelled(reason));
         }
-        let dest = inner
+        // The route's delivery policy comes with its destination (both cached).
+        let dest = match inner
             .routing
-            .destination(&job.instance, job.route_kind, &job.route_id)
-            .await;
+            .policy(&job.instance, job.route_kind, &job.route_id)
+            .await
+        {
+            Ok(policy) => inner
+                .routing
+                .destination(&job.instance, job.route_kind, &job.route_id)
+                .await
+                .map(|d| d.map(|d| (d, policy))),
+            Err(e) => Err(e),
+        };
         match dest {
-            Ok(Some(dest)) => self.attempt(job, &dest, &at).await,
+            Ok(Some((dest, policy))) => self.attempt(job, &dest, &policy, &at).await,
             Ok(None) => {
                 let reason = "the route no longer exists or was disabled";
                 self.finish_unsent(job, &at, NextStep::Cancelled(reason.into()))
@@ -71,8 +84,15 @@ impl Engine {
     }
 
     /// Prepare → send → classify → record, for a route that exists.
-    async fn attempt(&self, job: Claimed, dest: &Destination, at: &Attempt) {
+    async fn attempt(&self, job: Claimed, dest: &Destination, policy: &RoutePolicy, at: &Attempt) {
         let inner = &self.inner;
+        // The route's own schedule and tries (or the server's) decide retries.
+        let schedule = policy.schedule(&inner.config.schedule);
+        // A subscription's policy may set its timeout; targets keep their own.
+        let dest_timeout = match (job.route_kind, policy.timeout) {
+            (RouteKind::Subscription, Some(own)) => own,
+            _ => dest.timeout,
+        };
         // Request-response: the invocation carries its deadline; nothing is sent after it, and
         // no send may outlive it.
         let rr = job.deadline_at.map(|deadline| {
@@ -92,18 +112,27 @@ impl Engine {
             return self.finish_unsent(job, at, next);
         }
         let timeout = match &rr {
-            Some((deadline, _)) => dest.timeout.min(Duration::from_millis(
+            Some((deadline, _)) => dest_timeout.min(Duration::from_millis(
                 (deadline.millis() - at.started.millis()).max(1) as u64,
             )),
-            None => dest.timeout,
+            None => dest_timeout,
         };
 
-        let prepared = prepare::prepare(
-            &job,
-            dest,
-            rr.as_ref().map(|(_, m)| m),
-            at.started.unix_seconds(),
-        );
+        // The route's body format: CloudEvents for events (request-response bodies carry their
+        // callback in the dialect's metadata, and call-chain bodies were built by the chain, so
+        // both stay as they are). Signatures cover the body exactly as sent.
+        let cloud = (rr.is_none() && job.kind != InvocationKind::Call)
+            .then(|| cloudevents::encode(policy.format, &job, &inner.config.callback_base))
+            .flatten();
+        let prepared = match cloud {
+            Some(e) => prepare::prepare_encoded(&job, dest, e, at.started.unix_seconds()),
+            None => prepare::prepare(
+                &job,
+                dest,
+                rr.as_ref().map(|(_, m)| m),
+                at.started.unix_seconds(),
+            ),
+        };
         let recorded = prepared.recorded_headers();
 
         let resp: Response = inner
@@ -126,18 +155,12 @@ impl Engine {
                     &resp,
                     &rules,
                     at.round_n,
-                    &inner.config.schedule,
+                    &schedule,
                     inner.clock.now(),
                     at.jitter,
                 )
             }
-            None => next_step(
-                &resp,
-                at.round_n,
-                &inner.config.schedule,
-                inner.clock.now(),
-                at.jitter,
-            ),
+            None => next_step(&resp, at.round_n, &schedule, inner.clock.now(), at.jitter),
         };
 
         let error = match &next {

@@ -41,6 +41,7 @@ impl Engine {
                 deadline_at: None,
                 chain_next: None,
                 interrupt_on_error: false,
+                gated: false,
             }],
             response: json!({"invocation": invocation}).to_string(),
         };

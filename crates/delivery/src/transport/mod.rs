@@ -12,6 +12,7 @@ pub mod aws;
 pub mod eventbridge;
 pub mod http;
 pub mod nats;
+pub mod redis;
 
 use crate::prepare::Prepared;
 use crate::routing::Endpoint;
@@ -107,6 +108,7 @@ pub struct Transports {
     http: http::Sender,
     eventbridge: eventbridge::EventBridge,
     nats: nats::Nats,
+    redis: redis::Redis,
 }
 
 /// What the transports are built from.
@@ -124,6 +126,7 @@ impl Transports {
         let aws = Arc::new(aws::Aws::new(config.aws_env, clock)?);
         Ok(Self {
             nats: nats::Nats::new(config.policy.clone()),
+            redis: redis::Redis::new(config.policy.clone()),
             http: http::Sender::new(config.max_idle_per_host, config.policy)?,
             eventbridge: eventbridge::EventBridge::new(aws, config.eventbridge),
         })
@@ -144,6 +147,7 @@ impl Transports {
         match endpoint {
             Endpoint::Http(url) => self.http.post(url, &msg.headers, msg.body, timeout).await,
             Endpoint::Nats(url) => self.nats.publish(url, msg, timeout).await,
+            Endpoint::Redis(url) => self.redis.xadd(url, msg, timeout).await,
             Endpoint::EventBridge { account, region } => {
                 self.eventbridge.send(account, region, msg, timeout).await
             }
@@ -151,11 +155,41 @@ impl Transports {
     }
 }
 
+/// The first address of `host` that outbound protection allows (brokers connect to it, so the
+/// address checked is the address used).
+pub(crate) async fn resolve_checked(
+    policy: &OutboundPolicy,
+    host: &str,
+    port: u16,
+) -> Result<std::net::SocketAddr, SendError> {
+    use std::net::{IpAddr, SocketAddr};
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
+        Err(_) => tokio::net::lookup_host((bare, port))
+            .await
+            .map_err(|e| SendError::Failed(format!("cannot resolve {host}: {e}")))?
+            .collect(),
+    };
+    let mut refusal = None;
+    for addr in addrs {
+        match policy.check_ip(addr.ip()) {
+            Ok(()) => return Ok(addr),
+            Err(reason) => refusal = Some(reason),
+        }
+    }
+    Err(match refusal {
+        Some(reason) => SendError::Refused(reason),
+        None => SendError::Failed(format!("{host} has no addresses")),
+    })
+}
+
 /// The kind of transport that carries deliveries to `endpoint`.
 pub fn kind(endpoint: &Endpoint) -> DestinationKind {
     match endpoint {
         Endpoint::Http(_) => DestinationKind::Http,
         Endpoint::Nats(_) => DestinationKind::Nats,
+        Endpoint::Redis(_) => DestinationKind::Redis,
         Endpoint::EventBridge { .. } => DestinationKind::EventBridge,
     }
 }

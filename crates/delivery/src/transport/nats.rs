@@ -13,7 +13,6 @@ use super::{Response, SendError};
 use crate::prepare::Prepared;
 use async_nats::{Client, ConnectOptions, HeaderMap};
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use switchyard_core::delivery_url::DeliveryUrl;
@@ -107,7 +106,7 @@ impl Nats {
         };
         let client = cell
             .get_or_try_init(|| async {
-                let addr = self.resolve(&host, port).await?;
+                let addr = super::resolve_checked(&self.policy, &host, port).await?;
                 ConnectOptions::new()
                     .name("switchyard")
                     .ignore_discovered_servers()
@@ -119,29 +118,6 @@ impl Nats {
             .await?
             .clone();
         Ok((server, client))
-    }
-
-    /// The first address of `host` that outbound protection allows.
-    async fn resolve(&self, host: &str, port: u16) -> Result<SocketAddr, SendError> {
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        let addrs: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
-            Ok(ip) => vec![SocketAddr::new(ip, port)],
-            Err(_) => tokio::net::lookup_host((bare, port))
-                .await
-                .map_err(|e| SendError::Failed(format!("cannot resolve {host}: {e}")))?
-                .collect(),
-        };
-        let mut refusal = None;
-        for addr in addrs {
-            match self.policy.check_ip(addr.ip()) {
-                Ok(()) => return Ok(addr),
-                Err(reason) => refusal = Some(reason),
-            }
-        }
-        Err(match refusal {
-            Some(reason) => SendError::Refused(reason),
-            None => SendError::Failed(format!("{host} has no addresses")),
-        })
     }
 
     /// Whether a JetStream stream captures `subject` (asked of the server, cached briefly). A

@@ -10,6 +10,7 @@ mod driver;
 mod instances;
 mod keys;
 pub(crate) mod migrate;
+pub(crate) mod policy;
 mod queue;
 mod row;
 mod sailpoint;

@@ -168,6 +168,7 @@ mod tests {
                     chain_next: None,
                     interrupt_on_error: false,
                     deadline_at: None,
+                    gated: false,
                 }],
                 response: "{}".into(),
             }])

@@ -244,6 +244,13 @@ impl<B: Backend> SailPointStore for SqlStore<B> {
         let result = async {
             delete_one(&mut tx, "sailpoint_subscriptions", instance, id).await?;
             keys::delete_all(&mut tx, instance, KeyOwner::Subscription, id).await?;
+            crate::sql::policy::forget(
+                &mut tx,
+                instance,
+                crate::queue::RouteKind::Subscription,
+                id,
+            )
+            .await?;
             let scope = RouteScope::subscription(instance, id);
             cancel_route::<B>(&mut tx, &scope, "the subscription was deleted", now).await?;
             Ok(())

@@ -30,6 +30,7 @@ pub fn inv(id: &str, kind: RouteKind, route: &str, state: InitialState) -> NewIn
         state,
         chain_next: None,
         interrupt_on_error: false,
+        gated: false,
     }
 }
 

@@ -27,6 +27,7 @@ fn invocation(id: &str, state: InitialState) -> NewInvocation {
         chain_next: None,
         interrupt_on_error: false,
         deadline_at: None,
+        gated: false,
     }
 }
 

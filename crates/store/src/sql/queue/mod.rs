@@ -6,6 +6,7 @@
 
 mod callbacks;
 pub(crate) mod cancel;
+pub(crate) mod gates;
 mod outcomes;
 mod rows;
 
@@ -45,15 +46,18 @@ impl<B: Backend> QueueStore for SqlStore<B> {
     }
 
     async fn next_due_at(&self) -> StoreResult<Option<Timestamp>> {
+        let mut conn = self.read().await?;
         let (t,): (Option<Timestamp>,) = Stmt::new(
             "SELECT MIN(t) AS t FROM (
-                SELECT MIN(next_attempt_at) AS t FROM invocations WHERE status = 'pending'
+                SELECT MIN(next_attempt_at) AS t FROM invocations
+                 WHERE status = 'pending' AND gated = FALSE
                 UNION ALL
                 SELECT MIN(lease_until) AS t FROM invocations WHERE status = 'in_flight') AS due",
         )
-        .fetch_one(&mut self.read().await?)
+        .fetch_one(&mut conn)
         .await?;
-        Ok(t)
+        let gated = gates::next_due_at(&mut conn).await?;
+        Ok(t.into_iter().chain(gated).min())
     }
 
     async fn record_outcomes(&self, batch: &[Outcome]) -> StoreResult<usize> {
@@ -189,7 +193,11 @@ impl<B: Backend> QueueStore for SqlStore<B> {
         // Each count reads a partial index that holds only live rows, so a scrape costs the
         // size of the queue, not of the history.
         let rows: Vec<DepthRow> = Stmt::new(
-            "SELECT status, COUNT(*) AS n FROM invocations WHERE status = 'pending' GROUP BY status
+            "SELECT status, COUNT(*) AS n FROM invocations
+              WHERE status = 'pending' AND gated = FALSE GROUP BY status
+             UNION ALL
+             SELECT status, COUNT(*) AS n FROM invocations
+              WHERE status = 'pending' AND gated = TRUE GROUP BY status
              UNION ALL
              SELECT status, COUNT(*) AS n FROM invocations WHERE status = 'in_flight' GROUP BY status
              UNION ALL
@@ -199,7 +207,15 @@ impl<B: Backend> QueueStore for SqlStore<B> {
         )
         .fetch_all(&mut self.read().await?)
         .await?;
-        Ok(rows.into_iter().map(|r| (r.status, r.n)).collect())
+        // Pending rows are counted in two parts (ungated and gated have an index each).
+        let mut depth: Vec<(InvocationStatus, i64)> = Vec::with_capacity(rows.len());
+        for r in rows {
+            match depth.last_mut() {
+                Some((s, n)) if *s == r.status => *n += r.n,
+                _ => depth.push((r.status, r.n)),
+            }
+        }
+        Ok(depth)
     }
 
     async fn is_route_disabled(
@@ -342,7 +358,7 @@ async fn insert_invocations<C: Conn>(
     Stmt::new(
         "INSERT INTO invocations (id, instance_id, event_id, trigger_id, route_kind, route_id, kind,
             status, next_attempt_at, lease_until, chain_next, interrupt_on_error, created_at,
-            updated_at, secret_hash, deadline_at)",
+            updated_at, secret_hash, deadline_at, holds, gated)",
     )
     .values(rows, |t, (ev, inv)| {
         let (status, lease) = match inv.state {
@@ -365,7 +381,9 @@ async fn insert_invocations<C: Conn>(
             .bind(ev.created_at)
             .bind(ev.created_at)
             .bind(inv.secret_hash.as_deref())
-            .bind(inv.deadline_at);
+            .bind(inv.deadline_at)
+            .bind(i64::from(inv.state == InitialState::Waiting))
+            .bind(inv.gated && inv.deadline_at.is_none());
     })
     .execute(conn)
     .await?;
@@ -378,18 +396,24 @@ async fn claim_due<B: Backend>(
     lease_until: Timestamp,
     limit: u32,
 ) -> StoreResult<Vec<Claimed>> {
-    // Two locking reads, one per partial index; rows another node is claiming right now are
-    // skipped rather than waited for.
-    let mut due: Vec<DueRow> = Stmt::new(format!(
-        "SELECT id, next_attempt_at AS due FROM invocations
-          WHERE status = 'pending' AND next_attempt_at <= $1
+    // Gated routes first (their gates bound what they take), then two locking reads, one per
+    // partial index; rows another node is claiming right now are skipped rather than waited for.
+    let gated = gates::claim::<B>(tx, now, lease_until, limit).await?;
+    let limit = limit - gated.len() as u32;
+    let mut due: Vec<DueRow> = if limit == 0 {
+        vec![]
+    } else {
+        Stmt::new(format!(
+            "SELECT id, next_attempt_at AS due FROM invocations
+          WHERE status = 'pending' AND gated = FALSE AND next_attempt_at <= $1
           ORDER BY next_attempt_at LIMIT $2{}",
-        B::SKIP_LOCKED
-    ))
-    .bind(now)
-    .bind(limit)
-    .fetch_all(tx)
-    .await?;
+            B::SKIP_LOCKED
+        ))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(tx)
+        .await?
+    };
     let expired: Vec<DueRow> = Stmt::new(format!(
         "SELECT id, lease_until AS due FROM invocations
           WHERE status = 'in_flight' AND lease_until <= $1
@@ -404,9 +428,9 @@ async fn claim_due<B: Backend>(
     due.sort_by_key(|d| d.due);
     due.truncate(limit as usize);
     if due.is_empty() {
-        return Ok(vec![]);
+        return load::<B>(tx, &gated).await;
     }
-    let ids: Vec<String> = due.into_iter().map(|d| d.id).collect();
+    let mut ids: Vec<String> = due.into_iter().map(|d| d.id).collect();
     Stmt::new(format!(
         "UPDATE invocations SET status = 'in_flight', lease_until = $1, updated_at = $2
          WHERE id {}",
@@ -417,6 +441,7 @@ async fn claim_due<B: Backend>(
     .bind_list(&ids)
     .execute(tx)
     .await?;
+    ids.extend(gated);
     load::<B>(tx, &ids).await
 }
 

@@ -5,6 +5,7 @@
 //! overwrite a newer state.
 
 use super::cancel::{cancel_route, RouteScope};
+use super::gates::{self, GateKey};
 use crate::queue::{
     AttemptOutcome, DestinationKind, InvocationStatus, NextStep, Outcome, RouteKind,
 };
@@ -12,6 +13,7 @@ use crate::sql::backend::{notify, Backend};
 use crate::sql::{sql_row, Conn, Dialect, Stmt};
 use crate::StoreResult;
 use std::collections::{HashMap, HashSet};
+use switchyard_core::InstanceId;
 
 /// Records attempts and applies their next steps; returns how many invocations became pending.
 pub(super) async fn record<B: Backend>(
@@ -59,17 +61,26 @@ pub(super) async fn record<B: Backend>(
     // status; everything else row by row.
     let mut delivered: HashMap<Option<u16>, Vec<&Outcome>> = HashMap::new();
     let mut released = 0;
+    // Gated invocations whose attempt ended here free a slot of their route's gate.
+    let mut gated: HashMap<GateKey, i64> = HashMap::new();
     for o in outcomes {
         if o.next == NextStep::Delivered {
             delivered.entry(o.attempt.status).or_default().push(o);
         } else {
-            released += apply_next_step::<B>(tx, o).await?;
+            let (n, was_gated) = apply_next_step::<B>(tx, o).await?;
+            released += n;
+            if was_gated {
+                *gated.entry(gate_key(o)).or_default() += 1;
+            }
         }
     }
     for (status, group) in delivered {
         for chunk in group.chunks(B::ROWS_PER_STATEMENT) {
-            released += mark_delivered::<B>(tx, status, chunk).await?;
+            released += mark_delivered::<B>(tx, status, chunk, &mut gated).await?;
         }
+    }
+    if !gated.is_empty() {
+        released += gates::release(tx, gated).await?;
     }
     if released > 0 {
         notify::<B>(tx).await?;
@@ -83,14 +94,15 @@ async fn mark_delivered<B: Backend>(
     tx: &mut impl Conn<Db = B::Db>,
     status: Option<u16>,
     group: &[&Outcome],
+    gated: &mut HashMap<GateKey, i64>,
 ) -> StoreResult<usize> {
     let at = group.iter().map(|o| o.at).max().unwrap_or_default();
     let ids: Vec<String> = group.iter().map(|o| o.invocation_id.clone()).collect();
-    let next: Vec<(Option<String>,)> = Stmt::new(format!(
+    let rows: Vec<DeliveredRow> = Stmt::new(format!(
         "UPDATE invocations SET status = 'delivered', attempts = attempts + 1, lease_until = NULL,
                 updated_at = $1, completed_at = $1, last_error = NULL, last_status = $2
          WHERE status = 'in_flight' AND id {}
-         RETURNING chain_next",
+         RETURNING chain_next, gated, instance_id, route_kind, route_id",
         B::Db::in_list(3)
     ))
     .bind(at)
@@ -98,7 +110,15 @@ async fn mark_delivered<B: Backend>(
     .bind_list(&ids)
     .fetch_all(tx)
     .await?;
-    let next: Vec<String> = next.into_iter().filter_map(|(n,)| n).collect();
+    let mut next: Vec<String> = Vec::new();
+    for r in rows {
+        if r.gated {
+            *gated
+                .entry((r.instance_id, r.route_kind, r.route_id))
+                .or_default() += 1;
+        }
+        next.extend(r.chain_next);
+    }
     release_waiting::<B>(tx, &next, at).await
 }
 
@@ -112,15 +132,24 @@ pub(super) async fn release_waiting<B: Backend>(
     let mut ids = ids.to_vec();
     let mut released = 0;
     while !ids.is_empty() {
-        released += Stmt::new(format!(
-            "UPDATE invocations SET status = 'pending', next_attempt_at = $1, updated_at = $1
-             WHERE status = 'waiting' AND id {}",
+        // A waiting invocation may wait for more than its predecessor (its ordering key's
+        // predecessor too): it becomes due when nothing holds it any more.
+        let now_pending: Vec<(InvocationStatus,)> = Stmt::new(format!(
+            "UPDATE invocations SET holds = holds - 1, updated_at = $1,
+                    status = CASE WHEN holds <= 1 THEN 'pending' ELSE status END,
+                    next_attempt_at = CASE WHEN holds <= 1 THEN $1 ELSE next_attempt_at END
+             WHERE status = 'waiting' AND id {}
+             RETURNING status",
             B::Db::in_list(2)
         ))
         .bind(at)
         .bind_list(&ids)
-        .execute(tx)
-        .await? as usize;
+        .fetch_all(tx)
+        .await?;
+        released += now_pending
+            .iter()
+            .filter(|(s,)| *s == InvocationStatus::Pending)
+            .count();
         let skipped: Vec<(Option<String>,)> = Stmt::new(format!(
             "SELECT chain_next FROM invocations
               WHERE status = 'cancelled' AND chain_next IS NOT NULL AND id {}",
@@ -139,15 +168,31 @@ sql_row! {
         status: InvocationStatus,
         chain_next: Option<String>,
         interrupt_on_error: bool,
+        gated: bool,
     }
 }
 
-/// Applies one outcome; returns how many invocations it made pending. A retry of an invocation
-/// whose route went away while it was in flight (`cancel_reason`) ends it cancelled instead.
+sql_row! {
+    struct DeliveredRow {
+        chain_next: Option<String>,
+        gated: bool,
+        instance_id: InstanceId,
+        route_kind: RouteKind,
+        route_id: String,
+    }
+}
+
+fn gate_key(o: &Outcome) -> GateKey {
+    (o.instance.clone(), o.route_kind, o.route_id.clone())
+}
+
+/// Applies one outcome; returns how many invocations it made pending and whether the invocation
+/// was gated (and in flight: its gate slot is now free). A retry of an invocation whose route
+/// went away while it was in flight (`cancel_reason`) ends it cancelled instead.
 async fn apply_next_step<B: Backend>(
     tx: &mut impl Conn<Db = B::Db>,
     o: &Outcome,
-) -> StoreResult<usize> {
+) -> StoreResult<(usize, bool)> {
     let (status, next_at, error, output) = match &o.next {
         NextStep::Delivered => (InvocationStatus::Delivered, None, None, None),
         NextStep::RetryAt(t) => (
@@ -175,7 +220,7 @@ async fn apply_next_step<B: Backend>(
                                   THEN cancel_reason ELSE $5 END,
                 last_status = $6, output = COALESCE($7, output)
          WHERE id = $8 AND status = 'in_flight'
-         RETURNING status, chain_next, interrupt_on_error",
+         RETURNING status, chain_next, interrupt_on_error, gated",
     )
     .bind(status)
     .bind(next_at)
@@ -191,8 +236,9 @@ async fn apply_next_step<B: Backend>(
         disable_route::<B>(tx, o, reason).await?;
     }
     let Some(row) = row else {
-        return Ok(0);
+        return Ok((0, false));
     };
+    let gated = row.gated;
     if matches!(o.next, NextStep::RetryAt(_)) && row.status == InvocationStatus::Cancelled {
         // Its route went away while this attempt was in flight: the attempt's log entry says
         // that no retry follows, and why.
@@ -208,17 +254,17 @@ async fn apply_next_step<B: Backend>(
     }
     let mut released = usize::from(row.status == InvocationStatus::Pending);
     let Some(next) = row.chain_next else {
-        return Ok(released);
+        return Ok((released, gated));
     };
     if !row.status.is_final() {
-        return Ok(released);
+        return Ok((released, gated));
     }
     if row.status == InvocationStatus::Failed && row.interrupt_on_error {
         cancel_chain(tx, next, &o.route_id, o.at).await?;
     } else {
         released += release_waiting::<B>(tx, std::slice::from_ref(&next), o.at).await?;
     }
-    Ok(released)
+    Ok((released, gated))
 }
 
 /// Fails every waiting invocation behind a target that failed with interruptOnError.

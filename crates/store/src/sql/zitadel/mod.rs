@@ -157,6 +157,7 @@ impl<B: Backend> ZitadelStore for SqlStore<B> {
             }
             keys::delete_all(&mut tx, instance, KeyOwner::Target, id).await?;
             enable_route(&mut tx, instance, RouteKind::Target, id).await?;
+            crate::sql::policy::forget(&mut tx, instance, RouteKind::Target, id).await?;
             executions::remove_target(&mut tx, instance, id, now).await?;
             let scope = RouteScope::target(instance, id);
             cancel_route::<B>(&mut tx, &scope, "the target was deleted", now).await?;

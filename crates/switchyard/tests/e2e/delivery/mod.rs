@@ -6,6 +6,7 @@
 mod chain;
 mod disable;
 mod drain;
+mod policy;
 mod publish;
 pub mod receiver;
 mod retries;

@@ -95,6 +95,8 @@ struct State {
     delay: Mutex<Duration>,
     /// Number of requests recorded so far; waiters watch it.
     count: watch::Sender<usize>,
+    /// Requests being answered right now, and the most there ever were at once.
+    concurrent: Mutex<(usize, usize)>,
 }
 
 /// A running receiver; stops when dropped.
@@ -116,6 +118,7 @@ impl Receiver {
             delays: Mutex::new(HashMap::new()),
             delay: Mutex::new(Duration::ZERO),
             count,
+            concurrent: Mutex::new((0, 0)),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -186,6 +189,11 @@ impl Receiver {
             .collect()
     }
 
+    /// The most requests that were ever being answered at the same moment.
+    pub fn max_concurrent(&self) -> usize {
+        self.state.concurrent.lock().unwrap().1
+    }
+
     /// How many requests arrived so far.
     pub fn count(&self) -> usize {
         *self.state.count.borrow()
@@ -240,6 +248,11 @@ impl Drop for Receiver {
 
 async fn handle(state: Arc<State>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let at = Instant::now();
+    {
+        let mut c = state.concurrent.lock().unwrap();
+        c.0 += 1;
+        c.1 = c.1.max(c.0);
+    }
     let path = uri.path().to_string();
     let mut map = HashMap::new();
     for (k, v) in &headers {
@@ -274,6 +287,7 @@ async fn handle(state: Arc<State>, uri: Uri, headers: HeaderMap, body: Bytes) ->
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
+    state.concurrent.lock().unwrap().0 -= 1;
     let mut resp = (
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         reply.body,

@@ -3,3 +3,4 @@
 //! broker that cannot be reached fails the test instead of skipping it.
 
 mod nats;
+mod redis;

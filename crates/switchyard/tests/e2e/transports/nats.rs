@@ -34,7 +34,7 @@ fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
 }
 
 /// Checks a ZITADEL-Signature header over `body` with `key`.
-fn signed_with(header: &str, body: &[u8], key: &str) -> bool {
+pub fn signed_with(header: &str, body: &[u8], key: &str) -> bool {
     let mut t = "";
     let mut v1 = Vec::new();
     for part in header.split(',') {
