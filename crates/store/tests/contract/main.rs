@@ -13,6 +13,7 @@ mod policy;
 mod queue;
 mod request_response;
 mod search;
+mod retention;
 mod secrets;
 mod support;
 

@@ -9,6 +9,7 @@ mod drain;
 mod policy;
 mod publish;
 pub mod receiver;
+mod retention;
 mod retries;
 mod sailpoint;
 mod search;
