@@ -12,8 +12,8 @@ mod catalog;
 mod policy;
 mod queue;
 mod request_response;
-mod search;
 mod retention;
+mod search;
 mod secrets;
 mod support;
 
