@@ -490,7 +490,8 @@ pub struct ClientList {
 #[derive(Debug, Default, Serialize, serde::Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"retrySchedule": ["5s", "1m", "10m"], "maxAttempts": 10, "timeout": "10s",
-    "maxInFlight": 8, "rateLimit": "100/1s", "format": "native", "autoDisable": {"after": "72h"}}))]
+    "maxInFlight": 8, "rateLimit": "100/1s", "ordering": {"key": "$.identity.id", "onFailure": "block"},
+    "format": "native", "autoDisable": {"after": "72h"}}))]
 pub struct PolicyBody {
     /// Waits between tries (100ms to 7d each, at most 50), replacing the server's schedule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -513,7 +514,8 @@ pub struct PolicyBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(pattern = r"^[0-9]{1,7}/[0-9]{1,12}(ms|s|m|h|d)$", example = "100/1s")]
     pub rate_limit: Option<String>,
-    /// FIFO per key. Not available yet: a `PUT` naming it answers 400.
+    /// FIFO per key: real-time event deliveries of the route reach it in acceptance order per
+    /// key, across nodes, restarts and crashes; other keys are not held up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ordering: Option<OrderingBody>,
     /// The body the route receives.
@@ -536,8 +538,9 @@ pub struct OrderingBody {
     /// there is not ordered.
     #[schema(example = "$.identity.id", max_length = 256)]
     pub key: String,
-    /// `block` (default): later events of the key wait until the head ends, retries included.
-    /// `skip`: they wait for the head's first attempt only.
+    /// `block` (default): later events of the key wait until the head ends (delivered, finally
+    /// failed or cancelled), retries included. `skip`: a head whose attempt fails is not retried;
+    /// it ends failed (it can be replayed) and the key moves on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_failure: Option<OnFailureBody>,
 }

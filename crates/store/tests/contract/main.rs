@@ -9,6 +9,7 @@ mod batches;
 mod calls;
 mod cancel;
 mod catalog;
+mod ordering;
 mod policy;
 mod queue;
 mod request_response;

@@ -85,6 +85,10 @@ pub struct BenchArgs {
     /// over them.
     #[arg(long, default_value_t = 1)]
     pub nodes: usize,
+    /// Deliver FIFO per key (`ordering` on `$.identity.id`) with events spread over this many
+    /// identities in turn (the built-in generator then drives the load); 0: unordered.
+    #[arg(long, default_value_t = 0)]
+    pub ordering_keys: usize,
 }
 
 impl BenchArgs {
@@ -98,6 +102,11 @@ impl BenchArgs {
             Some(n) => load::Limit::Requests(n),
             None => load::Limit::For(self.duration()?),
         })
+    }
+
+    /// The policy every subscription gets.
+    fn policy(&self) -> Option<Value> {
+        (self.ordering_keys > 0).then(|| json!({"ordering": {"key": "$.identity.id"}}))
     }
 
     fn drain_timeout(&self) -> anyhow::Result<Duration> {
@@ -134,6 +143,20 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchMode::Calls => calls::run(&args).await,
         BenchMode::Purge => purge::run(&args).await,
     }
+}
+
+/// The bodies publishes carry in turn: the sample event, or with `keys` > 1 that many copies of
+/// it with distinct identity ids (same size).
+pub(crate) fn sample_bodies(keys: usize) -> anyhow::Result<Vec<Vec<u8>>> {
+    (0..keys.max(1))
+        .map(|k| {
+            let mut event = sample_event();
+            if keys > 1 {
+                event["payload"]["identity"]["id"] = json!(format!("{k:032x}"));
+            }
+            Ok(serde_json::to_vec(&event)?)
+        })
+        .collect()
 }
 
 /// The event every publish carries (the same ~320-byte identity as the wrk yardstick).

@@ -141,13 +141,15 @@ impl Server {
         self.child.id()
     }
 
-    /// `fanout` HTTP subscriptions on `idn:identity-created`, to `{hook}/{i}`.
+    /// `fanout` HTTP subscriptions on `idn:identity-created`, to `{hook}/{i}`, each with
+    /// `policy` when given.
     pub async fn subscribe(
         &self,
         client: &reqwest::Client,
         token: &str,
         hook: &str,
         fanout: usize,
+        policy: Option<serde_json::Value>,
     ) -> anyhow::Result<()> {
         for i in 0..fanout {
             let sub = client
@@ -160,7 +162,17 @@ impl Server {
                 )
                 .send()
                 .await?;
-            check(sub, "creating a subscription").await?;
+            let sub = check(sub, "creating a subscription").await?;
+            if let Some(policy) = &policy {
+                let id = sub["id"].as_str().unwrap_or_default();
+                let set = client
+                    .put(self.url(&format!("/v1/subscriptions/{id}/policy")))
+                    .bearer_auth(token)
+                    .json(policy)
+                    .send()
+                    .await?;
+                check(set, "setting the subscription's policy").await?;
+            }
         }
         Ok(())
     }

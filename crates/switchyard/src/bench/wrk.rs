@@ -14,7 +14,7 @@ pub async fn run(load: &Load<'_>) -> anyhow::Result<LoadReport> {
     let dir = std::env::temp_dir().join(format!("switchyard-wrk-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let script = dir.join("post.lua");
-    std::fs::write(&script, lua_script(&load.body, load.token)?)?;
+    std::fs::write(&script, lua_script(&load.bodies[0], load.token)?)?;
     let per_url = (load.concurrency / load.urls.len()).max(1);
     let mut runs = Vec::new();
     for url in load.urls {

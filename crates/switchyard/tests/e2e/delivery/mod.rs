@@ -6,6 +6,7 @@
 mod chain;
 mod disable;
 mod drain;
+mod ordering;
 mod policy;
 mod publish;
 pub mod receiver;
