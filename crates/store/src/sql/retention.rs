@@ -11,8 +11,14 @@ use crate::{StoreError, StoreResult};
 use async_trait::async_trait;
 use switchyard_core::{InstanceId, Timestamp};
 
-/// The statuses of invocations that are not over yet; their events are never purged.
+/// The statuses of invocations that are not over yet; their events are never expunged.
 const LIVE: &str = "('waiting', 'pending', 'in_flight', 'awaiting_callback')";
+
+/// An invocation the queue still needs: live, or ended while it waited in its key's FIFO line
+/// and still holding its place (its predecessor's release passes through it; see
+/// `queue::ordering`). Its event is never purged.
+const NEEDED: &str = "(status IN ('waiting', 'pending', 'in_flight', 'awaiting_callback')
+    OR holds > 0)";
 
 sql_row! {
     struct EventKey {
@@ -110,7 +116,7 @@ async fn purge_events<B: Backend>(
           WHERE e.created_at < $1
             AND NOT EXISTS (SELECT 1 FROM invocations i
                              WHERE i.instance_id = e.instance_id AND i.event_id = e.id
-                               AND i.status IN {LIVE})
+                               AND {NEEDED})
           ORDER BY e.created_at LIMIT $2"
     ))
     .bind(before)
@@ -119,10 +125,10 @@ async fn purge_events<B: Backend>(
     .await?;
     let mut purged = Purged::default();
     for chunk in keys.chunks(B::ROWS_PER_STATEMENT) {
-        // The status test repeats the check above inside the delete: an invocation replayed
-        // since (PostgreSQL, another node) stays, and so does its event.
+        // The test repeats the check above inside the delete: an invocation replayed since
+        // (PostgreSQL, another node) stays, and so does its event.
         let ids: Vec<(String,)> = Stmt::new(format!(
-            "DELETE FROM invocations WHERE status NOT IN {LIVE} AND (instance_id, event_id) IN ("
+            "DELETE FROM invocations WHERE NOT {NEEDED} AND (instance_id, event_id) IN ("
         ))
         .values(chunk, |t, k| {
             t.bind(&k.instance_id).bind(&k.id);

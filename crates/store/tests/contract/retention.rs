@@ -21,6 +21,7 @@ crate::contract!(
     call_records_are_purged_with_their_attempts,
     expunge_erases_one_events_data_and_keeps_its_shape,
     the_maintenance_lease_has_one_holder,
+    a_member_still_holding_its_fifo_place_is_not_purged,
 );
 
 fn pending(id: &str) -> NewInvocation {
@@ -57,23 +58,30 @@ pub async fn events_are_purged_with_their_history_only_once_ended(s: Arc<dyn Sto
     .await
     .unwrap();
     finish_all(&s, 120, NextStep::Delivered).await;
-    // Accepted later but also old: one invocation ended, one still queued.
+    // Accepted later but also old: a chain whose first member is delivered below, which makes
+    // the second one pending (still live).
     s.publish(&[event(
         &i,
         "old-live",
         200,
         vec![
-            pending("b1"),
+            NewInvocation {
+                chain_next: Some("b2".into()),
+                ..pending("b1")
+            },
             inv("b2", RouteKind::Target, "t1", InitialState::Waiting),
         ],
     )])
     .await
     .unwrap();
-    finish_all(&s, 220, NextStep::Delivered).await;
     s.publish(&[event(&i, "young", 900, vec![pending("c1")])])
         .await
         .unwrap();
     finish_all(&s, 920, NextStep::Delivered).await;
+    assert_eq!(
+        s.invocation(&i, "b2").await.unwrap().status,
+        InvocationStatus::Pending
+    );
 
     let purged = s.purge_events(Timestamp(500), 1000).await.unwrap();
     assert_eq!(
@@ -330,4 +338,47 @@ pub async fn the_maintenance_lease_has_one_holder(s: Arc<dyn Store>) {
             .unwrap(),
         "leases are per name"
     );
+}
+
+/// k2 is cancelled while it waits behind k1 in its key's line: it has ended, but k1's release
+/// still passes through it to k3, so its event must stay until then.
+pub async fn a_member_still_holding_its_fifo_place_is_not_purged(s: Arc<dyn Store>) {
+    let i = inst("r7");
+    let keyed = |id: &str| NewInvocation {
+        order_key: Some("A".into()),
+        ..inv(id, RouteKind::Subscription, "r", InitialState::Pending)
+    };
+    for (e, id) in [("f1", "k1"), ("f2", "k2"), ("f3", "k3")] {
+        s.publish(&[event(&i, e, 100, vec![keyed(id)])])
+            .await
+            .unwrap();
+    }
+    let head = s
+        .claim_due(Timestamp(100), Timestamp(10_000), 100)
+        .await
+        .unwrap();
+    assert_eq!(head.len(), 1, "only the head of the line");
+    s.cancel(&i, "k2", "operator", Timestamp(110))
+        .await
+        .unwrap();
+    let p = s.purge_events(Timestamp(1_000), 100).await.unwrap();
+    assert_eq!(p.events, 0, "{p:?}");
+    assert!(exists(&s, &i, "k2").await, "k2 keeps its place");
+
+    s.record_outcomes(&[outcome(&head[0], NextStep::Delivered, 200, Some(200))])
+        .await
+        .unwrap();
+    assert_eq!(
+        s.invocation(&i, "k3").await.unwrap().status,
+        InvocationStatus::Pending,
+        "the release reached k3 through k2"
+    );
+    let p = s.purge_events(Timestamp(1_000), 100).await.unwrap();
+    assert_eq!(
+        (p.events, p.invocations),
+        (2, 2),
+        "f1 and f2 now; f3 is live"
+    );
+    assert!(!exists(&s, &i, "k2").await);
+    assert!(exists(&s, &i, "k3").await);
 }

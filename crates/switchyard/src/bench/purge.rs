@@ -28,7 +28,7 @@ const PURGE: [(&str, &str); 3] = [
 
 pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let recv = receiver::Receiver::start(args.receiver_delay()?).await?;
-    let body = Arc::new(serde_json::to_vec(&super::sample_event())?);
+    let bodies = Arc::new(vec![serde_json::to_vec(&super::sample_event())?]);
     let cluster = server::Cluster::new(args.database_url.clone())?;
     let token = cluster.admin_token()?;
     let scrape = cluster.token("metrics:read")?;
@@ -39,14 +39,14 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
         other => other,
     };
     let publish = |url: String| {
-        let body = body.clone();
+        let bodies = bodies.clone();
         let token = token.clone();
         async move {
             load::run(
                 tool,
                 &Load {
                     urls: &[url],
-                    body,
+                    bodies,
                     token: Some(&token),
                     concurrency: args.concurrency,
                     limit: args.publish_limit()?,
@@ -58,7 +58,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
 
     // 1. The history, and the baseline.
     let node = cluster.start_with(0, false, &KEEP).await?;
-    node.subscribe(&client, &token, &recv.url("/hook"), args.fanout)
+    node.subscribe(&client, &token, &recv.url("/hook"), args.fanout, None)
         .await?;
     let baseline = publish(node.url("/v1/events")).await?;
     let invocations = baseline.ok as usize * args.fanout;
