@@ -15,6 +15,7 @@ pub mod instance;
 pub mod invocation;
 pub mod jsonpath;
 pub mod netguard;
+pub mod operator;
 pub mod payload;
 pub mod policy;
 pub mod retry;

@@ -56,6 +56,12 @@ async fn publish(
     body: Body<PublishBody, Native>,
 ) -> ApiResult<(StatusCode, Json<Value>), Native> {
     let body = body.into_inner();
+    if switchyard_core::operator::is_operator_event(&body.event_type) {
+        return Err(ApiError::invalid(
+            "type: the 'switchyard:' namespace is reserved for Switchyard's own events",
+        )
+        .into());
+    }
     state.check_payload("payload", &body.payload)?;
     let published = state
         .engine

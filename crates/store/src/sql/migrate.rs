@@ -50,6 +50,7 @@ macro_rules! schema {
             (10, "0010", "console"),
             (12, "0012", "retention"),
             (13, "0013", "policy"),
+            (14, "0014", "route_health"),
         )
     };
 }

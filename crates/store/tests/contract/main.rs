@@ -11,6 +11,7 @@ mod cancel;
 mod catalog;
 mod ordering;
 mod policy;
+mod health;
 mod queue;
 mod request_response;
 mod retention;

@@ -8,6 +8,7 @@ mod disable;
 mod drain;
 mod ordering;
 mod policy;
+mod operator;
 mod publish;
 pub mod receiver;
 mod retention;
