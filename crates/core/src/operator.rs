@@ -63,8 +63,14 @@ mod tests {
         let zitadel = crate::zitadel::ZitadelCatalog::with_defaults();
         for name in ALL {
             assert!(is_operator_event(name));
-            assert!(sailpoint.get(name).is_some(), "{name} in the trigger catalog");
-            assert!(zitadel.events().any(|e| e == name), "{name} in the event catalog");
+            assert!(
+                sailpoint.get(name).is_some(),
+                "{name} in the trigger catalog"
+            );
+            assert!(
+                zitadel.events().any(|e| e == name),
+                "{name} in the event catalog"
+            );
         }
         assert!(!is_operator_event("idn:identity-created"));
     }

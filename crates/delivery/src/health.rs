@@ -148,11 +148,11 @@ impl Engine {
                 }
             }
         }
-        let observations: Vec<RouteObservation> = order
-            .into_iter()
-            .filter_map(|k| seen.remove(&k))
-            .collect();
-        let changes = self.report_health(&observations, config.failing_after).await;
+        let observations: Vec<RouteObservation> =
+            order.into_iter().filter_map(|k| seen.remove(&k)).collect();
+        let changes = self
+            .report_health(&observations, config.failing_after)
+            .await;
         for change in changes {
             events.push(match change {
                 HealthChange::Failing {

@@ -116,7 +116,10 @@ pub async fn a_route_failing_for_its_period_is_disabled(s: Arc<dyn Store>) {
         .await
         .unwrap();
     assert!(c.is_empty(), "failing for 400 ms of 500");
-    assert!(!s.is_route_disabled(&i, RouteKind::Target, "t1").await.unwrap());
+    assert!(!s
+        .is_route_disabled(&i, RouteKind::Target, "t1")
+        .await
+        .unwrap());
     let c = s
         .observe_routes(&[period(failures("t1", &[1500]))], 100)
         .await
@@ -129,9 +132,16 @@ pub async fn a_route_failing_for_its_period_is_disabled(s: Arc<dyn Store>) {
             disabled_at: Timestamp(1500),
         }]
     );
-    assert!(s.is_route_disabled(&i, RouteKind::Target, "t1").await.unwrap());
+    assert!(s
+        .is_route_disabled(&i, RouteKind::Target, "t1")
+        .await
+        .unwrap());
     let q = s.invocation(&i, "q1").await.unwrap();
-    assert_eq!(q.status, InvocationStatus::Cancelled, "its queued work ends");
+    assert_eq!(
+        q.status,
+        InvocationStatus::Cancelled,
+        "its queued work ends"
+    );
     assert!(q.last_error.unwrap().contains("autoDisable"));
     assert_eq!(s.route_health(&key("t1")).await.unwrap(), None);
     // Without a period nothing is disabled, however long it fails.

@@ -30,7 +30,11 @@ async fn watch_operator_events(s: &TestServer, r: &Receiver) {
 async fn nth(r: &Receiver, name: &str, n: usize) -> Value {
     let path = format!("/ops/{name}");
     let got = r.wait_for_path(&path, n, WAIT).await;
-    got.iter().filter(|q| q.path == path).nth(n - 1).unwrap().json()
+    got.iter()
+        .filter(|q| q.path == path)
+        .nth(n - 1)
+        .unwrap()
+        .json()
 }
 
 #[tokio::test]
@@ -61,10 +65,19 @@ async fn a_failing_route_is_reported_and_its_recovery_and_410_too() {
     wait_status(&s, &inv, "failed").await;
 
     let failing = nth(&r, "route-failing", 1).await;
-    assert_eq!(failing["route"], json!({"kind": "subscription", "id": sub_id}));
+    assert_eq!(
+        failing["route"],
+        json!({"kind": "subscription", "id": sub_id})
+    );
     assert_eq!(failing["consecutiveFailures"], 2);
-    assert!(failing["lastError"].as_str().unwrap().contains("503"), "{failing}");
-    assert_eq!(failing["_metadata"]["triggerId"], "switchyard:route-failing");
+    assert!(
+        failing["lastError"].as_str().unwrap().contains("503"),
+        "{failing}"
+    );
+    assert_eq!(
+        failing["_metadata"]["triggerId"],
+        "switchyard:route-failing"
+    );
     let zitadel = r.wait_for_path("/zitadel-ops", 1, WAIT).await;
     assert!(
         String::from_utf8_lossy(&zitadel[0].body).contains(&sub_id),
@@ -147,9 +160,15 @@ async fn a_route_failing_for_its_auto_disable_period_is_switched_off() {
     assert_eq!(disabled["route"]["id"], sub_id.as_str());
     assert!(disabled["failingSince"].is_string(), "{disabled}");
     let v = wait_status(&s, &inv, "cancelled").await;
-    assert!(v["lastError"].as_str().unwrap().contains("autoDisable"), "{v}");
+    assert!(
+        v["lastError"].as_str().unwrap().contains("autoDisable"),
+        "{v}"
+    );
     let (st, sub) = s.get(&format!("{SUBS}/{sub_id}")).await;
     assert_eq!(st, 200);
     assert_eq!(sub["enabled"], false, "{sub}");
-    assert!(r.on("/ops/route-failing").is_empty(), "threshold not reached");
+    assert!(
+        r.on("/ops/route-failing").is_empty(),
+        "threshold not reached"
+    );
 }
