@@ -69,7 +69,9 @@ async fn a_failing_route_is_reported_and_its_recovery_and_410_too() {
         failing["route"],
         json!({"kind": "subscription", "id": sub_id})
     );
-    assert_eq!(failing["consecutiveFailures"], 2);
+    // Two, or three when the attempts arrived in one report.
+    let n = failing["consecutiveFailures"].as_u64().unwrap();
+    assert!((2..=3).contains(&n), "{failing}");
     assert!(
         failing["lastError"].as_str().unwrap().contains("503"),
         "{failing}"
