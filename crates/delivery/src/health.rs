@@ -45,11 +45,13 @@ impl Default for HealthConfig {
 /// What the delivery stage tells the health task.
 #[derive(Debug, Clone)]
 pub(crate) enum Signal {
-    /// An attempt was made; `error` is `None` when it delivered.
+    /// An attempt was made; `error` is `None` when it delivered. `auto_disable_after` is the
+    /// route's period (its policy's `autoDisable.after`, else the server's; `None`: never).
     Attempt {
         route: RouteKey,
         at: Timestamp,
         error: Option<String>,
+        auto_disable_after: Option<Duration>,
     },
     /// An invocation failed for good.
     Exhausted {
@@ -95,13 +97,18 @@ impl Engine {
         let mut events: Vec<(RouteKey, &'static str, String, Value)> = Vec::new();
         for signal in batch {
             match signal {
-                Signal::Attempt { route, at, error } => {
+                Signal::Attempt {
+                    route,
+                    at,
+                    error,
+                    auto_disable_after,
+                } => {
                     let o = seen.entry(route.clone()).or_insert_with(|| {
                         order.push(route.clone());
-                        let mut o = RouteObservation::new(route);
-                        o.auto_disable_after = config.auto_disable_after;
-                        o
+                        RouteObservation::new(route)
                     });
+                    // The latest attempt carries the route's current policy.
+                    o.auto_disable_after = auto_disable_after;
                     match error {
                         None => o.success(at),
                         Some(e) => o.failure(at, &e),
@@ -253,7 +260,8 @@ impl Engine {
     ) {
         let req = PublishRequest {
             instance: route.instance,
-            id: Some(id),
+            // In the reserved namespace: no producer can take an operator event's id.
+            id: Some(format!("{}{id}", operator::NAMESPACE)),
             event_type: event_type.to_string(),
             payload,
             kind: InvocationKind::RealTime,
@@ -263,8 +271,22 @@ impl Engine {
             with_secrets: false,
             expect_request_response: Some(false),
         };
-        if let Err(e) = self.publish(req).await {
-            tracing::warn!(error = %e, event_type, "publishing an operator event failed");
+        // The store may be briefly unavailable: try a few times (the id makes a retry that
+        // did land the first time a no-op). Shutting down or an invalid event ends it.
+        let mut backoff = Duration::from_millis(50);
+        for left in (0..5).rev() {
+            match self.publish(req.clone()).await {
+                Ok(_) => return,
+                Err(e @ crate::publish::PublishError::Store(_)) if left > 0 => {
+                    tracing::warn!(error = %e, event_type, "publishing an operator event failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, event_type, "publishing an operator event failed");
+                    return;
+                }
+            }
         }
     }
 }

@@ -43,6 +43,13 @@ impl<B: Backend> RouteHealthStore for SqlStore<B> {
         if observations.is_empty() {
             return Ok(Vec::new());
         }
+        // The common case: only successes, on routes that were not failing (no row). One read
+        // tells, and nothing is written (the single SQLite writer stays free for deliveries).
+        if observations.iter().all(|o| o.failures == 0)
+            && !any_failing::<B>(&mut self.read().await?, observations).await?
+        {
+            return Ok(Vec::new());
+        }
         let mut tx = self.begin_relaxed().await?;
         let result = observe::<B>(&mut tx, observations, failing_after).await;
         tx.finish(result).await
@@ -114,6 +121,31 @@ async fn observe<B: Backend>(
         }
     }
     Ok(changes)
+}
+
+/// Whether any of the observed routes has a run of failures.
+async fn any_failing<B: Backend>(
+    conn: &mut impl Conn<Db = B::Db>,
+    observations: &[RouteObservation],
+) -> StoreResult<bool> {
+    for chunk in observations.chunks(B::ROWS_PER_STATEMENT) {
+        let found: Option<(i64,)> = Stmt::new(
+            "SELECT consecutive_failures FROM route_health
+              WHERE (instance_id, route_kind, route_id) IN (",
+        )
+        .values(chunk, |t, o| {
+            t.bind(&o.route.instance)
+                .bind(o.route.kind)
+                .bind(&o.route.route_id);
+        })
+        .push(") LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+        if found.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Adds one route's failures to its run; reports it failing, or disables it, when due.

@@ -138,6 +138,16 @@ async fn a_failing_route_is_reported_and_its_recovery_and_410_too() {
         )
         .await;
     assert_eq!(st, 400, "{v}");
+    assert!(v.to_string().contains("type"), "{v}");
+    let (st, v) = s
+        .post(
+            "/v1/events",
+            json!({"type": "idn:identity-created", "payload": identity("eve", "Ops"),
+                   "id": format!("switchyard:route-disabled:operator:subscription:{other_id}:0")}),
+        )
+        .await;
+    assert_eq!(st, 400, "{v}");
+    assert!(v.to_string().contains("id"), "{v}");
 }
 
 #[tokio::test]
@@ -152,10 +162,23 @@ async fn a_route_failing_for_its_auto_disable_period_is_switched_off() {
     let r = Receiver::start().await;
     watch_operator_events(&s, &r).await;
     r.default_for("/svc", 503);
+    r.default_for("/patient", 503);
     let sub = subscribe(&s, &r.url("/svc"), json!({"name": "watched"})).await;
     let sub_id = sub["id"].as_str().unwrap().to_string();
+    // Its own policy gives this route 90 days: it fails just as long here and stays on.
+    let patient = subscribe(&s, &r.url("/patient"), json!({"name": "patient"})).await;
+    let patient_id = patient["id"].as_str().unwrap().to_string();
+    let (st, v) = s
+        .call(
+            Method::PUT,
+            &format!("/v1/subscriptions/{patient_id}/policy"),
+            Some(json!({"autoDisable": {"after": "90d"}})),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
     let published = publish(&s, "idn:identity-created", identity("dee", "Ops")).await;
     let inv = invocation_for(&published, &sub_id);
+    let patient_inv = invocation_for(&published, &patient_id);
 
     let disabled = nth(&r, "route-disabled", 1).await;
     assert_eq!(disabled["reason"], "autoDisable");
@@ -173,4 +196,59 @@ async fn a_route_failing_for_its_auto_disable_period_is_switched_off() {
         r.on("/ops/route-failing").is_empty(),
         "threshold not reached"
     );
+
+    // The patient route failed for about 2 s (past the server's 1 s) and ran out of tries
+    // instead: failed, not cancelled, still enabled, and said so.
+    let v = wait_status(&s, &patient_inv, "failed").await;
+    let tries = v["attemptCount"].as_u64().unwrap();
+    assert!(tries >= 10, "{v}");
+    let exhausted = nth(&r, "attempts-exhausted", 1).await;
+    assert_eq!(exhausted["invocationId"], patient_inv.as_str());
+    assert_eq!(exhausted["attempts"], tries);
+    let (st, p) = s.get(&format!("{SUBS}/{patient_id}")).await;
+    assert_eq!(st, 200);
+    assert_eq!(p["enabled"], true, "{p}");
+    assert_eq!(r.on("/ops/route-disabled").len(), 1, "only the watched route");
+}
+
+#[tokio::test]
+async fn event_deliveries_feed_the_targets_circuit_breaker() {
+    let s = TestServer::start_with(|c| {
+        c.retry_schedule = "50ms,50ms".into();
+        c.delivery.poll_interval = "200ms".into();
+        c.delivery.breaker_failures = 3;
+        c.delivery.breaker_cooldown = "1h".into();
+    })
+    .await;
+    let r = Receiver::start().await;
+    r.default_for("/flaky", 503);
+    let (tid, _) = target(
+        &s,
+        "flaky",
+        &r.url("/flaky"),
+        json!({"restWebhook": {"interruptOnError": false}}),
+    )
+    .await;
+    execution(&s, "user.human.added", &[&tid]).await;
+    let health = |s: &TestServer| {
+        let path = format!("/v1/targets/{tid}/health");
+        async move {
+            let (st, v) = s.get(&path).await;
+            assert_eq!(st, 200, "{v}");
+            v
+        }
+    };
+    assert_eq!(health(&s).await["state"], "closed");
+
+    let first = publish(&s, "user.human.added", json!({"userId": "u1"})).await;
+    wait_status(&s, &invocation_for(&first, &tid), "failed").await;
+    let h = health(&s).await;
+    assert_eq!(h["state"], "open", "three failed event deliveries: {h}");
+    assert_eq!(h["consecutiveFailures"], 3, "{h}");
+
+    // An event delivered closes it again.
+    r.default_for("/flaky", 200);
+    let second = publish(&s, "user.human.added", json!({"userId": "u2"})).await;
+    wait_status(&s, &invocation_for(&second, &tid), "delivered").await;
+    assert_eq!(health(&s).await["state"], "closed");
 }
