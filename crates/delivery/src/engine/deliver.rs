@@ -274,7 +274,13 @@ impl Engine {
     /// breaker, and to route health, with the route's `autoDisable` period (its policy's, else
     /// the server's). Deliveries of operator events and test invocations are not reported on,
     /// so a broken operator route cannot feed itself.
-    fn observe(&self, job: &Claimed, attempt: &AttemptRecord, next: &NextStep, policy: &RoutePolicy) {
+    fn observe(
+        &self,
+        job: &Claimed,
+        attempt: &AttemptRecord,
+        next: &NextStep,
+        policy: &RoutePolicy,
+    ) {
         let inner = &self.inner;
         let ok = matches!(
             next,

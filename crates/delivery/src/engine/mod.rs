@@ -223,16 +223,18 @@ impl Engine {
         kind: switchyard_store::queue::RouteKind,
         route_id: &str,
     ) {
-        let _ = self.inner.signals.send(crate::health::Signal::DisabledByOperator {
-            route: switchyard_store::health::RouteKey {
-                instance: instance.clone(),
-                kind,
-                route_id: route_id.to_string(),
-            },
-            at: self.inner.clock.now(),
-        });
+        let _ = self
+            .inner
+            .signals
+            .send(crate::health::Signal::DisabledByOperator {
+                route: switchyard_store::health::RouteKey {
+                    instance: instance.clone(),
+                    kind,
+                    route_id: route_id.to_string(),
+                },
+                at: self.inner.clock.now(),
+            });
     }
-
 
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics

@@ -6,9 +6,9 @@
 mod chain;
 mod disable;
 mod drain;
+mod operator;
 mod ordering;
 mod policy;
-mod operator;
 mod publish;
 pub mod receiver;
 mod retention;

@@ -208,7 +208,18 @@ async fn a_route_failing_for_its_auto_disable_period_is_switched_off() {
     let (st, p) = s.get(&format!("{SUBS}/{patient_id}")).await;
     assert_eq!(st, 200);
     assert_eq!(p["enabled"], true, "{p}");
-    assert_eq!(r.on("/ops/route-disabled").len(), 1, "only the watched route");
+    assert_eq!(
+        r.on("/ops/route-disabled").len(),
+        1,
+        "only the watched route"
+    );
+}
+
+/// The target's circuit breaker on this node.
+async fn breaker(s: &TestServer, target: &str) -> Value {
+    let (st, v) = s.get(&format!("/v1/targets/{target}/health")).await;
+    assert_eq!(st, 200, "{v}");
+    v
 }
 
 #[tokio::test]
@@ -230,19 +241,11 @@ async fn event_deliveries_feed_the_targets_circuit_breaker() {
     )
     .await;
     execution(&s, "user.human.added", &[&tid]).await;
-    let health = |s: &TestServer| {
-        let path = format!("/v1/targets/{tid}/health");
-        async move {
-            let (st, v) = s.get(&path).await;
-            assert_eq!(st, 200, "{v}");
-            v
-        }
-    };
-    assert_eq!(health(&s).await["state"], "closed");
+    assert_eq!(breaker(&s, &tid).await["state"], "closed");
 
     let first = publish(&s, "user.human.added", json!({"userId": "u1"})).await;
     wait_status(&s, &invocation_for(&first, &tid), "failed").await;
-    let h = health(&s).await;
+    let h = breaker(&s, &tid).await;
     assert_eq!(h["state"], "open", "three failed event deliveries: {h}");
     assert_eq!(h["consecutiveFailures"], 3, "{h}");
 
@@ -250,5 +253,5 @@ async fn event_deliveries_feed_the_targets_circuit_breaker() {
     r.default_for("/flaky", 200);
     let second = publish(&s, "user.human.added", json!({"userId": "u2"})).await;
     wait_status(&s, &invocation_for(&second, &tid), "delivered").await;
-    assert_eq!(health(&s).await["state"], "closed");
+    assert_eq!(breaker(&s, &tid).await["state"], "closed");
 }
