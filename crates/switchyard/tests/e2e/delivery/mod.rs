@@ -6,9 +6,11 @@
 mod chain;
 mod disable;
 mod drain;
+mod ordering;
 mod policy;
 mod publish;
 pub mod receiver;
+mod retention;
 mod retries;
 mod sailpoint;
 mod search;
