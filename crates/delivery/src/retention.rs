@@ -130,7 +130,8 @@ impl Between for NoPause {
     }
 }
 
-/// One purge pass: attempts, then events, each in batches until one comes back short.
+/// One purge pass: attempts, then events, then ended FIFO lines, each in batches until one comes
+/// back short.
 pub async fn purge_pass(
     store: &dyn Store,
     policy: &RetentionPolicy,
@@ -160,6 +161,14 @@ pub async fn purge_pass(
             if p.events < limit && p.calls < limit || !pacer.between().await {
                 break;
             }
+        }
+    }
+    // FIFO lines whose newest invocation has ended are forgotten, so the table of line tails
+    // stays as small as the keys in use (a new event of such a key starts a new line).
+    loop {
+        let swept = store.sweep_ordering_tails(policy.batch).await?;
+        if (swept as u64) < limit || !pacer.between().await {
+            break;
         }
     }
     metrics.passes.fetch_add(1, Ordering::Relaxed);
