@@ -1,10 +1,11 @@
 //! Switchyard's own API: the producer calls (`/v1/events`, `/v1/invocations`, `/v1/calls`),
-//! invocation and call inspection, the operator's lists (invocations, events, API clients),
-//! cancel, replay and bulk recovery, route delivery policies, subscription secrets, target health
-//! and `/metrics`.
+//! the ZITADEL event catalog, invocation and call inspection, the operator's lists (invocations,
+//! events, API clients), cancel, replay and bulk recovery, route delivery policies, subscription
+//! secrets, target health and `/metrics`.
 //! Errors use the `Native` dialect.
 
 mod calls;
+mod catalog;
 mod clients;
 pub(crate) mod events;
 mod invocations;
@@ -22,6 +23,7 @@ pub fn routes() -> Routes {
     calls::routes()
         .merge(clients::routes())
         .merge(search::routes())
+        .merge(catalog::routes())
         .merge(events::routes())
         .merge(invocations::routes())
         .merge(metrics::routes())

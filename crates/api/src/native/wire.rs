@@ -604,3 +604,11 @@ mod policy_conversions {
         }
     }
 }
+
+/// The ZITADEL event types an `event` condition may name, and the groups (dotted prefixes)
+/// a `group` condition may name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ZitadelEventsOut {
+    pub events: Vec<String>,
+    pub groups: Vec<String>,
+}
