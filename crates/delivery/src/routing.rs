@@ -10,6 +10,7 @@ use switchyard_core::delivery_url::DeliveryUrl;
 use switchyard_core::jsonpath::{Budget, Exhausted};
 use switchyard_core::policy::RoutePolicy;
 use switchyard_core::sailpoint::DispatchMode;
+use switchyard_core::zitadel::PayloadType;
 use switchyard_core::InstanceId;
 use switchyard_store::queue::RouteKind;
 
@@ -156,6 +157,9 @@ pub struct Destination {
     pub authorization: Option<String>,
     pub signing: Signing,
     pub body: BodyStyle,
+    /// ZITADEL targets: the body as JSON, or that JSON as a JWS or JWE
+    /// ([`crate::payload_type`]); JSON for everything else.
+    pub payload_type: PayloadType,
     /// SailPoint subscriptions: how a request-response subscriber answers.
     pub dispatch: Option<DispatchMode>,
 }

@@ -17,7 +17,7 @@ use switchyard_core::sailpoint::{
     DispatchMode, HttpAuth, SubscriptionTarget, TriggerCatalog, TriggerType,
 };
 use switchyard_core::signing::webhook_secret_bytes;
-use switchyard_core::zitadel::{Condition, EventSelector, TargetType, ZitadelCatalog};
+use switchyard_core::zitadel::{Condition, EventSelector, PayloadType, TargetType, ZitadelCatalog};
 use switchyard_core::{Clock, InstanceId, Timestamp};
 use switchyard_store::keys::SealedKey;
 use switchyard_store::queue::RouteKind;
@@ -168,6 +168,7 @@ impl StoreRouting {
                                 authorization: None,
                                 signing: Signing::StandardWebhooks(Vec::new()),
                                 body: BodyStyle::SailPointFireAndForget,
+                                payload_type: PayloadType::Json,
                                 // No answer comes back through EventBridge: a request-response
                                 // trigger's output arrives by callback.
                                 dispatch: Some(DispatchMode::Async),
@@ -209,6 +210,7 @@ impl StoreRouting {
                         authorization,
                         signing: Signing::StandardWebhooks(secrets),
                         body: BodyStyle::SailPointFireAndForget,
+                        payload_type: PayloadType::Json,
                         dispatch: Some(http.dispatch_mode),
                     })),
                     valid_until,
@@ -240,6 +242,7 @@ impl StoreRouting {
                         authorization: None,
                         signing: Signing::Zitadel(opened),
                         body: BodyStyle::ZitadelEvent,
+                        payload_type: target.config.payload_type,
                         dispatch: None,
                     })),
                     valid_until,

@@ -15,6 +15,7 @@ mod search;
 mod secrets;
 pub(crate) mod start;
 mod target_health;
+mod web_keys;
 pub mod wire;
 
 use crate::routes::Routes;
@@ -31,4 +32,5 @@ pub fn routes() -> Routes {
         .merge(secrets::routes())
         .merge(start::routes())
         .merge(target_health::routes())
+        .merge(web_keys::routes())
 }

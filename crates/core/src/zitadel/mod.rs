@@ -6,6 +6,7 @@
 pub mod catalog;
 pub mod condition;
 pub mod execution;
+pub mod public_key;
 pub mod search;
 pub mod target;
 

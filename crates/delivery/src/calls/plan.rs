@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use switchyard_core::crypto::MasterKey;
 use switchyard_core::delivery_url::DeliveryUrl;
-use switchyard_core::zitadel::{Condition, TargetType};
+use switchyard_core::zitadel::{Condition, PayloadType, TargetType};
 use switchyard_core::{Clock, InstanceId, Timestamp};
 use switchyard_store::{Store, StoreError, StoreResult};
 
@@ -27,6 +27,8 @@ pub struct ChainTarget {
     pub kind: TargetType,
     /// Opened `ZITADEL-Signature` keys, current first; every one signs.
     pub keys: Vec<String>,
+    /// JSON, or the JSON as a JWS or JWE ([`crate::payload_type`]).
+    pub payload_type: PayloadType,
 }
 
 impl ChainTarget {
@@ -134,6 +136,7 @@ impl ChainCache {
                 url: t.config.endpoint.url().clone(),
                 timeout: t.config.timeout.duration(),
                 kind: t.config.target_type,
+                payload_type: t.config.payload_type,
                 keys,
             });
         }

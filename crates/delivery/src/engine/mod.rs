@@ -59,6 +59,8 @@ pub struct EngineConfig {
     pub eventbridge: EventBridgeSettings,
     /// The environment the AWS transports read (credentials, endpoint overrides).
     pub aws_env: aws::Env,
+    /// The instances' web keys, for `PAYLOAD_TYPE_JWT` targets (none: such deliveries fail).
+    pub web_keys: Option<Arc<crate::web_keys::WebKeys>>,
 }
 
 impl Default for EngineConfig {
@@ -76,6 +78,7 @@ impl Default for EngineConfig {
             filter_budget: switchyard_core::jsonpath::DEFAULT_BUDGET,
             eventbridge: EventBridgeSettings::default(),
             aws_env: aws::Env::from_process(),
+            web_keys: None,
         }
     }
 }
@@ -188,6 +191,18 @@ impl Engine {
     /// Every transport's clients, shared with synchronous calls.
     pub(crate) fn transports(&self) -> &Transports {
         &self.inner.transports
+    }
+
+    /// `body` in a ZITADEL target's payload type (see [`crate::payload_type`]); the error is
+    /// the attempt's error text. Shared with synchronous calls.
+    pub(crate) async fn encode_payload(
+        &self,
+        how: &crate::payload_type::Encoding<'_>,
+        body: &[u8],
+    ) -> Result<crate::payload_type::Encoded, String> {
+        let inner = &self.inner;
+        let web_keys = inner.config.web_keys.as_deref();
+        crate::payload_type::encode(inner.store.as_ref(), web_keys, how, body).await
     }
 
     pub fn metrics(&self) -> &Metrics {

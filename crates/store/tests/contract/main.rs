@@ -10,6 +10,7 @@ mod calls;
 mod cancel;
 mod catalog;
 mod policy;
+mod public_keys;
 mod queue;
 mod request_response;
 mod search;

@@ -7,6 +7,7 @@ mod chain;
 mod disable;
 mod drain;
 mod policy;
+mod payload_types;
 mod publish;
 pub mod receiver;
 mod retries;
