@@ -125,7 +125,7 @@ mod tests {
     /// Reverses [`encrypt`] with the recipient's private key: the receiver's side, so the
     /// round trip below checks every layer (the e2e tests decrypt with jwcrypto too).
     enum Private {
-        Rsa(rsa::RsaPrivateKey),
+        Rsa(Box<rsa::RsaPrivateKey>),
         Ec(p256::SecretKey),
     }
 
@@ -170,7 +170,7 @@ mod tests {
         let private = rsa::RsaPrivateKey::new(&mut rng, 2048).unwrap();
         let public = PublicKeyMaterial::Rsa(private.to_public_key());
         let jwe = encrypt(br#"{"a":1}"#, &public, "key-1", &mut rng).unwrap();
-        let (header, plain) = decrypt(&jwe, &Private::Rsa(private));
+        let (header, plain) = decrypt(&jwe, &Private::Rsa(Box::new(private)));
         assert_eq!(header["alg"], "RSA-OAEP-256");
         assert_eq!(header["enc"], "A256GCM");
         assert_eq!(header["kid"], "key-1");

@@ -44,10 +44,8 @@ async fn web_keys_current_rotation_and_grace(s: Arc<dyn Store>) {
     let (a, b) = (inst("a"), inst("b"));
     assert!(s.web_keys(&a, Timestamp(0)).await.unwrap().is_empty());
     // Racing first uses: the first key stored wins, the others get it back.
-    let (x, y) = tokio::join!(
-        s.ensure_web_key(&a, &web_key("w1", 1)),
-        s.ensure_web_key(&a, &web_key("w2", 1))
-    );
+    let (w1, w2) = (web_key("w1", 1), web_key("w2", 1));
+    let (x, y) = tokio::join!(s.ensure_web_key(&a, &w1), s.ensure_web_key(&a, &w2));
     let (x, y) = (x.unwrap(), y.unwrap());
     assert_eq!(x.key_id, y.key_id);
     assert_eq!(
