@@ -2,6 +2,7 @@
 //! the fan-out plan of an event type and the destination of a route. The dialect-aware
 //! implementation lives with the store and API wiring; the engine only sees these types.
 
+use crate::payload_type::PayloadEncoding;
 use async_trait::async_trait;
 use serde_json::Value;
 use std::sync::Arc;
@@ -10,7 +11,6 @@ use switchyard_core::delivery_url::DeliveryUrl;
 use switchyard_core::jsonpath::{Budget, Exhausted};
 use switchyard_core::policy::RoutePolicy;
 use switchyard_core::sailpoint::DispatchMode;
-use switchyard_core::zitadel::PayloadType;
 use switchyard_core::InstanceId;
 use switchyard_store::queue::RouteKind;
 
@@ -157,9 +157,9 @@ pub struct Destination {
     pub authorization: Option<String>,
     pub signing: Signing,
     pub body: BodyStyle,
-    /// ZITADEL targets: the body as JSON, or that JSON as a JWS or JWE
-    /// ([`crate::payload_type`]); JSON for everything else.
-    pub payload_type: PayloadType,
+    /// ZITADEL targets: the body as JSON, or that JSON as a JWS or JWE (with the target's
+    /// active key), see [`crate::payload_type`]; JSON for everything else.
+    pub payload: PayloadEncoding,
     /// SailPoint subscriptions: how a request-response subscriber answers.
     pub dispatch: Option<DispatchMode>,
 }

@@ -224,13 +224,11 @@ impl CallRunner {
             }
             // The target's payload type applies to calls too; without a key to use the target
             // fails like one that did not answer.
-            let how = crate::payload_type::Encoding {
-                payload_type: target.payload_type,
-                instance: &req.instance,
-                target_id: &target.id,
-                now: at,
-            };
-            let resp = match inner.engine.encode_payload(&how, &body).await {
+            let encoded = inner
+                .engine
+                .encode_payload(&target.payload, &req.instance, at, &body)
+                .await;
+            let resp = match encoded {
                 Ok(encoded) => send(inner.engine.transports(), target, encoded, at).await,
                 Err(why) => Response::failed(SendError::Failed(why), Instant::now()),
             };

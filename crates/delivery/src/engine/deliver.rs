@@ -14,14 +14,12 @@ use crate::classify::{
 };
 use crate::cloudevents;
 use crate::metrics::DeliveryOutcome;
-use crate::payload_type::Encoding;
 use crate::prepare::{self, Prepared, ResponseMeta};
 use crate::routing::Destination;
 use crate::transport::{self, Response, SendError};
 use rand::Rng;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use switchyard_core::zitadel::PayloadType;
 use switchyard_core::policy::RoutePolicy;
 use switchyard_core::sailpoint::DispatchMode;
 use switchyard_core::Timestamp;
@@ -214,16 +212,14 @@ impl Engine {
         prepared: Prepared,
         at: &Attempt,
     ) -> Result<Prepared, (Prepared, String)> {
-        if dest.payload_type == PayloadType::Json {
+        if dest.payload.is_json() {
             return Ok(prepared);
         }
-        let how = Encoding {
-            payload_type: dest.payload_type,
-            instance: &job.instance,
-            target_id: &job.route_id,
-            now: at.started,
-        };
-        match self.encode_payload(&how, &prepared.body).await {
+        let (instance, now) = (&job.instance, at.started);
+        match self
+            .encode_payload(&dest.payload, instance, now, &prepared.body)
+            .await
+        {
             Ok(encoded) => Ok(prepare::reencoded(
                 job,
                 dest,

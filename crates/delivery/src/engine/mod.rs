@@ -193,16 +193,17 @@ impl Engine {
         &self.inner.transports
     }
 
-    /// `body` in a ZITADEL target's payload type (see [`crate::payload_type`]); the error is
-    /// the attempt's error text. Shared with synchronous calls.
+    /// `body` in a ZITADEL target's payload encoding at `now` (see [`crate::payload_type`]);
+    /// the error is the attempt's error text. Shared with synchronous calls.
     pub(crate) async fn encode_payload(
         &self,
-        how: &crate::payload_type::Encoding<'_>,
+        encoding: &crate::payload_type::PayloadEncoding,
+        instance: &InstanceId,
+        now: switchyard_core::Timestamp,
         body: &[u8],
     ) -> Result<crate::payload_type::Encoded, String> {
-        let inner = &self.inner;
-        let web_keys = inner.config.web_keys.as_deref();
-        crate::payload_type::encode(inner.store.as_ref(), web_keys, how, body).await
+        let web_keys = self.inner.config.web_keys.as_deref();
+        crate::payload_type::encode(web_keys, encoding, instance, now, body).await
     }
 
     pub fn metrics(&self) -> &Metrics {

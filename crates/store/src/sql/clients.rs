@@ -147,14 +147,24 @@ impl<B: Backend> ClientStore for SqlStore<B> {
     }
 
     async fn delete_client(&self, instance: &InstanceId, id: &str) -> StoreResult<()> {
-        let n = Stmt::new("DELETE FROM api_clients WHERE instance_id = $1 AND id = $2")
-            .bind(instance)
-            .bind(id)
-            .execute(&mut self.write().await?)
-            .await?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
+        let mut tx = self.begin().await?;
+        let result = async {
+            let n = Stmt::new("DELETE FROM api_clients WHERE instance_id = $1 AND id = $2")
+                .bind(instance)
+                .bind(id)
+                .execute(&mut tx)
+                .await?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            // Its key-file keys go with it: a revoked client cannot sign in with its key file.
+            Stmt::new("DELETE FROM api_client_keys WHERE client_id = $1")
+                .bind(id)
+                .execute(&mut tx)
+                .await?;
+            Ok(())
         }
-        Ok(())
+        .await;
+        finish(tx, result).await
     }
 }

@@ -2,7 +2,8 @@
 //! only inactive keys removable, expired keys neither activatable nor used, the per-target
 //! bound, listing filters and sorting, deletion with the target, instance isolation); instance
 //! web keys (one current key however many nodes race to create it, rotation with and without a
-//! grace period, the bound on published keys, re-sealing); client keys for the JWT profile grant.
+//! grace period, the bound on published keys, re-sealing); client keys for the JWT profile grant
+//! (gone with their client).
 
 use crate::catalog::{inst, key, target};
 use std::sync::Arc;
@@ -129,6 +130,9 @@ AA
         Err(StoreError::AlreadyExists(_))
     ));
     assert_eq!(s.client_key("c-keys", "k2").await.unwrap(), None);
+    // Revoking the client removes its key: the key file signs nothing in any more.
+    s.delete_client(&inst("a"), "c-keys").await.unwrap();
+    assert_eq!(s.client_key("c-keys", "k1").await.unwrap(), None);
 }
 
 fn new_key(id: &str, expires: Option<i64>) -> NewPublicKey {

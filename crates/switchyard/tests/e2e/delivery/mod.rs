@@ -6,8 +6,8 @@
 mod chain;
 mod disable;
 mod drain;
-mod policy;
 mod payload_types;
+mod policy;
 mod publish;
 pub mod receiver;
 mod retries;

@@ -144,5 +144,8 @@ async fn start_validates_the_request() {
     let (st, v) = start(&s, None).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     let status = only(&v)["status"].as_str().unwrap();
-    assert!(["pending", "in_flight", "completed"].contains(&status), "{v}");
+    assert!(
+        ["pending", "in_flight", "completed"].contains(&status),
+        "{v}"
+    );
 }
