@@ -50,8 +50,8 @@ async fn target_exists<C: Conn>(
     instance: &InstanceId,
     target_id: &str,
 ) -> StoreResult<()> {
-    let found: Option<(i64,)> =
-        Stmt::new("SELECT 1 FROM zitadel_targets WHERE instance_id = $1 AND id = $2")
+    let found: Option<(String,)> =
+        Stmt::new("SELECT id FROM zitadel_targets WHERE instance_id = $1 AND id = $2")
             .bind(instance)
             .bind(target_id)
             .fetch_optional(conn)
