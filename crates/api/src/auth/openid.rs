@@ -36,10 +36,11 @@ pub async fn configuration(State(state): State<AppState>) -> Json<Value> {
 
 /// The instance's JWKS (empty until the instance first signs a payload or rotates its key).
 #[utoipa::path(get, path = "/oauth/v2/keys", tag = "auth",
-    params(("instance.id" = Option<String>, Query, description = "the instance (default: the default instance)"),
+    params(("instance.id" = Option<String>, Query, pattern = "^[A-Za-z0-9._-]{0,200}$", description = "the instance (default: the default instance)"),
            ("instance.domain" = Option<String>, Query, description = "or the instance bound to this domain")),
     responses((status = 200, description = "`{keys: [JWK]}`: the current web key first, then previous keys in their grace period", body = Object),
-              (status = 404, description = "no such instance")))]
+              (status = 400, description = "a malformed instance.id"),
+              (status = 404, description = "no instance has this domain")))]
 pub async fn keys(
     State(state): State<AppState>,
     tenant: Tenant<Native>,
