@@ -88,8 +88,8 @@ pub enum OnFailure {
     /// Later invocations of the key wait until the head ends, retries and all.
     #[default]
     Block,
-    /// Later invocations of the key wait for the head's first attempt only; a head that fails
-    /// it goes on retrying on its own, out of order.
+    /// A head whose attempt fails is not retried: it ends failed (an operator may replay it)
+    /// and the next invocation of the key goes on.
     Skip,
 }
 

@@ -135,6 +135,7 @@ mod tests {
             round_attempts: 0,
             deadline_at: None,
             cancel_reason: None,
+            ordered: false,
         }
     }
 

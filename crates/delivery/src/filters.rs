@@ -96,6 +96,7 @@ mod tests {
             }),
             response_deadline: Duration::from_secs(1),
             gated: false,
+            ordering: None,
         }
     }
 

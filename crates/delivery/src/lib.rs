@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod payload_type;
 pub mod prepare;
 pub mod publish;
+pub mod retention;
 pub mod routing;
 pub mod store_routing;
 pub mod transport;

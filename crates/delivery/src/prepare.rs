@@ -295,6 +295,7 @@ mod tests {
             round_attempts: 0,
             deadline_at: Some(switchyard_core::Timestamp(1000)),
             cancel_reason: None,
+            ordered: false,
         }
     }
 

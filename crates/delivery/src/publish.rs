@@ -5,6 +5,7 @@
 use crate::routing::{FanoutPlan, RoutingError};
 use serde_json::{json, Value};
 use switchyard_core::crypto::{self, InvocationSecrets};
+use switchyard_core::policy::KeyPath;
 use switchyard_core::{ids, InstanceId, Timestamp};
 use switchyard_store::queue::{InitialState, InvocationKind, NewEvent, NewInvocation, RouteKind};
 
@@ -117,24 +118,34 @@ pub fn build_event(
         Some(until) => InitialState::Leased(until),
         None => InitialState::Pending,
     };
+    // FIFO per key orders real-time event deliveries; test invocations and request-response
+    // invocations (bounded by their deadline, answered through a callback) are not ordered.
+    let ordered = req.kind == InvocationKind::RealTime && !plan.request_response;
+    let key_of = |path: &Option<KeyPath>| {
+        path.as_ref()
+            .filter(|_| ordered)
+            .and_then(|p| p.key_of(&req.payload))
+    };
     let mut invocations = Vec::new();
     for sub in selected.iter().filter_map(|i| plan.subscriptions.get(*i)) {
+        let order_key = key_of(&sub.ordering);
         invocations.push(NewInvocation {
             id: ids::ordered_uuid(),
             secret_hash: None,
             route_kind: RouteKind::Subscription,
             route_id: sub.id.clone(),
-            state: unless_gated(due, sub.gated),
+            state: queued_if(due, sub.gated || order_key.is_some()),
             chain_next: None,
             interrupt_on_error: false,
             deadline_at: plan
                 .request_response
                 .then(|| now.plus(sub.response_deadline)),
             gated: sub.gated,
+            order_key,
         });
     }
     if req.kind == InvocationKind::RealTime {
-        invocations.extend(chain(plan, due));
+        invocations.extend(chain(plan, due, &key_of));
     }
     let mut secrets = Vec::new();
     if req.with_secrets || plan.request_response {
@@ -172,15 +183,20 @@ pub fn build_event(
 
 /// The execution's targets: awaited targets form a chain in list order (each waits for the one
 /// before); restAsync targets are due at once and hold nothing up.
-fn chain(plan: &FanoutPlan, due: InitialState) -> Vec<NewInvocation> {
+fn chain(
+    plan: &FanoutPlan,
+    due: InitialState,
+    key_of: &dyn Fn(&Option<KeyPath>) -> Option<String>,
+) -> Vec<NewInvocation> {
     let mut out: Vec<NewInvocation> = Vec::with_capacity(plan.targets.len());
     let mut last_awaited: Option<usize> = None;
     for t in &plan.targets {
         let id = ids::ordered_uuid();
+        let order_key = key_of(&t.ordering);
         let state = if t.awaited && last_awaited.is_some() {
             InitialState::Waiting
         } else {
-            unless_gated(due, t.gated)
+            queued_if(due, t.gated || order_key.is_some())
         };
         if t.awaited {
             if let Some(prev) = last_awaited {
@@ -198,15 +214,17 @@ fn chain(plan: &FanoutPlan, due: InitialState) -> Vec<NewInvocation> {
             interrupt_on_error: t.interrupt_on_error,
             deadline_at: None,
             gated: t.gated,
+            order_key,
         });
     }
     out
 }
 
-/// A gated route's invocation waits for its gate in the durable queue: never leased at once.
-fn unless_gated(due: InitialState, gated: bool) -> InitialState {
+/// An invocation of a gated or ordered route goes through the durable queue (its gate, its
+/// key's line): never leased at once on the fast path.
+fn queued_if(due: InitialState, queued: bool) -> InitialState {
     match due {
-        InitialState::Leased(_) if gated => InitialState::Pending,
+        InitialState::Leased(_) if queued => InitialState::Pending,
         other => other,
     }
 }
@@ -257,6 +275,7 @@ mod tests {
                     filter: None,
                     response_deadline: Duration::from_secs(3600),
                     gated: false,
+                    ordering: None,
                 },
                 PlannedSubscription {
                     id: "off".into(),
@@ -264,6 +283,7 @@ mod tests {
                     filter: None,
                     response_deadline: Duration::from_secs(3600),
                     gated: false,
+                    ordering: None,
                 },
                 PlannedSubscription {
                     id: "none".into(),
@@ -271,6 +291,7 @@ mod tests {
                     filter: None,
                     response_deadline: Duration::from_secs(3600),
                     gated: false,
+                    ordering: None,
                 },
             ],
             targets: vec![
@@ -279,18 +300,21 @@ mod tests {
                     awaited: true,
                     interrupt_on_error: true,
                     gated: false,
+                    ordering: None,
                 },
                 PlannedTarget {
                     id: "async".into(),
                     awaited: false,
                     interrupt_on_error: false,
                     gated: false,
+                    ordering: None,
                 },
                 PlannedTarget {
                     id: "b".into(),
                     awaited: true,
                     interrupt_on_error: false,
                     gated: false,
+                    ordering: None,
                 },
             ],
         };
@@ -327,6 +351,7 @@ mod tests {
             filter: None,
             response_deadline: Duration::from_secs(1),
             gated,
+            ordering: None,
         };
         let plan = FanoutPlan {
             subscriptions: vec![sub("free", false), sub("limited", true)],
@@ -354,6 +379,47 @@ mod tests {
     }
 
     #[test]
+    fn ordered_routes_key_their_invocations_and_never_take_the_fast_path() {
+        let key = KeyPath::parse("$.identity.id").unwrap();
+        let plan = FanoutPlan {
+            subscriptions: vec![PlannedSubscription {
+                id: "ordered".into(),
+                enabled: true,
+                filter: None,
+                response_deadline: Duration::from_secs(1),
+                gated: false,
+                ordering: Some(key.clone()),
+            }],
+            targets: vec![PlannedTarget {
+                id: "t".into(),
+                awaited: true,
+                interrupt_on_error: false,
+                gated: false,
+                ordering: Some(key),
+            }],
+            ..FanoutPlan::default()
+        };
+        let lease = Some(Timestamp(100));
+        let keys = InvocationSecrets::random();
+        let build = |r: &PublishRequest| {
+            build_event(r, &plan, &[0], "{}".into(), Timestamp(1), lease, &keys).event
+        };
+        let ev = build(&req(json!({"identity": {"id": "A"}})));
+        for inv in &ev.invocations {
+            assert_eq!(inv.order_key.as_deref(), Some("A"));
+            assert_eq!(inv.state, InitialState::Pending);
+        }
+        // No key in the payload: no ordering for this event, and the fast path is open.
+        let ev = build(&req(json!({"identity": {}})));
+        assert!(ev.invocations.iter().all(|i| i.order_key.is_none()));
+        assert_eq!(immediately_due(&ev), 2);
+        // Test invocations are not ordered.
+        let mut test = req(json!({"identity": {"id": "A"}}));
+        test.kind = InvocationKind::Test;
+        assert!(build(&test).invocations[0].order_key.is_none());
+    }
+
+    #[test]
     fn request_response_invocations_get_a_deadline_and_a_derived_secret() {
         let plan = FanoutPlan {
             request_response: true,
@@ -363,6 +429,7 @@ mod tests {
                 filter: None,
                 response_deadline: Duration::from_secs(2),
                 gated: false,
+                ordering: None,
             }],
             ..FanoutPlan::default()
         };

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use switchyard_core::delivery_url::DeliveryUrl;
 use switchyard_core::jsonpath::{Budget, Exhausted};
-use switchyard_core::policy::RoutePolicy;
+use switchyard_core::policy::{KeyPath, RoutePolicy};
 use switchyard_core::sailpoint::DispatchMode;
 use switchyard_core::InstanceId;
 use switchyard_store::queue::RouteKind;
@@ -63,6 +63,8 @@ pub struct PlannedSubscription {
     /// Its policy limits deliveries (`maxInFlight`, `rateLimit`): its invocations go through the
     /// durable queue and its gate, never the fast path.
     pub gated: bool,
+    /// Its policy delivers FIFO per key: where the key is in the payload.
+    pub ordering: Option<KeyPath>,
 }
 
 /// One target of the best-matching ZITADEL execution, in list order.
@@ -74,6 +76,8 @@ pub struct PlannedTarget {
     pub interrupt_on_error: bool,
     /// See [`PlannedSubscription::gated`].
     pub gated: bool,
+    /// See [`PlannedSubscription::ordering`].
+    pub ordering: Option<KeyPath>,
 }
 
 /// Everything needed to fan an event of one type out, cached until routes change.

@@ -96,12 +96,12 @@ impl StoreRouting {
                     Arc::new(move |v: &serde_json::Value, b: &mut Budget| f.matches(v, b))
                         as PayloadFilter
                 });
-                let gated = self
+                let policy = self
                     .policy(instance, RouteKind::Subscription, &sub.id)
-                    .await?
-                    .is_gated();
+                    .await?;
                 plan.subscriptions.push(PlannedSubscription {
-                    gated,
+                    gated: policy.is_gated(),
+                    ordering: policy.ordering.as_ref().map(|o| o.key.clone()),
                     id: sub.id,
                     enabled: sub.enabled,
                     filter,
@@ -120,12 +120,10 @@ impl StoreRouting {
                 {
                     continue;
                 }
-                let gated = self
-                    .policy(instance, RouteKind::Target, &t.id)
-                    .await?
-                    .is_gated();
+                let policy = self.policy(instance, RouteKind::Target, &t.id).await?;
                 plan.targets.push(PlannedTarget {
-                    gated,
+                    gated: policy.is_gated(),
+                    ordering: policy.ordering.as_ref().map(|o| o.key.clone()),
                     id: t.id.clone(),
                     awaited: !matches!(t.config.target_type, TargetType::Async),
                     interrupt_on_error: t.config.target_type.interrupt_on_error(),

@@ -37,6 +37,9 @@ pub struct NewInvocation {
     /// Its route has a gate (`maxInFlight` or `rateLimit`): it is claimed only through it (and so
     /// must be `Pending`, never `Leased`).
     pub gated: bool,
+    /// Its route delivers FIFO per key and this is its event's key: it is not attempted while an
+    /// earlier invocation of the same route and key lives (and so must not be `Leased`).
+    pub order_key: Option<String>,
 }
 
 /// An event to accept with its fan-out.
@@ -86,6 +89,8 @@ pub struct Claimed {
     /// Set when its route was disabled, deleted or unbound while it was in flight: it is not
     /// attempted again.
     pub cancel_reason: Option<String>,
+    /// It has a FIFO key (see [`NewInvocation::order_key`]).
+    pub ordered: bool,
 }
 
 /// One delivery attempt as recorded, whatever carried it.
@@ -325,6 +330,10 @@ pub trait QueueStore {
 
     /// The earliest deadline of an open request-response invocation.
     async fn next_deadline(&self) -> StoreResult<Option<Timestamp>>;
+
+    /// Forgets at most `limit` FIFO lines that have ended (their newest invocation is over);
+    /// returns how many. Keeps the table of line tails as small as the live keys.
+    async fn sweep_ordering_tails(&self, limit: u32) -> StoreResult<usize>;
 
     /// The current status, output and error of the instance's invocations `ids` (unknown ids are
     /// left out), in the given order.

@@ -1,7 +1,8 @@
 //! Crash test: the real binary is killed with SIGKILL while deliveries are in flight and started
 //! again on the same data directory; every event it had accepted (answered 202) must still reach
-//! the receiver at least once. Duplicates are allowed (at-least-once) and printed. Its own test
-//! binary because it drives child processes rather than an in-process server.
+//! the receiver at least once. Duplicates are allowed (at-least-once) and printed. A second test
+//! does the same to an ordered route: each key's events still first arrive in publish order. Its
+//! own test binary because it drives child processes rather than an in-process server.
 
 #[path = "e2e/delivery/receiver.rs"]
 mod receiver;
@@ -174,6 +175,112 @@ async fn nothing_accepted_is_lost_when_the_server_is_killed() {
         at_kill,
         distinct.len(),
         all.len() - distinct.len()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// FIFO per key across a SIGKILL: an ordered subscription gets 4 keys × 30 events (each key
+/// published in order); the server is killed mid-drain and started again. Every event still
+/// arrives, and each key's events first arrive in publish order (a head that was in flight at
+/// the kill may arrive twice: at-least-once, but never overtaken).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifo_per_key_holds_across_a_kill() {
+    const KEYS: usize = 4;
+    const PER_KEY: usize = 30;
+    let dir = std::env::temp_dir().join(format!("switchyard-crash-fifo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let r = Receiver::start().await;
+    r.set_delay(Duration::from_millis(20));
+    let (mut child, base) = serve(&dir).await;
+    let token = token(&dir).await;
+    let client = reqwest::Client::new();
+    let created: Value = client
+        .post(format!("{base}/trigger-subscriptions/v1"))
+        .bearer_auth(&token)
+        .json(
+            &json!({"name": "fifo", "triggerId": "idn:identity-created", "type": "HTTP",
+            "httpConfig": {"url": r.url("/fifo")}}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().expect("subscription id");
+    let set = client
+        .put(format!("{base}/v1/subscriptions/{id}/policy"))
+        .bearer_auth(&token)
+        .json(&json!({"ordering": {"key": "$.identity.id"}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(set.status().is_success(), "{}", set.text().await.unwrap());
+    let mut tasks = Vec::new();
+    for k in 0..KEYS {
+        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            for n in 0..PER_KEY {
+                let body = json!({"type": "idn:identity-created", "payload": {
+                    "identity": {"type": "IDENTITY", "id": format!("k{k}"), "name": "n"},
+                    "attributes": {"department": format!("seq-{n}")}}});
+                let resp = client
+                    .post(format!("{base}/v1/events"))
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(resp.status(), 202);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    r.wait_for(KEYS * 3, Duration::from_secs(30)).await;
+    child.start_kill().expect("SIGKILL sent");
+    child.wait().await.unwrap();
+    let at_kill = r.count();
+    assert!(
+        at_kill < KEYS * PER_KEY,
+        "every delivery was done before the kill; the test proves nothing"
+    );
+    let (_child, _base) = serve(&dir).await;
+    let key_of = |q: &receiver::Recorded| {
+        let v = q.json();
+        let key = v["identity"]["id"].as_str().unwrap_or_default().to_string();
+        let seq: usize = v["attributes"]["department"]
+            .as_str()
+            .and_then(|d| d.strip_prefix("seq-"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(usize::MAX);
+        (key, seq)
+    };
+    let all = r
+        .wait_until(
+            Duration::from_secs(60),
+            "every event of every key",
+            |reqs| {
+                let distinct: HashSet<(String, usize)> = reqs.iter().map(key_of).collect();
+                distinct.len() >= KEYS * PER_KEY
+            },
+        )
+        .await;
+    for k in 0..KEYS {
+        let mut firsts: Vec<usize> = Vec::new();
+        for (key, seq) in all.iter().map(key_of) {
+            if key == format!("k{k}") && !firsts.contains(&seq) {
+                firsts.push(seq);
+            }
+        }
+        assert_eq!(firsts, (0..PER_KEY).collect::<Vec<_>>(), "key k{k}");
+    }
+    println!(
+        "fifo crash test: {} requests ({} before the kill) for {} events",
+        all.len(),
+        at_kill,
+        KEYS * PER_KEY
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

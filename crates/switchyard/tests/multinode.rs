@@ -15,6 +15,7 @@
 //!   cache TTL.
 //! - A route's rate limit (a token bucket in the database) holds within ±10 % for two nodes
 //!   delivering together.
+//! - FIFO per key holds for two nodes publishing and delivering one key's events together.
 //!
 //! The tests of this binary run one at a time (`SERIAL`): a database restart would cut the
 //! others' connections too.
@@ -474,6 +475,7 @@ async fn publish_one_due_invocation(url: &str) {
         interrupt_on_error: false,
         deadline_at: None,
         gated: false,
+        order_key: None,
     };
     store
         .publish(&[NewEvent {
@@ -952,5 +954,148 @@ async fn a_rate_limit_holds_across_two_nodes_on(url: String) {
         (180..=220).contains(&in_window),
         "{in_window} deliveries in 10 s at 20/s on two nodes"
     );
+    shut_down(nodes, &root).await;
+}
+
+/// What an ordering receiver saw: per key, the sequence numbers in arrival order, and whether
+/// two deliveries of one key were ever in flight at once.
+#[derive(Default)]
+struct KeyLog {
+    arrivals: HashMap<String, Vec<u32>>,
+    in_flight: HashMap<String, u32>,
+    overlaps: u32,
+}
+
+type KeyLogs = Arc<Mutex<KeyLog>>;
+
+/// A receiver that answers after 5 ms and logs `identity.id` / `attributes.department`
+/// (`seq-N`) of every delivery.
+async fn start_key_receiver() -> (String, KeyLogs) {
+    let log: KeyLogs = Arc::default();
+    async fn hook(State(log): State<KeyLogs>, body: axum::body::Bytes) -> StatusCode {
+        let v: Value = serde_json::from_slice(&body).unwrap_or_default();
+        let key = v["identity"]["id"].as_str().unwrap_or_default().to_string();
+        let seq: u32 = v["attributes"]["department"]
+            .as_str()
+            .and_then(|d| d.strip_prefix("seq-"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(u32::MAX);
+        {
+            let mut log = log.lock().unwrap();
+            log.arrivals.entry(key.clone()).or_default().push(seq);
+            let n = log.in_flight.entry(key.clone()).or_default();
+            *n += 1;
+            if *n > 1 {
+                log.overlaps += 1;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        *log.lock().unwrap().in_flight.get_mut(&key).unwrap() -= 1;
+        StatusCode::OK
+    }
+    let app = Router::new()
+        .route("/hook", post(hook))
+        .with_state(log.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, log)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifo_per_key_holds_across_two_nodes() {
+    with_db(fifo_per_key_holds_across_two_nodes_on).await;
+}
+
+/// An ordered subscription fed through two nodes, the events of each key published to both
+/// nodes in turn: every key's events arrive in publish order, never two of a key at once, while
+/// the keys go in parallel.
+async fn fifo_per_key_holds_across_two_nodes_on(url: String) {
+    const KEYS: usize = 4;
+    const PER_KEY: u32 = 25;
+    let root = temp_dir("fifo");
+    let key_file = root.join("master.key");
+    let (_, key_text) = switchyard_core::crypto::MasterKey::generate_file();
+    std::fs::write(&key_file, key_text).unwrap();
+    let nodes = vec![
+        start_node(&url, &root.join("a"), &key_file).await,
+        start_node(&url, &root.join("b"), &key_file).await,
+    ];
+    let bases: Vec<String> = nodes.iter().map(|(_, b)| b.clone()).collect();
+    let (hook_url, log) = start_key_receiver().await;
+    let http = reqwest::Client::new();
+    let auth = format!("Bearer {}", token(&root));
+    let created: Value = http
+        .post(format!("{}/trigger-subscriptions/v1", bases[0]))
+        .header("authorization", &auth)
+        .json(
+            &json!({"name": "ordered", "triggerId": "idn:identity-created", "type": "HTTP",
+                      "httpConfig": {"url": hook_url, "httpDispatchMode": "SYNC"}}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().expect("subscription id").to_string();
+    let set = http
+        .put(format!("{}/v1/subscriptions/{id}/policy", bases[1]))
+        .header("authorization", &auth)
+        .json(&json!({"ordering": {"key": "$.identity.id"}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(set.status().is_success(), "{}", set.text().await.unwrap());
+    // One publisher per key, alternating nodes; each key's events are accepted in order.
+    let mut tasks = Vec::new();
+    for k in 0..KEYS {
+        let (http, auth, bases) = (http.clone(), auth.clone(), bases.clone());
+        tasks.push(tokio::spawn(async move {
+            for n in 0..PER_KEY {
+                let payload = json!({
+                    "identity": {"type": "IDENTITY", "id": format!("key-{k}"), "name": "n"},
+                    "attributes": {"department": format!("seq-{n}")}});
+                let r = http
+                    .post(format!("{}/v1/events", bases[n as usize % 2]))
+                    .header("authorization", &auth)
+                    .json(&json!({"type": "idn:identity-created", "payload": payload}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 202);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let done = {
+            let log = log.lock().unwrap();
+            (0..KEYS).all(|k| {
+                log.arrivals
+                    .get(&format!("key-{k}"))
+                    .is_some_and(|a| a.len() >= PER_KEY as usize)
+            })
+        };
+        if done {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not every event was delivered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    {
+        let log = log.lock().unwrap();
+        let want: Vec<u32> = (0..PER_KEY).collect();
+        for k in 0..KEYS {
+            assert_eq!(log.arrivals[&format!("key-{k}")], want, "key-{k}");
+        }
+        assert_eq!(
+            log.overlaps, 0,
+            "two deliveries of one key were in flight at once"
+        );
+    }
     shut_down(nodes, &root).await;
 }

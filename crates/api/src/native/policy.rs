@@ -1,6 +1,5 @@
 //! `GET/PUT /v1/targets/{id}/policy` and `GET/PUT /v1/subscriptions/{id}/policy`: a route's
-//! delivery policy (retries, timeout, limits, body format, auto-disable; `ordering` is refused
-//! until FIFO delivery is implemented). A `PUT`
+//! delivery policy (retries, timeout, limits, FIFO per key, body format, auto-disable). A `PUT`
 //! replaces the whole document after validating every field; the route caches are dropped with
 //! it, so the next delivery on this node follows the new policy (other nodes within the cache
 //! TTL).
@@ -16,7 +15,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use switchyard_core::auth::Scope;
 use switchyard_core::policy::{PolicyDoc, RoutePolicy};
-use switchyard_core::{InstanceId, ValidationError};
+use switchyard_core::InstanceId;
 use switchyard_store::queue::RouteKind;
 use switchyard_store::StoreError;
 use utoipa_axum::routes;
@@ -128,14 +127,6 @@ async fn put(
 ) -> ApiResult<Json<PolicyBody>, Native> {
     require_route(state, instance, kind, id).await?;
     let policy = RoutePolicy::parse(&PolicyDoc::from(body))?;
-    if policy.ordering.is_some() {
-        // Accepting it would promise an order nothing keeps yet.
-        return Err(ValidationError::new(
-            "ordering",
-            "FIFO delivery per key is not available on this server yet",
-        )
-        .into());
-    }
     state
         .store
         .set_route_policy(instance, kind, id, &policy, state.clock.now())

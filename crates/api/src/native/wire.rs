@@ -265,6 +265,19 @@ pub struct CallAnswer {
     pub payload: Value,
 }
 
+/// `200` of an expunge.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpungedOut {
+    pub event_id: String,
+    /// When the event's data was erased (RFC 3339; the first time when expunged before).
+    pub expunged_at: String,
+    /// Its invocations (kept, their outputs erased).
+    pub invocations: u64,
+    /// Their attempt-log entries (kept, their response excerpts erased).
+    pub attempts: u64,
+}
+
 /// `202` of a replay.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReplayedOut {
@@ -412,6 +425,10 @@ pub struct EventOut {
     /// The answer the producer got (a repeated publish with the same id got the same one).
     #[schema(value_type = Object)]
     pub acceptance: Value,
+    /// When its data was erased on request (`POST /v1/events/{id}/expunge`; the payload is `{}`
+    /// since); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expunged_at: Option<String>,
     /// Its invocations, oldest first.
     pub invocations: Vec<InvocationSummaryOut>,
 }
@@ -426,6 +443,7 @@ impl From<EventRecord> for EventOut {
             id: e.id,
             event_type: e.event_type,
             accepted_at: e.created_at.rfc3339(),
+            expunged_at: e.expunged_at.map(|t| t.rfc3339()),
             invocations: e.invocations.into_iter().map(Into::into).collect(),
         }
     }
@@ -472,7 +490,8 @@ pub struct ClientList {
 #[derive(Debug, Default, Serialize, serde::Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"retrySchedule": ["5s", "1m", "10m"], "maxAttempts": 10, "timeout": "10s",
-    "maxInFlight": 8, "rateLimit": "100/1s", "format": "native", "autoDisable": {"after": "72h"}}))]
+    "maxInFlight": 8, "rateLimit": "100/1s", "ordering": {"key": "$.identity.id", "onFailure": "block"},
+    "format": "native", "autoDisable": {"after": "72h"}}))]
 pub struct PolicyBody {
     /// Waits between tries (100ms to 7d each, at most 50), replacing the server's schedule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -495,7 +514,8 @@ pub struct PolicyBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(pattern = r"^[0-9]{1,7}/[0-9]{1,12}(ms|s|m|h|d)$", example = "100/1s")]
     pub rate_limit: Option<String>,
-    /// FIFO per key. Not available yet: a `PUT` naming it answers 400.
+    /// FIFO per key: real-time event deliveries of the route reach it in acceptance order per
+    /// key, across nodes, restarts and crashes; other keys are not held up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ordering: Option<OrderingBody>,
     /// The body the route receives.
@@ -518,8 +538,9 @@ pub struct OrderingBody {
     /// there is not ordered.
     #[schema(example = "$.identity.id", max_length = 256)]
     pub key: String,
-    /// `block` (default): later events of the key wait until the head ends, retries included.
-    /// `skip`: they wait for the head's first attempt only.
+    /// `block` (default): later events of the key wait until the head ends (delivered, finally
+    /// failed or cancelled), retries included. `skip`: a head whose attempt fails is not retried;
+    /// it ends failed (it can be replayed) and the key moves on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_failure: Option<OnFailureBody>,
 }

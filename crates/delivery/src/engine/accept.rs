@@ -149,5 +149,6 @@ fn fast_path_jobs(ev: &NewEvent) -> impl Iterator<Item = Claimed> + '_ {
             round_attempts: 0,
             deadline_at: i.deadline_at,
             cancel_reason: None,
+            ordered: i.order_key.is_some(),
         })
 }

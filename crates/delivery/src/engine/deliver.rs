@@ -20,7 +20,7 @@ use crate::transport::{self, Response, SendError};
 use rand::Rng;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use switchyard_core::policy::RoutePolicy;
+use switchyard_core::policy::{OnFailure, RoutePolicy};
 use switchyard_core::sailpoint::DispatchMode;
 use switchyard_core::Timestamp;
 use switchyard_store::queue::{
@@ -174,6 +174,7 @@ impl Engine {
             }
             None => next_step(&resp, at.round_n, &schedule, inner.clock.now(), at.jitter),
         };
+        let next = skip_if_ordered(next, &job, policy, &verdict);
 
         let error = match &next {
             NextStep::Delivered | NextStep::Completed(_) | NextStep::AwaitingCallback => None,
@@ -260,6 +261,31 @@ impl Engine {
             next,
             at: inner.clock.now(),
         });
+    }
+}
+
+/// FIFO with `onFailure: "skip"`: a keyed invocation whose attempt failed is not retried (a
+/// retry would either hold its key up, which is `block`, or go out of order); it ends failed, an
+/// operator may replay it, and the next invocation of its key goes on. An attempt parked by the
+/// destination's circuit breaker is no failure of this delivery and is retried as usual.
+fn skip_if_ordered(
+    next: NextStep,
+    job: &Claimed,
+    policy: &RoutePolicy,
+    verdict: &Verdict,
+) -> NextStep {
+    let skips = job.ordered
+        && policy
+            .ordering
+            .as_ref()
+            .is_some_and(|o| o.on_failure == OnFailure::Skip);
+    match next {
+        NextStep::RetryAt(_) if skips && !matches!(verdict, Verdict::Parked(_)) => {
+            NextStep::Failed(
+                "not retried: the route delivers in order per key with onFailure \"skip\"".into(),
+            )
+        }
+        other => other,
     }
 }
 

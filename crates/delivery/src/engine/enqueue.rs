@@ -42,6 +42,7 @@ impl Engine {
                 chain_next: None,
                 interrupt_on_error: false,
                 gated: false,
+                order_key: None,
             }],
             response: json!({"invocation": invocation}).to_string(),
         };

@@ -169,6 +169,7 @@ mod tests {
                     interrupt_on_error: false,
                     deadline_at: None,
                     gated: false,
+                    order_key: None,
                 }],
                 response: "{}".into(),
             }])

@@ -31,6 +31,7 @@ pub fn inv(id: &str, kind: RouteKind, route: &str, state: InitialState) -> NewIn
         chain_next: None,
         interrupt_on_error: false,
         gated: false,
+        order_key: None,
     }
 }
 

@@ -24,17 +24,13 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let calls = args.events.unwrap_or(20_000);
     let load = |urls, body, token, n| Load {
         urls,
-        body,
+        bodies: Arc::new(vec![body]),
         token,
         concurrency: args.concurrency,
         limit: Limit::Requests(n),
     };
     let direct_url = [recv.url("/call")];
-    let direct = load::run(
-        args.load,
-        &load(&direct_url, Arc::new(direct_body), None, calls),
-    )
-    .await?;
+    let direct = load::run(args.load, &load(&direct_url, direct_body, None, calls)).await?;
 
     let cluster = server::Cluster::new(args.database_url.clone())?;
     let server = cluster.start(0, false).await?;
@@ -43,9 +39,9 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     server
         .setup_call_route(&client, &token, &recv.url("/call"), METHOD)
         .await?;
-    let call_body = Arc::new(serde_json::to_vec(
+    let call_body = serde_json::to_vec(
         &json!({"condition": {"request": {"method": METHOD}}, "payload": request}),
-    )?);
+    )?;
     let via_url = [server.url("/v1/calls")];
     // Warm the chain cache and the connection pool, as a running server would be.
     load::run(

@@ -12,12 +12,12 @@ use std::time::Duration;
 pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let duration = args.duration()?;
     let recv = receiver::Receiver::start(args.receiver_delay()?).await?;
-    let body = Arc::new(serde_json::to_vec(&super::sample_event())?);
+    let bodies = Arc::new(super::sample_bodies(args.ordering_keys)?);
     let raw = load::run(
         args.load,
         &Load {
             urls: &[recv.url("/raw")],
-            body: body.clone(),
+            bodies: bodies.clone(),
             token: None,
             concurrency: args.concurrency,
             limit: Limit::For(duration),
@@ -31,13 +31,19 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let token = cluster.admin_token()?;
     let client = reqwest::Client::new();
     paused
-        .subscribe(&client, &token, &recv.url("/hook"), args.fanout)
+        .subscribe(
+            &client,
+            &token,
+            &recv.url("/hook"),
+            args.fanout,
+            args.policy(),
+        )
         .await?;
     let published = load::run(
         args.load,
         &Load {
             urls: &[paused.url("/v1/events")],
-            body,
+            bodies,
             token: Some(&token),
             concurrency: args.concurrency,
             limit: args.publish_limit()?,
@@ -70,8 +76,9 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let drain_rate = delivered as f64 / span.as_secs_f64().max(1e-9);
     let rss_mib = peak.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1024.0;
     println!(
-        "Switchyard benchmark: backlog drain, fan-out {}, {} node(s), {}",
+        "Switchyard benchmark: backlog drain, fan-out {}, ordering keys {}, {} node(s), {}",
         args.fanout,
+        args.ordering_keys,
         args.nodes,
         if args.database_url.is_some() {
             "PostgreSQL"
@@ -100,8 +107,9 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     );
     println!("| peak RSS of a delivering node | {rss_mib:.0} MiB |");
     println!(
-        "SUMMARY mode=drain fanout={} raw={raw_rate:.0} backlog={backlog} drained/s={drain_rate:.0} ({:.3}x) short={} longest_pause_s={:.2} peak_rss_mib={rss_mib:.0}",
+        "SUMMARY mode=drain fanout={} ordering_keys={} raw={raw_rate:.0} backlog={backlog} drained/s={drain_rate:.0} ({:.3}x) short={} longest_pause_s={:.2} peak_rss_mib={rss_mib:.0}",
         args.fanout,
+        args.ordering_keys,
         drain_rate / raw_rate.max(1.0),
         backlog.saturating_sub(delivered),
         recv.longest_pause().as_secs_f64()

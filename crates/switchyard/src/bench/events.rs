@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let duration = args.duration()?;
     let recv = receiver::Receiver::start(args.receiver_delay()?).await?;
-    let body = Arc::new(serde_json::to_vec(&super::sample_event())?);
+    let bodies = Arc::new(super::sample_bodies(args.ordering_keys)?);
 
     // 1. The physical limit: the same generator straight at the receiver.
     let raw = load::run(
         args.load,
         &Load {
             urls: &[recv.url("/raw")],
-            body: body.clone(),
+            bodies: bodies.clone(),
             token: None,
             concurrency: args.concurrency,
             limit: Limit::For(duration),
@@ -35,7 +35,13 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let token = cluster.admin_token()?;
     let client = reqwest::Client::new();
     servers[0]
-        .subscribe(&client, &token, &recv.url("/hook"), args.fanout)
+        .subscribe(
+            &client,
+            &token,
+            &recv.url("/hook"),
+            args.fanout,
+            args.policy(),
+        )
         .await?;
     // One event first, so routes are cached and connections open as on a running server.
     let warm = client
@@ -54,7 +60,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
         args.load,
         &Load {
             urls: &urls,
-            body,
+            bodies,
             token: Some(&token),
             concurrency: args.concurrency,
             limit: args.publish_limit()?,
@@ -79,8 +85,9 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let accepted = published.rate();
     let delivered_rate = delivered as f64 / last.duration_since(started).as_secs_f64();
     println!(
-        "Switchyard benchmark: fan-out {}, {} connections, {} events in {} ({}), receiver delay {}, {storage}",
+        "Switchyard benchmark: fan-out {}, ordering keys {}, {} connections, {} events in {} ({}), receiver delay {}, {storage}",
         args.fanout,
+        args.ordering_keys,
         args.concurrency,
         published.ok,
         fmt(published.elapsed),
@@ -118,8 +125,9 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     );
     println!("| publishes refused | {} |", published.failed);
     println!(
-        "SUMMARY mode=events fanout={} raw={raw_rate:.0} accepted/s={accepted:.0} ({:.3}x) delivered/s={delivered_rate:.0} ({:.3}x) short={} longest_pause_s={:.2}",
+        "SUMMARY mode=events fanout={} ordering_keys={} raw={raw_rate:.0} accepted/s={accepted:.0} ({:.3}x) delivered/s={delivered_rate:.0} ({:.3}x) short={} longest_pause_s={:.2}",
         args.fanout,
+        args.ordering_keys,
         accepted / raw_rate.max(1.0),
         delivered_rate / raw_rate.max(1.0),
         expected.saturating_sub(delivered),

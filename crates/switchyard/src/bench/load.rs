@@ -1,5 +1,5 @@
-//! Load generation: the same POST, over and over, on C keep-alive connections, for a duration or
-//! a number of requests. `wrk` drives it when available ([`super::wrk`]); the built-in generator
+//! Load generation: the same POST (or a few variants of it, in turn), over and over, on C
+//! keep-alive connections, for a duration or a number of requests. `wrk` drives it when available ([`super::wrk`]); the built-in generator
 //! here is the fallback and the tool for count-bound runs (`--mode calls`).
 
 use super::LoadTool;
@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 pub struct Load<'a> {
     /// Connections are spread over these (one per node).
     pub urls: &'a [String],
-    pub body: Arc<Vec<u8>>,
+    /// Bodies sent in turn (request `i` sends `bodies[i % len]`); `wrk` sends only one.
+    pub bodies: Arc<Vec<Vec<u8>>>,
     pub token: Option<&'a str>,
     pub concurrency: usize,
     pub limit: Limit,
@@ -31,6 +32,8 @@ pub struct LoadReport {
     pub failed: u64,
     pub p50: Duration,
     pub p99: Duration,
+    /// The slowest answer (a stall shows here first).
+    pub max: Duration,
 }
 
 impl LoadReport {
@@ -54,6 +57,7 @@ pub fn wrk_installed() -> bool {
 pub async fn run(tool: LoadTool, load: &Load<'_>) -> anyhow::Result<LoadReport> {
     let use_wrk = match (tool, load.limit) {
         (_, Limit::Requests(_)) | (LoadTool::Builtin, _) => false,
+        _ if load.bodies.len() > 1 => false,
         (LoadTool::Wrk, _) => true,
         (LoadTool::Auto, _) => wrk_installed(),
     };
@@ -74,7 +78,7 @@ async fn builtin(load: &Load<'_>) -> anyhow::Result<LoadReport> {
     for worker in 0..load.concurrency {
         let client = client.clone();
         let url = load.urls[worker % load.urls.len()].clone();
-        let body = load.body.clone();
+        let bodies = load.bodies.clone();
         let token = load.token.map(str::to_string);
         let (limit, c) = (load.limit, load.concurrency);
         tasks.push(tokio::spawn(async move {
@@ -91,7 +95,7 @@ async fn builtin(load: &Load<'_>) -> anyhow::Result<LoadReport> {
                 let mut req = client
                     .post(&url)
                     .header("content-type", "application/json")
-                    .body(body.as_ref().clone());
+                    .body(bodies[i % bodies.len()].clone());
                 if let Some(t) = &token {
                     req = req.bearer_auth(t);
                 }
@@ -124,5 +128,6 @@ async fn builtin(load: &Load<'_>) -> anyhow::Result<LoadReport> {
         failed,
         p50: super::percentile(&latencies, 0.5),
         p99: super::percentile(&latencies, 0.99),
+        max: latencies.last().copied().unwrap_or_default(),
     })
 }

@@ -7,6 +7,8 @@
 //! - `drain`: publish while delivery is paused (a backlog after an outage), then start a node that
 //!   delivers and measure how fast the durable queue drains, and the node's memory meanwhile.
 //! - `calls`: the latency Switchyard adds to a synchronous ZITADEL call chain (see [`calls`]).
+//! - `purge`: publish latency while the retention purge deletes history, and the purge rate in
+//!   rows/s, paced in the background and unpaced offline (see [`purge`]).
 //!
 //! The load generator is `wrk` when it is installed (it is much lighter than anything in-process,
 //! so it is not the bottleneck), otherwise a built-in keep-alive generator. The receiver runs in
@@ -17,6 +19,7 @@ mod calls;
 mod drain;
 mod events;
 mod load;
+mod purge;
 mod receiver;
 mod server;
 mod wrk;
@@ -34,6 +37,8 @@ pub enum BenchMode {
     Drain,
     /// Request-response: `POST /v1/calls` with one restCall target vs calling it directly.
     Calls,
+    /// Retention: publish latency while history is purged, and the purge rate.
+    Purge,
 }
 
 /// Which load generator drives the run.
@@ -80,6 +85,10 @@ pub struct BenchArgs {
     /// over them.
     #[arg(long, default_value_t = 1)]
     pub nodes: usize,
+    /// Deliver FIFO per key (`ordering` on `$.identity.id`) with events spread over this many
+    /// identities in turn (the built-in generator then drives the load); 0: unordered.
+    #[arg(long, default_value_t = 0)]
+    pub ordering_keys: usize,
 }
 
 impl BenchArgs {
@@ -93,6 +102,11 @@ impl BenchArgs {
             Some(n) => load::Limit::Requests(n),
             None => load::Limit::For(self.duration()?),
         })
+    }
+
+    /// The policy every subscription gets.
+    fn policy(&self) -> Option<Value> {
+        (self.ordering_keys > 0).then(|| json!({"ordering": {"key": "$.identity.id"}}))
     }
 
     fn drain_timeout(&self) -> anyhow::Result<Duration> {
@@ -127,7 +141,22 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchMode::Events => events::run(&args).await,
         BenchMode::Drain => drain::run(&args).await,
         BenchMode::Calls => calls::run(&args).await,
+        BenchMode::Purge => purge::run(&args).await,
     }
+}
+
+/// The bodies publishes carry in turn: the sample event, or with `keys` > 1 that many copies of
+/// it with distinct identity ids (same size).
+pub(crate) fn sample_bodies(keys: usize) -> anyhow::Result<Vec<Vec<u8>>> {
+    (0..keys.max(1))
+        .map(|k| {
+            let mut event = sample_event();
+            if keys > 1 {
+                event["payload"]["identity"]["id"] = json!(format!("{k:032x}"));
+            }
+            Ok(serde_json::to_vec(&event)?)
+        })
+        .collect()
 }
 
 /// The event every publish carries (the same ~320-byte identity as the wrk yardstick).

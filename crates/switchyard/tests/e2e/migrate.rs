@@ -28,6 +28,7 @@ fn invocation(id: &str, state: InitialState) -> NewInvocation {
         interrupt_on_error: false,
         deadline_at: None,
         gated: false,
+        order_key: None,
     }
 }
 

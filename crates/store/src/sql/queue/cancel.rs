@@ -51,10 +51,11 @@ sql_row! {
         status: InvocationStatus,
         attempts: i64,
         chain_next: Option<String>,
+        order_next: Option<String>,
     }
 }
 
-const LIVE_COLUMNS: &str = "id, status, attempts, chain_next";
+const LIVE_COLUMNS: &str = "id, status, attempts, chain_next, order_next";
 
 /// Ends the live invocations in `scope`; returns how many it ended or marked.
 pub(crate) async fn cancel_route<B: Backend>(
@@ -175,12 +176,12 @@ async fn end<B: Backend>(
     .bind_list(&ids)
     .execute(conn)
     .await?;
-    // A cancelled invocation that was due had its predecessor behind it: its successor is next.
-    // One that was still waiting is stepped over when its predecessor ends.
+    // A cancelled invocation that was due had its predecessors behind it: its successors (chain
+    // and key) are next. One that was still waiting is stepped over when its predecessor ends.
     let next: Vec<String> = queued
         .into_iter()
         .filter(|r| r.status == InvocationStatus::Pending)
-        .filter_map(|r| r.chain_next)
+        .flat_map(|r| r.chain_next.into_iter().chain(r.order_next))
         .collect();
     release_waiting::<B>(conn, &next, now).await?;
     Ok(())

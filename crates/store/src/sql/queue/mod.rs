@@ -7,6 +7,7 @@
 mod callbacks;
 pub(crate) mod cancel;
 pub(crate) mod gates;
+mod ordering;
 mod outcomes;
 mod rows;
 
@@ -24,7 +25,7 @@ use switchyard_core::{InstanceId, Timestamp};
 /// ended the last round no longer applies.
 pub(super) const REPLAY_SET: &str = "status = 'pending', next_attempt_at = $1,
     round_base = attempts, lease_until = NULL, completed_at = NULL, cancel_reason = NULL,
-    updated_at = $1";
+    updated_at = $1, holds = 0, order_next = CASE WHEN holds = 0 THEN NULL ELSE order_next END";
 
 #[async_trait]
 impl<B: Backend> QueueStore for SqlStore<B> {
@@ -113,7 +114,13 @@ impl<B: Backend> QueueStore for SqlStore<B> {
             .await?;
             match status {
                 None => return Err(StoreError::NotFound),
-                Some((s,)) if s.is_replayable() => {}
+                Some((s,)) if s.is_replayable() => {
+                    if crate::sql::retention::is_expunged(&mut tx, instance, id).await? {
+                        return Err(StoreError::Conflict(
+                            "its event was expunged; there is nothing left to deliver".into(),
+                        ));
+                    }
+                }
                 Some((other,)) => {
                     return Err(StoreError::Conflict(format!(
                     "invocation is {other}; only failed or delivered invocations can be replayed"
@@ -179,6 +186,12 @@ impl<B: Backend> QueueStore for SqlStore<B> {
 
     async fn next_deadline(&self) -> StoreResult<Option<Timestamp>> {
         callbacks::next_deadline(&mut self.read().await?).await
+    }
+
+    async fn sweep_ordering_tails(&self, limit: u32) -> StoreResult<usize> {
+        let mut tx = self.begin().await?;
+        let result = ordering::sweep_tails(&mut tx, limit).await;
+        finish(tx, result).await
     }
 
     async fn invocation_outcomes(
@@ -339,32 +352,41 @@ async fn publish<B: Backend>(
         .iter()
         .flat_map(|ev| ev.invocations.iter().map(move |inv| (*ev, inv)))
         .collect();
+    let places = ordering::link::<B>(tx, &rows).await?;
+    let rows: Vec<(&NewEvent, &NewInvocation, ordering::Place)> = rows
+        .into_iter()
+        .zip(places)
+        .map(|((ev, inv), place)| (ev, inv, place))
+        .collect();
     for chunk in rows.chunks(B::ROWS_PER_STATEMENT) {
         insert_invocations(tx, chunk).await?;
     }
     if rows
         .iter()
-        .any(|(_, inv)| inv.state == InitialState::Pending)
+        .any(|(_, inv, place)| inv.state == InitialState::Pending && !place.waits)
     {
         notify::<B>(tx).await?;
     }
     Ok(results)
 }
 
+/// Inserts invocations; one that waits for its chain predecessor or its key's predecessor (or
+/// both: `holds` counts them) starts `waiting`.
 async fn insert_invocations<C: Conn>(
     conn: &mut C,
-    rows: &[(&NewEvent, &NewInvocation)],
+    rows: &[(&NewEvent, &NewInvocation, ordering::Place)],
 ) -> StoreResult<()> {
     Stmt::new(
         "INSERT INTO invocations (id, instance_id, event_id, trigger_id, route_kind, route_id, kind,
             status, next_attempt_at, lease_until, chain_next, interrupt_on_error, created_at,
-            updated_at, secret_hash, deadline_at, holds, gated)",
+            updated_at, secret_hash, deadline_at, holds, gated, order_key, order_next)",
     )
-    .values(rows, |t, (ev, inv)| {
+    .values(rows, |t, (ev, inv, place)| {
+        let holds = i64::from(inv.state == InitialState::Waiting) + i64::from(place.waits);
         let (status, lease) = match inv.state {
-            InitialState::Pending => (InvocationStatus::Pending, None),
+            _ if holds > 0 => (InvocationStatus::Waiting, None),
+            InitialState::Pending | InitialState::Waiting => (InvocationStatus::Pending, None),
             InitialState::Leased(until) => (InvocationStatus::InFlight, Some(until)),
-            InitialState::Waiting => (InvocationStatus::Waiting, None),
         };
         t.bind(&inv.id)
             .bind(&ev.instance)
@@ -382,8 +404,10 @@ async fn insert_invocations<C: Conn>(
             .bind(ev.created_at)
             .bind(inv.secret_hash.as_deref())
             .bind(inv.deadline_at)
-            .bind(i64::from(inv.state == InitialState::Waiting))
-            .bind(inv.gated && inv.deadline_at.is_none());
+            .bind(holds)
+            .bind(inv.gated && inv.deadline_at.is_none())
+            .bind(inv.order_key.as_deref())
+            .bind(place.next.as_deref());
     })
     .execute(conn)
     .await?;

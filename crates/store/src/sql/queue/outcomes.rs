@@ -102,7 +102,7 @@ async fn mark_delivered<B: Backend>(
         "UPDATE invocations SET status = 'delivered', attempts = attempts + 1, lease_until = NULL,
                 updated_at = $1, completed_at = $1, last_error = NULL, last_status = $2
          WHERE status = 'in_flight' AND id {}
-         RETURNING chain_next, gated, instance_id, route_kind, route_id",
+         RETURNING chain_next, order_next, gated, instance_id, route_kind, route_id",
         B::Db::in_list(3)
     ))
     .bind(at)
@@ -118,12 +118,16 @@ async fn mark_delivered<B: Backend>(
                 .or_default() += 1;
         }
         next.extend(r.chain_next);
+        next.extend(r.order_next);
     }
     release_waiting::<B>(tx, &next, at).await
 }
 
-/// Makes chained invocations that waited for their predecessors due now; a member cancelled
-/// meanwhile is stepped over (its successor is released in its place).
+/// Releases invocations that waited for an invocation that just ended (its chain successor, its
+/// key's successor): each holds one thing less, and one that holds nothing more becomes due now.
+/// One that ended while it waited (cancelled, or failed by its chain's `interruptOnError`) keeps
+/// its place until then, and then passes the release on to its own successors, so nothing behind
+/// it overtakes what is ahead of it. Returns how many became pending.
 pub(super) async fn release_waiting<B: Backend>(
     tx: &mut impl Conn<Db = B::Db>,
     ids: &[String],
@@ -132,41 +136,50 @@ pub(super) async fn release_waiting<B: Backend>(
     let mut ids = ids.to_vec();
     let mut released = 0;
     while !ids.is_empty() {
-        // A waiting invocation may wait for more than its predecessor (its ordering key's
-        // predecessor too): it becomes due when nothing holds it any more.
-        let now_pending: Vec<(InvocationStatus,)> = Stmt::new(format!(
+        // SET expressions read the row as it was; RETURNING gives it as it is now.
+        let rows: Vec<ReleasedRow> = Stmt::new(format!(
             "UPDATE invocations SET holds = holds - 1, updated_at = $1,
-                    status = CASE WHEN holds <= 1 THEN 'pending' ELSE status END,
-                    next_attempt_at = CASE WHEN holds <= 1 THEN $1 ELSE next_attempt_at END
-             WHERE status = 'waiting' AND id {}
-             RETURNING status",
+                    status = CASE WHEN status = 'waiting' AND holds <= 1
+                                  THEN 'pending' ELSE status END,
+                    next_attempt_at = CASE WHEN status = 'waiting' AND holds <= 1
+                                           THEN $1 ELSE next_attempt_at END
+             WHERE holds > 0 AND status IN ('waiting', 'cancelled', 'failed') AND id {}
+             RETURNING status, holds, chain_next, order_next",
             B::Db::in_list(2)
         ))
         .bind(at)
         .bind_list(&ids)
         .fetch_all(tx)
         .await?;
-        released += now_pending
-            .iter()
-            .filter(|(s,)| *s == InvocationStatus::Pending)
-            .count();
-        let skipped: Vec<(Option<String>,)> = Stmt::new(format!(
-            "SELECT chain_next FROM invocations
-              WHERE status = 'cancelled' AND chain_next IS NOT NULL AND id {}",
-            B::Db::in_list(1)
-        ))
-        .bind_list(&ids)
-        .fetch_all(tx)
-        .await?;
-        ids = skipped.into_iter().filter_map(|(n,)| n).collect();
+        ids.clear();
+        for r in rows {
+            match r.status {
+                InvocationStatus::Pending => released += 1,
+                InvocationStatus::Cancelled | InvocationStatus::Failed if r.holds == 0 => {
+                    ids.extend(r.chain_next);
+                    ids.extend(r.order_next);
+                }
+                _ => {}
+            }
+        }
     }
     Ok(released)
+}
+
+sql_row! {
+    struct ReleasedRow {
+        status: InvocationStatus,
+        holds: i64,
+        chain_next: Option<String>,
+        order_next: Option<String>,
+    }
 }
 
 sql_row! {
     struct ChainRow {
         status: InvocationStatus,
         chain_next: Option<String>,
+        order_next: Option<String>,
         interrupt_on_error: bool,
         gated: bool,
     }
@@ -175,6 +188,7 @@ sql_row! {
 sql_row! {
     struct DeliveredRow {
         chain_next: Option<String>,
+        order_next: Option<String>,
         gated: bool,
         instance_id: InstanceId,
         route_kind: RouteKind,
@@ -220,7 +234,7 @@ async fn apply_next_step<B: Backend>(
                                   THEN cancel_reason ELSE $5 END,
                 last_status = $6, output = COALESCE($7, output)
          WHERE id = $8 AND status = 'in_flight'
-         RETURNING status, chain_next, interrupt_on_error, gated",
+         RETURNING status, chain_next, order_next, interrupt_on_error, gated",
     )
     .bind(status)
     .bind(next_at)
@@ -253,34 +267,41 @@ async fn apply_next_step<B: Backend>(
         .await?;
     }
     let mut released = usize::from(row.status == InvocationStatus::Pending);
-    let Some(next) = row.chain_next else {
-        return Ok((released, gated));
-    };
     if !row.status.is_final() {
         return Ok((released, gated));
     }
-    if row.status == InvocationStatus::Failed && row.interrupt_on_error {
-        cancel_chain(tx, next, &o.route_id, o.at).await?;
-    } else {
-        released += release_waiting::<B>(tx, std::slice::from_ref(&next), o.at).await?;
+    let mut next: Vec<String> = row.order_next.into_iter().collect();
+    match row.chain_next {
+        Some(chain) if row.status == InvocationStatus::Failed && row.interrupt_on_error => {
+            released += cancel_chain::<B>(tx, chain, &o.route_id, o.at).await?;
+        }
+        chain => next.extend(chain),
     }
+    released += release_waiting::<B>(tx, &next, o.at).await?;
     Ok((released, gated))
 }
 
-/// Fails every waiting invocation behind a target that failed with interruptOnError.
-async fn cancel_chain<C: Conn>(
-    conn: &mut C,
+/// Fails every waiting invocation behind a target that failed with interruptOnError, then
+/// releases the first as its predecessor ended: the failed members pass the release down the
+/// chain and on to their keys' successors (once nothing else holds them). Returns how many
+/// became pending.
+async fn cancel_chain<B: Backend>(
+    conn: &mut impl Conn<Db = B::Db>,
     first: String,
     failed_route: &str,
     at: switchyard_core::Timestamp,
-) -> StoreResult<()> {
-    let mut next = Some(first);
+) -> StoreResult<usize> {
+    let mut next = Some(first.clone());
     let message = format!("not called: target {failed_route} failed and has interruptOnError set");
     while let Some(id) = next {
+        // A member cancelled while it waited stays cancelled; the ones behind it still fail.
         let row: Option<(Option<String>,)> = Stmt::new(
-            "UPDATE invocations SET status = 'failed', completed_at = $1, updated_at = $1,
-                    last_error = $2
-             WHERE id = $3 AND status = 'waiting' RETURNING chain_next",
+            "UPDATE invocations SET
+                    status = CASE WHEN status = 'waiting' THEN 'failed' ELSE status END,
+                    completed_at = CASE WHEN status = 'waiting' THEN $1 ELSE completed_at END,
+                    last_error = CASE WHEN status = 'waiting' THEN $2 ELSE last_error END,
+                    updated_at = $1
+             WHERE id = $3 AND status IN ('waiting', 'cancelled') RETURNING chain_next",
         )
         .bind(at)
         .bind(message.as_str())
@@ -289,7 +310,7 @@ async fn cancel_chain<C: Conn>(
         .await?;
         next = row.and_then(|(n,)| n);
     }
-    Ok(())
+    release_waiting::<B>(conn, &[first], at).await
 }
 
 /// A 410 Gone switches the route off: a subscription through its own `enabled` flag (in the

@@ -13,7 +13,7 @@ use switchyard_core::{InstanceId, Timestamp};
 /// The columns of [`ClaimedRow`], the invocation `i` joined to its event `e`.
 pub const CLAIMED_COLUMNS: &str = "i.id, i.instance_id, i.event_id, i.trigger_id, e.payload,
     e.created_at AS event_created_at, i.route_kind, i.route_id, i.kind, i.attempts, i.round_base,
-    i.deadline_at, i.cancel_reason";
+    i.deadline_at, i.cancel_reason, i.order_key";
 
 sql_row! {
     pub struct ClaimedRow {
@@ -30,6 +30,7 @@ sql_row! {
         round_base: i64,
         deadline_at: Option<Timestamp>,
         cancel_reason: Option<String>,
+        order_key: Option<String>,
     }
 }
 
@@ -57,6 +58,7 @@ pub fn claimed(rows: Vec<ClaimedRow>, ids: &[String]) -> Vec<Claimed> {
             round_attempts: (r.attempts - r.round_base) as u32,
             deadline_at: r.deadline_at,
             cancel_reason: r.cancel_reason,
+            ordered: r.order_key.is_some(),
         })
         .collect();
     out.sort_by_key(|c| pos.get(c.id.as_str()).copied().unwrap_or(usize::MAX));

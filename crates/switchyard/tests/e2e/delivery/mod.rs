@@ -6,10 +6,12 @@
 mod chain;
 mod disable;
 mod drain;
+mod ordering;
 mod payload_types;
 mod policy;
 mod publish;
 pub mod receiver;
+mod retention;
 mod retries;
 mod sailpoint;
 mod search;

@@ -21,6 +21,7 @@ async fn policies_are_validated_stored_and_scoped() {
 
     let full = json!({"retrySchedule": ["5s", "1m", "90s"], "maxAttempts": 10, "timeout": "10s",
         "maxInFlight": 8, "rateLimit": "100/1s",
+        "ordering": {"key": "$.identity.id", "onFailure": "skip"},
         "format": "cloudevents-structured", "autoDisable": {"after": "72h"}});
     let (st, v) = put_policy(&s, &path, full).await;
     assert_eq!(st, 200, "{v}");
@@ -40,8 +41,10 @@ async fn policies_are_validated_stored_and_scoped() {
         (json!({"rateLimit": "10/100ms"}), "rateLimit"),
         (json!({"retrySchedule": ["1s", "8d"]}), "retrySchedule[1]"),
         (json!({"ordering": {"key": "$..id"}}), "ordering.key"),
-        // Not kept yet, so not accepted either.
-        (json!({"ordering": {"key": "$.identity.id"}}), "ordering"),
+        (
+            json!({"ordering": {"key": "$.a", "onFailure": "drop"}}),
+            "ordering",
+        ),
         (json!({"format": "xml"}), "format"),
         (json!({"autoDisable": {"after": "1s"}}), "autoDisable.after"),
         (json!({"retries": 3}), "retries"),

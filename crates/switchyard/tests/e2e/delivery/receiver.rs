@@ -87,6 +87,8 @@ struct State {
     requests: Mutex<Vec<Recorded>>,
     /// Answers still to give per path, in order; the default after they run out.
     scripts: Mutex<HashMap<String, VecDeque<Reply>>>,
+    /// Answers still to give to requests whose body contains a text, before any other script.
+    body_scripts: Mutex<Vec<(String, VecDeque<Reply>)>>,
     /// The answer for a path whose script ran out, per path or for every path.
     defaults: Mutex<HashMap<String, Reply>>,
     default: Mutex<Reply>,
@@ -113,6 +115,7 @@ impl Receiver {
         let state = Arc::new(State {
             requests: Mutex::new(Vec::new()),
             scripts: Mutex::new(HashMap::new()),
+            body_scripts: Mutex::new(Vec::new()),
             defaults: Mutex::new(HashMap::new()),
             default: Mutex::new(Reply::status(204)),
             delays: Mutex::new(HashMap::new()),
@@ -146,6 +149,15 @@ impl Receiver {
             path.to_string(),
             replies.into_iter().map(Into::into).collect(),
         );
+    }
+
+    /// Answers for requests whose body contains `needle` (any path), in order, before any other
+    /// script or default applies.
+    pub fn script_body<R: Into<Reply>>(&self, needle: &str, replies: impl IntoIterator<Item = R>) {
+        self.state.body_scripts.lock().unwrap().push((
+            needle.to_string(),
+            replies.into_iter().map(Into::into).collect(),
+        ));
     }
 
     /// The answer for `path` once its script ran out.
@@ -259,13 +271,23 @@ async fn handle(state: Arc<State>, uri: Uri, headers: HeaderMap, body: Bytes) ->
         map.entry(k.as_str().to_ascii_lowercase())
             .or_insert_with(|| String::from_utf8_lossy(v.as_bytes()).into_owned());
     }
+    let by_body = {
+        let text = String::from_utf8_lossy(&body);
+        let mut scripts = state.body_scripts.lock().unwrap();
+        scripts
+            .iter_mut()
+            .find(|(needle, replies)| !replies.is_empty() && text.contains(needle.as_str()))
+            .and_then(|(_, replies)| replies.pop_front())
+    };
     let reply = {
-        let next = state
-            .scripts
-            .lock()
-            .unwrap()
-            .get_mut(&path)
-            .and_then(VecDeque::pop_front);
+        let next = by_body.or_else(|| {
+            state
+                .scripts
+                .lock()
+                .unwrap()
+                .get_mut(&path)
+                .and_then(VecDeque::pop_front)
+        });
         next.or_else(|| state.defaults.lock().unwrap().get(&path).cloned())
             .unwrap_or_else(|| state.default.lock().unwrap().clone())
     };
