@@ -39,14 +39,23 @@ impl DeliveryUrl {
     /// refused rather than silently stripped (as the WHATWG parser would), so what is stored is
     /// what is used.
     pub fn parse(field: &str, text: &str) -> Result<Self, ValidationError> {
+        Self::parse_bounded(field, text, MAX_URL_CHARS)
+    }
+
+    /// [`DeliveryUrl::parse`] with another length limit (ZITADEL v2 allows 2048 characters).
+    pub fn parse_bounded(
+        field: &str,
+        text: &str,
+        max_chars: usize,
+    ) -> Result<Self, ValidationError> {
         let bad = |why: String| ValidationError::new(field, why);
         let n = text.chars().count();
         if n == 0 {
             return Err(bad("must not be empty".into()));
         }
-        if n > MAX_URL_CHARS {
+        if n > max_chars {
             return Err(bad(format!(
-                "must be at most {MAX_URL_CHARS} characters (got {n})"
+                "must be at most {max_chars} characters (got {n})"
             )));
         }
         if text.chars().any(|c| c.is_whitespace() || c.is_control()) {

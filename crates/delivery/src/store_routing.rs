@@ -3,6 +3,7 @@
 //! invalidates an instance's entries whenever one of its routes changes; entries that hold a key
 //! in its rotation grace period also expire when that key does.
 
+use crate::payload_type::PayloadEncoding;
 use crate::routing::*;
 use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD;
@@ -166,6 +167,7 @@ impl StoreRouting {
                                 authorization: None,
                                 signing: Signing::StandardWebhooks(Vec::new()),
                                 body: BodyStyle::SailPointFireAndForget,
+                                payload: PayloadEncoding::Json,
                                 // No answer comes back through EventBridge: a request-response
                                 // trigger's output arrives by callback.
                                 dispatch: Some(DispatchMode::Async),
@@ -207,6 +209,7 @@ impl StoreRouting {
                         authorization,
                         signing: Signing::StandardWebhooks(secrets),
                         body: BodyStyle::SailPointFireAndForget,
+                        payload: PayloadEncoding::Json,
                         dispatch: Some(http.dispatch_mode),
                     })),
                     valid_until,
@@ -226,7 +229,15 @@ impl StoreRouting {
                     return Ok(none);
                 }
                 let keys = self.store.target_signing_keys(instance, id, now).await?;
-                let valid_until = earliest_expiry(&keys);
+                let (payload, key_expiry) = PayloadEncoding::resolve(
+                    self.store.as_ref(),
+                    instance,
+                    id,
+                    target.config.payload_type,
+                    now,
+                )
+                .await?;
+                let valid_until = earliest(earliest_expiry(&keys), key_expiry);
                 let opened = keys
                     .iter()
                     .map(|k| self.open(&k.sealed))
@@ -238,6 +249,7 @@ impl StoreRouting {
                         authorization: None,
                         signing: Signing::Zitadel(opened),
                         body: BodyStyle::ZitadelEvent,
+                        payload,
                         dispatch: None,
                     })),
                     valid_until,
@@ -257,6 +269,13 @@ impl StoreRouting {
 
 fn earliest_expiry(keys: &[SealedKey]) -> Option<Timestamp> {
     keys.iter().filter_map(|k| k.expires_at).min()
+}
+
+fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 #[async_trait]

@@ -1,9 +1,11 @@
 //! Which targets a call condition reaches, resolved once and cached: the best-matching
 //! execution (method > service > all, includes flattened, list order) with each target's URL,
-//! timeout, type and opened signing keys. A cached chain is dropped when the instance's routes
-//! change ([`ChainCache::invalidate`], called by the API's invalidation middleware) or when a
-//! signing key it holds leaves its rotation grace period.
+//! timeout, type, opened signing keys and payload encoding (with the active JWE key). A cached
+//! chain is dropped when the instance's routes change ([`ChainCache::invalidate`], called by the
+//! API's invalidation middleware) or when a signing key it holds leaves its rotation grace
+//! period, or its JWE key expires.
 
+use crate::payload_type::PayloadEncoding;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -27,6 +29,9 @@ pub struct ChainTarget {
     pub kind: TargetType,
     /// Opened `ZITADEL-Signature` keys, current first; every one signs.
     pub keys: Vec<String>,
+    /// JSON, or the JSON as a JWS or JWE with the target's active key
+    /// ([`crate::payload_type`]).
+    pub payload: PayloadEncoding,
 }
 
 impl ChainTarget {
@@ -117,7 +122,16 @@ impl ChainCache {
         let mut targets = Vec::with_capacity(exec.targets.len());
         for t in exec.targets {
             let sealed = self.store.target_signing_keys(instance, &t.id, now).await?;
-            if let Some(exp) = sealed.iter().filter_map(|k| k.expires_at).min() {
+            let (payload, key_expiry) = PayloadEncoding::resolve(
+                self.store.as_ref(),
+                instance,
+                &t.id,
+                t.config.payload_type,
+                now,
+            )
+            .await?;
+            let expiries = sealed.iter().filter_map(|k| k.expires_at).chain(key_expiry);
+            if let Some(exp) = expiries.min() {
                 valid_until = Some(valid_until.map_or(exp, |v| v.min(exp)));
             }
             let keys = sealed
@@ -134,6 +148,7 @@ impl ChainCache {
                 url: t.config.endpoint.url().clone(),
                 timeout: t.config.timeout.duration(),
                 kind: t.config.target_type,
+                payload,
                 keys,
             });
         }

@@ -17,6 +17,14 @@ sql_row! {
 }
 
 sql_row! {
+    struct WebKeyRow {
+        instance_id: String,
+        key_id: String,
+        sealed: String,
+    }
+}
+
+sql_row! {
     struct DocRow {
         instance_id: String,
         id: String,
@@ -57,6 +65,27 @@ async fn reseal_all<B: Backend>(tx: &mut Tx<B>, reseal: &Resealer) -> StoreResul
             .bind(&k.instance_id)
             .bind(&k.owner_kind)
             .bind(&k.owner_id)
+            .bind(&k.key_id)
+            .execute(tx)
+            .await?;
+            changed += 1;
+        }
+    }
+    let web_keys: Vec<WebKeyRow> = Stmt::new(format!(
+        "SELECT instance_id, key_id, sealed FROM instance_web_keys{}",
+        B::FOR_UPDATE
+    ))
+    .fetch_all(tx)
+    .await?;
+    for k in web_keys {
+        if let Some(new) =
+            reseal(&k.sealed).map_err(|e| fail(format!("web key {}: {e}", k.key_id)))?
+        {
+            Stmt::new(
+                "UPDATE instance_web_keys SET sealed = $1 WHERE instance_id = $2 AND key_id = $3",
+            )
+            .bind(new)
+            .bind(&k.instance_id)
             .bind(&k.key_id)
             .execute(tx)
             .await?;

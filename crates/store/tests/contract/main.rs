@@ -11,6 +11,7 @@ mod cancel;
 mod catalog;
 mod ordering;
 mod policy;
+mod public_keys;
 mod queue;
 mod request_response;
 mod retention;

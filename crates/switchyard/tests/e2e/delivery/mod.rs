@@ -7,6 +7,7 @@ mod chain;
 mod disable;
 mod drain;
 mod ordering;
+mod payload_types;
 mod policy;
 mod publish;
 pub mod receiver;
