@@ -16,6 +16,7 @@ pub mod invocation;
 pub mod jose;
 pub mod jsonpath;
 pub mod netguard;
+pub mod operator;
 pub mod payload;
 pub mod policy;
 pub mod retry;

@@ -16,6 +16,7 @@ pub mod deadlines;
 pub mod engine;
 pub mod filters;
 pub mod guard;
+pub mod health;
 pub mod metrics;
 pub mod payload_type;
 pub mod prepare;

@@ -10,6 +10,7 @@ pub mod calls;
 pub mod clients;
 mod codec;
 pub mod error;
+pub mod health;
 pub mod instances;
 pub mod keys;
 pub mod policy;
@@ -28,6 +29,7 @@ pub mod zitadel;
 pub use calls::CallStore;
 pub use clients::{ApiClient, ClientKey, ClientStore};
 pub use error::{StoreError, StoreResult};
+pub use health::RouteHealthStore;
 pub use instances::InstanceStore;
 pub use policy::PolicyStore;
 pub use postgres::{PgBackend, PgStore};
@@ -59,6 +61,7 @@ pub trait Store:
     + CallStore
     + PolicyStore
     + RetentionStore
+    + RouteHealthStore
     + Send
     + Sync
     + 'static

@@ -173,6 +173,11 @@ pub struct Delivery {
     /// Accept events but deliver nothing (maintenance); they wait in the queue until a node
     /// runs without it.
     pub paused: bool,
+    /// Failed attempts in a row after which a route is reported `switchyard:route-failing`.
+    pub failing_after: u32,
+    /// A route failing without a single success this long is disabled (`"off"`: never); a
+    /// route's policy (`autoDisable.after`) overrides it.
+    pub auto_disable_after: String,
 }
 
 impl Default for Delivery {
@@ -186,6 +191,8 @@ impl Default for Delivery {
             breaker_failures: 5,
             breaker_cooldown: "30s".into(),
             paused: false,
+            failing_after: 5,
+            auto_disable_after: "72h".into(),
         }
     }
 }
@@ -427,6 +434,7 @@ impl Config {
             outbound: std::sync::Arc::new(self.outbound()?),
             filter_budget: self.limits.filter_budget,
             eventbridge: self.eventbridge_settings()?,
+            health: self.health()?,
             // The callback base and the secret key come from the running server (lib.rs).
             ..Default::default()
         })
@@ -450,6 +458,28 @@ impl Config {
                 bus: e.bus.clone(),
             },
         )
+    }
+
+    /// Route health: when routes are reported failing and switched off.
+    pub fn health(&self) -> anyhow::Result<switchyard_delivery::health::HealthConfig> {
+        let d = &self.delivery;
+        if !(1..=1_000_000).contains(&d.failing_after) {
+            bail!("delivery.failing_after must be from 1 to 1000000");
+        }
+        let auto_disable_after = if d.auto_disable_after.trim().eq_ignore_ascii_case("off") {
+            None
+        } else {
+            let after = switchyard_core::duration::parse_human(&d.auto_disable_after)
+                .map_err(|e| anyhow::anyhow!("delivery.auto_disable_after: {e}"))?;
+            if after < std::time::Duration::from_secs(1) {
+                bail!("delivery.auto_disable_after must be at least 1s (or \"off\")");
+            }
+            Some(after)
+        };
+        Ok(switchyard_delivery::health::HealthConfig {
+            failing_after: d.failing_after,
+            auto_disable_after,
+        })
     }
 
     /// The circuit breaker policy of synchronous calls.
@@ -567,6 +597,14 @@ mod tests {
         let mut c = Config::default();
         c.delivery.breaker_cooldown = "soon".into();
         assert!(c.validate().is_err());
+        let mut c = Config::default();
+        c.delivery.failing_after = 0;
+        assert!(c.validate().is_err());
+        let mut c = Config::default();
+        c.delivery.auto_disable_after = "0s".into();
+        assert!(c.validate().is_err());
+        c.delivery.auto_disable_after = "off".into();
+        assert_eq!(c.health().unwrap().auto_disable_after, None);
         for (attempts, events, batch) in
             [("0s", "30d", 1000), ("30d", "soon", 1000), ("1d", "1d", 0)]
         {

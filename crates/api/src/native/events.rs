@@ -15,6 +15,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::Value;
 use switchyard_core::auth::Scope;
+use switchyard_core::{operator, ValidationError};
 use switchyard_delivery::{PublishError, PublishRequest, RoutingError};
 use switchyard_store::queue::InvocationKind;
 use switchyard_store::StoreError;
@@ -56,6 +57,22 @@ async fn publish(
     body: Body<PublishBody, Native>,
 ) -> ApiResult<(StatusCode, Json<Value>), Native> {
     let body = body.into_inner();
+    // Operator events (and their ids, which make them idempotent) are Switchyard's alone: a
+    // producer can neither forge one nor pre-empt one by taking its id.
+    if operator::is_operator_event(&body.event_type) {
+        return Err(ValidationError::new(
+            "type",
+            "the 'switchyard:' namespace is reserved for Switchyard's own events",
+        )
+        .into());
+    }
+    if body.id.as_deref().is_some_and(operator::is_operator_event) {
+        return Err(ValidationError::new(
+            "id",
+            "ids beginning with 'switchyard:' are reserved for Switchyard's own events",
+        )
+        .into());
+    }
     state.check_payload("payload", &body.payload)?;
     let published = state
         .engine

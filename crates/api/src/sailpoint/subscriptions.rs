@@ -113,6 +113,13 @@ pub(super) async fn replace(
         .update_subscription(instance, &sealed, state.clock.now())
         .await
         .map_err(|e| not_found_or(e, &previous.id))?;
+    if previous.enabled && !sub.enabled {
+        state.engine.route_disabled_by_operator(
+            instance,
+            switchyard_store::queue::RouteKind::Subscription,
+            &previous.id,
+        );
+    }
     let cat = catalog(state, instance).await?;
     Ok(wire(&cat, &sub))
 }

@@ -197,6 +197,12 @@ impl Trigger {
                 "the 'idn:' namespace is reserved for built-in triggers",
             ));
         }
+        if crate::operator::is_operator_event(id) {
+            return Err(ValidationError::new(
+                "id",
+                "the 'switchyard:' namespace is reserved for Switchyard's own events",
+            ));
+        }
         crate::text::check_name("name", &def.name, 255)?;
         if let Some(d) = &def.description {
             crate::text::check_description("description", d, 2000)?;

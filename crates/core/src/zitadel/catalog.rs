@@ -306,6 +306,8 @@ impl ZitadelCatalog {
             c.add_methods(methods.iter().map(|m| format!("/{service}/{m}")));
         }
         c.add_events(DEFAULT_EVENTS.iter().copied());
+        // Switchyard's own events, subscribable like ZITADEL's (schemas in the trigger catalog).
+        c.add_events(crate::operator::ALL);
         c
     }
 

@@ -99,7 +99,7 @@ pub struct CallRunner {
 struct Inner {
     engine: Engine,
     chains: ChainCache,
-    breakers: Breakers,
+    breakers: Arc<Breakers>,
     recorder: Recorder,
     clock: Arc<dyn Clock>,
 }
@@ -113,11 +113,13 @@ impl CallRunner {
         clock: Arc<dyn Clock>,
         breaker: BreakerPolicy,
     ) -> Self {
+        let breakers = Arc::new(Breakers::new(breaker, clock.clone()));
+        engine.attach_breakers(breakers.clone());
         Self {
             inner: Arc::new(Inner {
                 engine: engine.clone(),
                 chains: ChainCache::new(store.clone(), master_key, clock.clone()),
-                breakers: Breakers::new(breaker, clock.clone()),
+                breakers,
                 recorder: Recorder::spawn(store),
                 clock,
             }),

@@ -13,6 +13,7 @@ use crate::classify::{
     classify, describe, next_step, parked_wait, request_response_step, ResponseRules, Verdict,
 };
 use crate::cloudevents;
+use crate::health::{self, Signal};
 use crate::metrics::DeliveryOutcome;
 use crate::prepare::{self, Prepared, ResponseMeta};
 use crate::routing::Destination;
@@ -23,6 +24,7 @@ use std::time::{Duration, Instant};
 use switchyard_core::policy::{OnFailure, RoutePolicy};
 use switchyard_core::sailpoint::DispatchMode;
 use switchyard_core::Timestamp;
+use switchyard_store::health::RouteKey;
 use switchyard_store::queue::{
     AttemptRecord, Claimed, InvocationKind, NextStep, Outcome, RouteKind, TIMED_OUT,
 };
@@ -201,6 +203,10 @@ impl Engine {
         inner
             .metrics
             .transport_outcome(transport::kind(&dest.endpoint), label);
+        // A parked attempt sent nothing: it says nothing about the receiver.
+        if !matches!(verdict, Verdict::Parked(_)) {
+            self.observe(&job, &attempt, &next, policy);
+        }
         self.finish(job, attempt, next, label);
     }
 
@@ -244,10 +250,24 @@ impl Engine {
         self.finish(job, attempt, next, label);
     }
 
-    /// Counts the outcome and hands it to the writer.
+    /// Counts the outcome, reports a final failure as `switchyard:attempts-exhausted`, and hands
+    /// the outcome to the writer.
     fn finish(&self, job: Claimed, attempt: AttemptRecord, next: NextStep, label: DeliveryOutcome) {
         let inner = &self.inner;
         inner.metrics.outcome(label);
+        if let NextStep::Failed(reason) = &next {
+            if health::observed(&job.event_type, job.kind) {
+                let _ = inner.signals.send(Signal::Exhausted {
+                    route: route_key(&job),
+                    invocation_id: job.id.clone(),
+                    event_id: job.event_id.clone(),
+                    event_type: job.event_type.clone(),
+                    attempts: attempt.n,
+                    last_error: reason.clone(),
+                    at: attempt.at,
+                });
+            }
+        }
         if let NextStep::FailedDisableRoute(_) = &next {
             inner.routing.invalidate(&job.instance);
         }
@@ -286,6 +306,63 @@ fn skip_if_ordered(
             )
         }
         other => other,
+    }
+}
+
+impl Engine {
+    /// Feeds an attempt that reached (or tried to reach) the receiver to the target's circuit
+    /// breaker, and to route health, with the route's `autoDisable` period (its policy's, else
+    /// the server's). Deliveries of operator events and test invocations are not reported on,
+    /// so a broken operator route cannot feed itself.
+    fn observe(
+        &self,
+        job: &Claimed,
+        attempt: &AttemptRecord,
+        next: &NextStep,
+        policy: &RoutePolicy,
+    ) {
+        let inner = &self.inner;
+        let ok = matches!(
+            next,
+            NextStep::Delivered | NextStep::Completed(_) | NextStep::AwaitingCallback
+        );
+        if job.route_kind == RouteKind::Target {
+            if let Some(breakers) = inner.breakers.get() {
+                breakers.record(&job.instance, &job.route_id, ok);
+            }
+        }
+        if !health::observed(&job.event_type, job.kind) {
+            return;
+        }
+        let route = route_key(job);
+        let error = (!ok).then(|| {
+            attempt
+                .error
+                .clone()
+                .unwrap_or_else(|| "delivery failed".to_string())
+        });
+        let _ = inner.signals.send(Signal::Attempt {
+            route: route.clone(),
+            at: attempt.at,
+            error,
+            auto_disable_after: policy
+                .auto_disable_after
+                .or(inner.config.health.auto_disable_after),
+        });
+        if let NextStep::FailedDisableRoute(_) = next {
+            let _ = inner.signals.send(Signal::Gone {
+                route,
+                at: attempt.at,
+            });
+        }
+    }
+}
+
+fn route_key(job: &Claimed) -> RouteKey {
+    RouteKey {
+        instance: job.instance.clone(),
+        kind: job.route_kind,
+        route_id: job.route_id.clone(),
     }
 }
 

@@ -61,6 +61,8 @@ pub struct EngineConfig {
     pub aws_env: aws::Env,
     /// The instances' web keys, for `PAYLOAD_TYPE_JWT` targets (none: such deliveries fail).
     pub web_keys: Option<Arc<crate::web_keys::WebKeys>>,
+    /// When routes are reported failing and switched off (operator events).
+    pub health: crate::health::HealthConfig,
 }
 
 impl Default for EngineConfig {
@@ -79,6 +81,7 @@ impl Default for EngineConfig {
             eventbridge: EventBridgeSettings::default(),
             aws_env: aws::Env::from_process(),
             web_keys: None,
+            health: crate::health::HealthConfig::default(),
         }
     }
 }
@@ -110,6 +113,11 @@ struct Inner {
     deadline_wake: Arc<Notify>,
     /// Events whose filters are evaluated on the blocking pool at once (one per core).
     filter_slots: Semaphore,
+    /// Attempt outcomes for route health and operator events.
+    signals: mpsc::UnboundedSender<crate::health::Signal>,
+    /// The ZITADEL targets' circuit breakers (shared with synchronous calls), fed by event
+    /// deliveries to targets too.
+    breakers: std::sync::OnceLock<Arc<crate::calls::breakers::Breakers>>,
 }
 
 /// How often a `wait`er re-reads the store without a signal (another node may end its
@@ -134,6 +142,7 @@ impl Engine {
             clock.clone(),
         )?;
         let (outcomes, outcome_rx) = mpsc::unbounded_channel();
+        let (signals, signal_rx) = mpsc::unbounded_channel();
         let (stopping, _) = watch::channel(false);
         let engine = Self {
             inner: Arc::new_cyclic(|engine| Inner {
@@ -154,6 +163,8 @@ impl Engine {
                 filter_slots: Semaphore::new(
                     std::thread::available_parallelism().map_or(2, |n| n.get()),
                 ),
+                signals,
+                breakers: std::sync::OnceLock::new(),
             }),
         };
         let inner = &engine.inner;
@@ -166,6 +177,7 @@ impl Engine {
             inner.config.poll_interval,
         ));
         tokio::spawn(engine.clone().record_loop(outcome_rx));
+        tokio::spawn(engine.clone().health_loop(signal_rx));
         if !engine.inner.config.paused {
             tokio::spawn(engine.clone().claim_loop());
         }
@@ -204,6 +216,40 @@ impl Engine {
     ) -> Result<crate::payload_type::Encoded, String> {
         let web_keys = self.inner.config.web_keys.as_deref();
         crate::payload_type::encode(web_keys, encoding, instance, now, body).await
+    }
+
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    pub(crate) fn health_config(&self) -> &crate::health::HealthConfig {
+        &self.inner.config.health
+    }
+
+    /// Event deliveries to ZITADEL targets feed these circuit breakers too.
+    pub(crate) fn attach_breakers(&self, breakers: Arc<crate::calls::breakers::Breakers>) {
+        let _ = self.inner.breakers.set(breakers);
+    }
+
+    /// Someone switched a route off through the API: subscribers of
+    /// `switchyard:route-disabled` hear of it.
+    pub fn route_disabled_by_operator(
+        &self,
+        instance: &InstanceId,
+        kind: switchyard_store::queue::RouteKind,
+        route_id: &str,
+    ) {
+        let _ = self
+            .inner
+            .signals
+            .send(crate::health::Signal::DisabledByOperator {
+                route: switchyard_store::health::RouteKey {
+                    instance: instance.clone(),
+                    kind,
+                    route_id: route_id.to_string(),
+                },
+                at: self.inner.clock.now(),
+            });
     }
 
     pub fn metrics(&self) -> &Metrics {

@@ -51,6 +51,7 @@ macro_rules! schema {
             (11, "0011", "zitadel_keys"),
             (12, "0012", "retention"),
             (13, "0013", "policy"),
+            (14, "0014", "route_health"),
         )
     };
 }

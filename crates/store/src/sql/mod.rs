@@ -7,6 +7,7 @@ mod backend;
 mod calls;
 mod clients;
 mod driver;
+pub(crate) mod health;
 mod instances;
 mod keys;
 pub(crate) mod migrate;

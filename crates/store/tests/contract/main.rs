@@ -9,6 +9,7 @@ mod batches;
 mod calls;
 mod cancel;
 mod catalog;
+mod health;
 mod ordering;
 mod policy;
 mod public_keys;

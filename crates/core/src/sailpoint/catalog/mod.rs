@@ -1,7 +1,8 @@
 //! The built-in IdentityNow trigger catalog and the per-instance view of it. The JSON files
 //! beside this module hold each trigger's definition; their schemas were derived from the payload
 //! models of the official SailPoint SDK (`sailpoint.triggers.models`), and the unit tests below
-//! prove every example validates against its schema.
+//! prove every example validates against its schema. The `switchyard-*.json` files are
+//! Switchyard's own operator events (see [`crate::operator`]), written here.
 
 use super::trigger::{Trigger, TriggerDefinition};
 use std::sync::OnceLock;
@@ -65,6 +66,22 @@ const FILES: &[(&str, &str)] = &[
     (
         "access-request-dynamic-approver",
         include_str!("access-request-dynamic-approver.json"),
+    ),
+    (
+        "switchyard-route-disabled",
+        include_str!("switchyard-route-disabled.json"),
+    ),
+    (
+        "switchyard-attempts-exhausted",
+        include_str!("switchyard-attempts-exhausted.json"),
+    ),
+    (
+        "switchyard-route-failing",
+        include_str!("switchyard-route-failing.json"),
+    ),
+    (
+        "switchyard-route-recovered",
+        include_str!("switchyard-route-recovered.json"),
     ),
 ];
 
@@ -139,7 +156,11 @@ mod tests {
             let d = t.definition();
             t.validate_input(&d.example_input)
                 .unwrap_or_else(|e| panic!("{}: {e:?}", t.id()));
-            assert!(d.id.starts_with("idn:"));
+            assert!(
+                d.id.starts_with("idn:") || crate::operator::is_operator_event(&d.id),
+                "{}",
+                d.id
+            );
             if t.kind() == TriggerType::RequestResponse {
                 let out = d.example_output.as_ref().expect("example output");
                 t.validate_output(out)

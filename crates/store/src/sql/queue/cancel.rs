@@ -84,6 +84,10 @@ pub(crate) async fn cancel_route<B: Backend>(
         stmt = stmt.bind(trigger);
     }
     let rows: Vec<LiveRow> = stmt.fetch_all(conn).await?;
+    if scope.trigger_id.is_none() {
+        // The whole route is switched off or gone: its run of failures ends here.
+        crate::sql::health::forget(conn, scope.instance, scope.kind, scope.route_id).await?;
+    }
     let n = rows.len();
     end::<B>(conn, rows, reason, now).await?;
     Ok(n)

@@ -8,7 +8,7 @@ mod callbacks;
 pub(crate) mod cancel;
 pub(crate) mod gates;
 mod ordering;
-mod outcomes;
+pub(crate) mod outcomes;
 mod rows;
 
 use super::backend::{notify, Backend, SqlStore, Tx};
@@ -286,9 +286,9 @@ pub(crate) async fn enable_route<C: Conn>(
     .bind(instance)
     .bind(kind)
     .bind(id)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(())
+    crate::sql::health::forget(conn, instance, kind, id).await
 }
 
 async fn publish<B: Backend>(

@@ -313,25 +313,47 @@ async fn cancel_chain<B: Backend>(
     release_waiting::<B>(conn, &[first], at).await
 }
 
-/// A 410 Gone switches the route off: a subscription through its own `enabled` flag (in the
-/// column and in the stored document; its owner switches it back on with a PATCH), a target
-/// through `disabled_routes` (cleared when the target changes). Its other live invocations are
-/// cancelled.
+/// A 410 Gone switches the route off (see [`switch_off`]).
 async fn disable_route<B: Backend>(
     tx: &mut impl Conn<Db = B::Db>,
     o: &Outcome,
     reason: &str,
 ) -> StoreResult<()> {
-    match o.route_kind {
+    switch_off::<B>(
+        tx,
+        &o.instance,
+        o.route_kind,
+        &o.route_id,
+        o.at,
+        reason,
+        "the route was disabled: its receiver answered 410 Gone",
+    )
+    .await
+}
+
+/// Switches a route off: a subscription through its own `enabled` flag (in the column and in
+/// the stored document; its owner switches it back on with a PATCH), a target through
+/// `disabled_routes` (cleared when the target changes). Its live invocations are cancelled with
+/// `cancel_reason`.
+pub(crate) async fn switch_off<B: Backend>(
+    tx: &mut impl Conn<Db = B::Db>,
+    instance: &switchyard_core::InstanceId,
+    kind: RouteKind,
+    route_id: &str,
+    at: switchyard_core::Timestamp,
+    reason: &str,
+    cancel_reason: &str,
+) -> StoreResult<()> {
+    match kind {
         RouteKind::Subscription => {
             Stmt::new(format!(
                 "UPDATE sailpoint_subscriptions SET enabled = FALSE, doc = {}, updated_at = $1
                   WHERE instance_id = $2 AND id = $3",
                 B::DOC_DISABLED
             ))
-            .bind(o.at)
-            .bind(&o.instance)
-            .bind(&o.route_id)
+            .bind(at)
+            .bind(instance)
+            .bind(route_id)
             .execute(tx)
             .await?;
         }
@@ -340,28 +362,22 @@ async fn disable_route<B: Backend>(
                 "INSERT INTO disabled_routes (instance_id, route_kind, route_id, disabled_at, reason)
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
             )
-            .bind(&o.instance)
-            .bind(o.route_kind)
-            .bind(&o.route_id)
-            .bind(o.at)
+            .bind(instance)
+            .bind(kind)
+            .bind(route_id)
+            .bind(at)
             .bind(reason)
             .execute(tx)
             .await?;
         }
     }
     let scope = RouteScope {
-        instance: &o.instance,
-        kind: o.route_kind,
-        route_id: &o.route_id,
+        instance,
+        kind,
+        route_id,
         real_time_only: false,
         trigger_id: None,
     };
-    cancel_route::<B>(
-        tx,
-        &scope,
-        "the route was disabled: its receiver answered 410 Gone",
-        o.at,
-    )
-    .await?;
+    cancel_route::<B>(tx, &scope, cancel_reason, at).await?;
     Ok(())
 }

@@ -6,6 +6,7 @@
 mod chain;
 mod disable;
 mod drain;
+mod operator;
 mod ordering;
 mod payload_types;
 mod policy;
