@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use switchyard_core::crypto::MasterKey;
+use switchyard_core::delivery_url::{is_sealed, DeliveryUrl};
 use switchyard_core::jsonpath::Budget;
 use switchyard_core::policy::RoutePolicy;
 use switchyard_core::sailpoint::{
@@ -204,7 +205,7 @@ impl StoreRouting {
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(Cached {
                     value: Some(Arc::new(Destination {
-                        endpoint: Endpoint::of_url(http.delivery_url().clone()),
+                        endpoint: Endpoint::of_url(self.open_url(http.delivery_url())?),
                         timeout: self.subscription_timeout,
                         authorization,
                         signing: Signing::StandardWebhooks(secrets),
@@ -244,7 +245,7 @@ impl StoreRouting {
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(Cached {
                     value: Some(Arc::new(Destination {
-                        endpoint: Endpoint::of_url(target.config.endpoint.url().clone()),
+                        endpoint: Endpoint::of_url(self.open_url(target.config.endpoint.url())?),
                         timeout: target.config.timeout.duration(),
                         authorization: None,
                         signing: Signing::Zitadel(opened),
@@ -256,6 +257,18 @@ impl StoreRouting {
                 })
             }
         }
+    }
+
+    /// The URL with its sealed password opened (one stored before passwords in URLs were sealed
+    /// is used as it is).
+    fn open_url(&self, url: &DeliveryUrl) -> Result<DeliveryUrl, RoutingError> {
+        url.map_password(|p| {
+            if is_sealed(p) {
+                self.open(p)
+            } else {
+                Ok(p.to_string())
+            }
+        })
     }
 
     fn open(&self, sealed: &str) -> Result<String, RoutingError> {

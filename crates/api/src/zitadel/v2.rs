@@ -70,7 +70,7 @@ impl TargetJson {
             change_date: v.stored.changed_at.rfc3339(),
             name: c.name.as_str().to_string(),
             timeout: c.timeout.to_proto(),
-            endpoint: c.endpoint.as_str().to_string(),
+            endpoint: c.endpoint.masked(),
             signing_key: v.signing_key,
             payload_type: c.payload_type.as_str().to_string(),
             kind: TypeFields::from_core(c.target_type),

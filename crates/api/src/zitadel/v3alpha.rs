@@ -125,7 +125,7 @@ impl GetTargetJson {
             details: Details::new(&s.id, s.created_at, s.changed_at, instance),
             config: TargetConfigJson {
                 name: c.name.as_str().to_string(),
-                endpoint: c.endpoint.as_str().to_string(),
+                endpoint: c.endpoint.masked(),
                 timeout: c.timeout.to_proto(),
                 payload_type: c.payload_type.as_str().to_string(),
                 kind: TypeFields::from_core(c.target_type),

@@ -76,6 +76,16 @@ impl Endpoint {
     pub fn url(&self) -> &DeliveryUrl {
         &self.0
     }
+
+    /// The endpoint as answered: a password in it masked.
+    pub fn masked(&self) -> String {
+        self.0.masked()
+    }
+
+    /// The endpoint with its password sealed (before storing) or opened (before sending).
+    pub fn map_password<E>(&self, f: impl FnOnce(&str) -> Result<String, E>) -> Result<Self, E> {
+        self.0.map_password(f).map(Self)
+    }
 }
 
 /// How long a call may take: a protobuf duration greater than 0 and at most 270s.

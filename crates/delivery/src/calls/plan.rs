@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use switchyard_core::crypto::MasterKey;
-use switchyard_core::delivery_url::DeliveryUrl;
+use switchyard_core::delivery_url::{is_sealed, DeliveryUrl};
 use switchyard_core::zitadel::{Condition, TargetType};
 use switchyard_core::{Clock, InstanceId, Timestamp};
 use switchyard_store::{Store, StoreError, StoreResult};
@@ -145,7 +145,15 @@ impl ChainCache {
             targets.push(ChainTarget {
                 name: t.config.name.as_str().to_string(),
                 id: t.id,
-                url: t.config.endpoint.url().clone(),
+                url: t.config.endpoint.url().map_password(|p| {
+                    if is_sealed(p) {
+                        self.master_key.open_str(p).map_err(|e| {
+                            StoreError::Internal(anyhow::anyhow!("cannot open a URL password: {e}"))
+                        })
+                    } else {
+                        Ok(p.to_string())
+                    }
+                })?,
                 timeout: t.config.timeout.duration(),
                 kind: t.config.target_type,
                 payload,

@@ -2,7 +2,7 @@
 
 use super::backend::{Backend, SqlStore, Tx};
 use super::{finish, sql_row, Stmt};
-use crate::secrets::{reseal_subscription_doc, Resealer, SecretStore};
+use crate::secrets::{reseal_subscription_doc, reseal_url, Resealer, SecretStore};
 use crate::{StoreError, StoreResult};
 use async_trait::async_trait;
 
@@ -21,6 +21,14 @@ sql_row! {
         instance_id: String,
         key_id: String,
         sealed: String,
+    }
+}
+
+sql_row! {
+    struct EndpointRow {
+        instance_id: String,
+        id: String,
+        endpoint: String,
     }
 }
 
@@ -109,6 +117,27 @@ async fn reseal_all<B: Backend>(tx: &mut Tx<B>, reseal: &Resealer) -> StoreResul
             .bind(doc.to_string())
             .bind(&d.instance_id)
             .bind(&d.id)
+            .execute(tx)
+            .await?;
+            changed += 1;
+        }
+    }
+    let endpoints: Vec<EndpointRow> = Stmt::new(format!(
+        "SELECT instance_id, id, endpoint FROM zitadel_targets{}",
+        B::FOR_UPDATE
+    ))
+    .fetch_all(tx)
+    .await?;
+    for t in endpoints {
+        if let Some(new) =
+            reseal_url(&t.endpoint, reseal).map_err(|e| fail(format!("target {}: {e}", t.id)))?
+        {
+            Stmt::new(
+                "UPDATE zitadel_targets SET endpoint = $1 WHERE instance_id = $2 AND id = $3",
+            )
+            .bind(new)
+            .bind(&t.instance_id)
+            .bind(&t.id)
             .execute(tx)
             .await?;
             changed += 1;
