@@ -48,6 +48,8 @@ pub struct AppState {
     pub engine: Engine,
     /// Synchronous ZITADEL call chains (`/v1/calls`) and the per-target circuit breakers.
     pub calls: CallRunner,
+    /// The retention purger (its counters; expunges are counted there too).
+    pub retention: switchyard_delivery::retention::Retention,
     /// Names ZITADEL execution conditions may use (functions, methods, services, events).
     pub zitadel_catalog: Arc<ZitadelCatalog>,
     /// Which addresses deliveries may reach; literal addresses are checked when routes are saved.

@@ -6,17 +6,28 @@
 //! check looks at its normalized [`Host`] and the sender hands the same parsed value to the
 //! client. The text the user sent is kept only to echo it back.
 
+mod amqp;
+mod mqtt;
+
+pub use amqp::AmqpTarget;
+pub use mqtt::topic_of as mqtt_topic;
+
 use crate::invocation::DestinationKind;
 use crate::ValidationError;
 use std::fmt;
 use url::{Host, Url};
 
-/// Longest accepted URL, in characters (ZITADEL's limit for a target endpoint).
+/// Longest accepted URL, in characters (ZITADEL's limit for a target endpoint), not counting a
+/// sealed password.
 pub const MAX_URL_CHARS: usize = 1000;
+
+/// The schemes a route may deliver to: HTTP and the brokers.
+const SCHEMES: [&str; 6] = ["http", "https", "nats", "redis", "amqp", "mqtt"];
 
 /// An absolute `http` or `https` URL with a host, as the WHATWG parser reads it, or a broker URL
 /// (a Switchyard extension): `nats://HOST[:PORT]/SUBJECT`,
-/// `redis://HOST[:PORT][/DB]?stream=NAME[&maxlen=N]`.
+/// `redis://HOST[:PORT][/DB]?stream=NAME[&maxlen=N]`,
+/// `amqp://HOST[:PORT][/VHOST]?exchange=EX&routingKey=RK`, `mqtt://HOST[:PORT]/TOPIC`.
 #[derive(Clone)]
 pub struct DeliveryUrl {
     text: String,
@@ -45,17 +56,16 @@ impl DeliveryUrl {
         }
         // The WHATWG parser also reads `http:host` and `http:///host` as `http://host/`; such
         // typos are refused so the host is always the one between `//` and the next `/`.
-        let authority = ["https://", "http://", "nats://", "redis://"]
-            .iter()
-            .find_map(|prefix| {
-                text.get(..prefix.len())
-                    .filter(|head| head.eq_ignore_ascii_case(prefix))
-                    .map(|_| &text[prefix.len()..])
-            });
+        let authority = text.split_once("://").and_then(|(scheme, rest)| {
+            SCHEMES
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(scheme))
+                .then_some(rest)
+        });
         match authority {
             None => {
                 return Err(bad(
-                    "must be an absolute URL with the scheme http or https, e.g. https://example.com/hook, or a broker URL: nats://HOST:PORT/SUBJECT, redis://HOST:PORT/DB?stream=NAME".into(),
+                    "must be an absolute URL with the scheme http or https, e.g. https://example.com/hook, or a broker URL: nats://HOST:PORT/SUBJECT, redis://HOST:PORT/DB?stream=NAME, amqp://HOST:PORT/VHOST?exchange=EX&routingKey=RK, mqtt://HOST:PORT/TOPIC".into(),
                 ))
             }
             Some(a) if a.is_empty() || a.starts_with(['/', '\\']) => {
@@ -68,9 +78,10 @@ impl DeliveryUrl {
                 "'{text}' is not an absolute http(s) URL such as https://example.com/hook ({e})"
             ))
         })?;
-        if !matches!(parsed.scheme(), "http" | "https" | "nats" | "redis") {
+        if !SCHEMES.contains(&parsed.scheme()) {
             return Err(bad(format!(
-                "must use the scheme http, https, nats or redis, not '{}'",
+                "must use one of the schemes {}, not '{}'",
+                SCHEMES.join(", "),
                 parsed.scheme()
             )));
         }
@@ -86,6 +97,14 @@ impl DeliveryUrl {
             "nats" => check_nats(&parsed).map_err(bad)?,
             "redis" => {
                 RedisTarget::of(&parsed).map_err(bad)?;
+            }
+            "amqp" => {
+                no_credentials(&parsed).map_err(bad)?;
+                AmqpTarget::of(&parsed).map_err(bad)?;
+            }
+            "mqtt" => {
+                no_credentials(&parsed).map_err(bad)?;
+                mqtt_topic(&parsed).map_err(bad)?;
             }
             _ => {}
         }
@@ -120,6 +139,8 @@ impl DeliveryUrl {
         match self.parsed.scheme() {
             "nats" => DestinationKind::Nats,
             "redis" => DestinationKind::Redis,
+            "amqp" => DestinationKind::Amqp,
+            "mqtt" => DestinationKind::Mqtt,
             _ => DestinationKind::Http,
         }
     }
@@ -170,6 +191,18 @@ impl RedisTarget {
         let stream = stream.ok_or_else(|| format!("names no stream; {EXPECTED}"))?;
         Ok(Self { db, stream, maxlen })
     }
+}
+
+/// Credentials in a broker URL are refused until they can be sealed at rest like every other
+/// secret.
+fn no_credentials(url: &Url) -> Result<(), String> {
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "credentials in a {} URL are not supported",
+            url.scheme()
+        ));
+    }
+    Ok(())
 }
 
 /// A `nats://` URL names a host and one subject to publish to; credentials are refused until
@@ -354,6 +387,27 @@ mod tests {
             ("redis://:pw@h/0?stream=s", "credentials"),
         ] {
             let e = DeliveryUrl::parse("url", bad).unwrap_err();
+            assert!(e.to_string().contains(needle), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn amqp_and_mqtt_urls_name_where_to_publish() {
+        let u = DeliveryUrl::parse("url", "amqp://127.0.0.1:5672/%2f?exchange=ev&routingKey=k")
+            .unwrap();
+        assert_eq!(u.kind(), DestinationKind::Amqp);
+        assert_eq!(AmqpTarget::of(u.url()).unwrap().exchange, "ev");
+        let u = DeliveryUrl::parse("url", "MQTT://127.0.0.1:1883/a/b").unwrap();
+        assert_eq!(u.kind(), DestinationKind::Mqtt);
+        assert_eq!(mqtt_topic(u.url()).unwrap(), "a/b");
+        for (bad, needle) in [
+            ("amqp://h:5672/", "no exchange"),
+            ("amqp:///x?exchange=e", "host"),
+            ("mqtt://h:1883", "no topic"),
+            ("mqtt://h/a/#", "fragment"),
+        ] {
+            let e = DeliveryUrl::parse("url", bad).unwrap_err();
+            assert_eq!(e.field, "url");
             assert!(e.to_string().contains(needle), "{bad}: {e}");
         }
     }

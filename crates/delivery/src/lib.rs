@@ -19,6 +19,7 @@ pub mod guard;
 pub mod metrics;
 pub mod prepare;
 pub mod publish;
+pub mod retention;
 pub mod routing;
 pub mod store_routing;
 pub mod transport;

@@ -121,6 +121,10 @@ pub enum Endpoint {
     Nats(DeliveryUrl),
     /// A Redis stream (`redis://HOST:PORT/DB?stream=NAME`).
     Redis(DeliveryUrl),
+    /// A RabbitMQ exchange (`amqp://HOST:PORT/VHOST?exchange=EX&routingKey=RK`).
+    Amqp(DeliveryUrl),
+    /// An MQTT topic (`mqtt://HOST:PORT/TOPIC`).
+    Mqtt(DeliveryUrl),
     /// The default event bus of an AWS account in a region (a SailPoint EVENTBRIDGE
     /// subscription).
     EventBridge { account: String, region: String },
@@ -129,19 +133,24 @@ pub enum Endpoint {
 impl Endpoint {
     /// The endpoint a route's URL names, by its scheme.
     pub fn of_url(url: DeliveryUrl) -> Self {
+        use switchyard_core::invocation::DestinationKind as Kind;
         match url.kind() {
-            switchyard_core::invocation::DestinationKind::Nats => Endpoint::Nats(url),
-            switchyard_core::invocation::DestinationKind::Redis => Endpoint::Redis(url),
-            _ => Endpoint::Http(url),
+            Kind::Nats => Endpoint::Nats(url),
+            Kind::Redis => Endpoint::Redis(url),
+            Kind::Amqp => Endpoint::Amqp(url),
+            Kind::Mqtt => Endpoint::Mqtt(url),
+            Kind::Http | Kind::EventBridge | Kind::Sqs => Endpoint::Http(url),
         }
     }
 
     /// The endpoint as shown in attempt records and logs, credentials masked.
     pub fn masked(&self) -> String {
         match self {
-            Endpoint::Http(url) | Endpoint::Nats(url) | Endpoint::Redis(url) => {
-                crate::transport::http::masked(url)
-            }
+            Endpoint::Http(url)
+            | Endpoint::Nats(url)
+            | Endpoint::Redis(url)
+            | Endpoint::Amqp(url)
+            | Endpoint::Mqtt(url) => crate::transport::http::masked(url),
             Endpoint::EventBridge { account, region } => {
                 format!("eventbridge://{region}/{account}")
             }

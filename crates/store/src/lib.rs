@@ -15,6 +15,7 @@ pub mod keys;
 pub mod policy;
 pub mod postgres;
 pub mod queue;
+pub mod retention;
 pub mod sailpoint;
 pub mod search;
 pub mod secrets;
@@ -29,6 +30,7 @@ pub use instances::InstanceStore;
 pub use policy::PolicyStore;
 pub use postgres::{PgBackend, PgStore};
 pub use queue::QueueStore;
+pub use retention::RetentionStore;
 pub use sailpoint::SailPointStore;
 pub use search::SearchStore;
 pub use secrets::SecretStore;
@@ -50,6 +52,7 @@ pub trait Store:
     + SearchStore
     + CallStore
     + PolicyStore
+    + RetentionStore
     + Send
     + Sync
     + 'static

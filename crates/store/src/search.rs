@@ -100,6 +100,8 @@ pub struct EventRecord {
     pub created_at: Timestamp,
     /// The answer the producer got (JSON text); a repeated publish with the same id got it too.
     pub response: String,
+    /// When its data was erased (`POST /v1/events/{id}/expunge`); the payload is `{}` since.
+    pub expunged_at: Option<Timestamp>,
     /// Oldest first.
     pub invocations: Vec<InvocationSummary>,
 }

@@ -34,6 +34,7 @@ pub struct Config {
     pub retry_schedule: String,
     pub delivery: Delivery,
     pub eventbridge: EventBridge,
+    pub retention: Retention,
     /// Domains bound to instances, for `instance.domain`.
     pub instances: Vec<InstanceBinding>,
     pub auth: AuthConfig,
@@ -197,6 +198,69 @@ impl Default for EventBridge {
     }
 }
 
+/// `[retention]`: how long history is kept and how the background purge paces itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Retention {
+    /// Age after which attempt-log entries are purged (`"off"` keeps them).
+    pub attempts: String,
+    /// Age after which events that ended (all their invocations) are purged with their
+    /// invocations and attempts, and call records with theirs (`"off"` keeps them).
+    pub events: String,
+    /// Time between purge passes.
+    pub interval: String,
+    /// Most rows one purge batch deletes per table (one short transaction each).
+    pub batch: u32,
+    /// Pause between two batches, so the purge never holds writers up for long.
+    pub pause: String,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            attempts: "30d".into(),
+            events: "30d".into(),
+            interval: "1m".into(),
+            batch: 1000,
+            pause: "20ms".into(),
+        }
+    }
+}
+
+impl Retention {
+    /// The validated policy.
+    pub fn policy(&self) -> anyhow::Result<switchyard_delivery::retention::RetentionPolicy> {
+        let dur = |name: &str, v: &str| {
+            switchyard_core::duration::parse_human(v)
+                .map_err(|e| anyhow::anyhow!("retention.{name}: {e}"))
+        };
+        let age = |name: &str, v: &str| -> anyhow::Result<Option<std::time::Duration>> {
+            if v.trim().eq_ignore_ascii_case("off") {
+                return Ok(None);
+            }
+            let d = dur(name, v)?;
+            if d < std::time::Duration::from_secs(1) {
+                bail!("retention.{name} must be at least 1s (or \"off\")");
+            }
+            Ok(Some(d))
+        };
+        if !(1..=10_000).contains(&self.batch) {
+            bail!("retention.batch must be from 1 to 10000");
+        }
+        let interval = dur("interval", &self.interval)?;
+        if interval < std::time::Duration::from_millis(100) {
+            bail!("retention.interval must be at least 100ms");
+        }
+        Ok(switchyard_delivery::retention::RetentionPolicy {
+            attempts: age("attempts", &self.attempts)?,
+            events: age("events", &self.events)?,
+            batch: self.batch,
+            pause: dur("pause", &self.pause)?,
+            interval,
+        })
+    }
+}
+
 /// `[limits]`: what any one request may ask of the server.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -276,6 +340,7 @@ impl Default for Config {
             retry_schedule: "5s,30s,2m,10m,30m,1h,3h,6h,12h,24h".into(),
             delivery: Delivery::default(),
             eventbridge: EventBridge::default(),
+            retention: Retention::default(),
             instances: Vec::new(),
             auth: AuthConfig::default(),
             zitadel_catalog: CatalogExtension::default(),
@@ -398,6 +463,7 @@ impl Config {
     pub fn validate(&self) -> anyhow::Result<()> {
         self.engine()?;
         self.breaker()?;
+        self.retention.policy()?;
         if self.limits.max_body_bytes < 1024 {
             bail!("limits.max_body_bytes must be at least 1024");
         }
@@ -488,6 +554,23 @@ mod tests {
         let mut c = Config::default();
         c.delivery.breaker_cooldown = "soon".into();
         assert!(c.validate().is_err());
+        for (attempts, events, batch) in
+            [("0s", "30d", 1000), ("30d", "soon", 1000), ("1d", "1d", 0)]
+        {
+            let mut c = Config::default();
+            c.retention.attempts = attempts.into();
+            c.retention.events = events.into();
+            c.retention.batch = batch;
+            assert!(c.validate().is_err(), "{attempts} {events} {batch}");
+        }
+        let mut c = Config::default();
+        c.retention.attempts = "off".into();
+        let policy = c.retention.policy().unwrap();
+        assert_eq!(policy.attempts, None);
+        assert_eq!(
+            policy.events,
+            Some(std::time::Duration::from_secs(30 * 86_400))
+        );
         let mut c = Config::default();
         c.auth.producer_rate_limit = Some(RateLimitConfig {
             requests: 10,

@@ -66,6 +66,7 @@ pub struct Application {
     storage: String,
     allow_networks: String,
     workers: usize,
+    retention: switchyard_delivery::retention::Retention,
     /// Held while the server runs: no second server or maintenance command on this data dir.
     _lock: data_dir::DataDirLock,
 }
@@ -107,6 +108,11 @@ impl Application {
             switchyard_core::crypto::InvocationSecrets::from_master(&data.master_key);
         let outbound = engine_config.outbound.clone();
         let engine = Engine::start(shared.clone(), routing, clock.clone(), engine_config)?;
+        let retention = switchyard_delivery::retention::Retention::start(
+            shared.clone(),
+            clock.clone(),
+            config.retention.policy()?,
+        );
         let calls = CallRunner::new(
             &engine,
             shared.clone(),
@@ -126,6 +132,7 @@ impl Application {
             }),
             engine: engine.clone(),
             calls: calls.clone(),
+            retention: retention.clone(),
             zitadel_catalog,
             outbound,
             auth: auth::auth_state(&config, &data.path)?,
@@ -144,6 +151,7 @@ impl Application {
                 config.allow_networks.clone()
             },
             workers: config.delivery.concurrency,
+            retention,
             _lock: lock,
         })
     }
@@ -173,6 +181,7 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await
             .context("serving HTTP")?;
+        self.retention.stop();
         // API stopped accepting; let deliveries in flight finish and their results be written.
         self.engine.shutdown(Duration::from_secs(10)).await;
         self.calls.flush(Duration::from_secs(5)).await;

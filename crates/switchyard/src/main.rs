@@ -52,6 +52,8 @@ enum Command {
     /// Manage OAuth2 API clients.
     #[command(subcommand)]
     Clients(switchyard::cli::clients::ClientsCommand),
+    /// Purge history older than the retention ages now (one pass, no pauses), then exit.
+    Prune(switchyard::cli::prune::PruneArgs),
     /// Replace the master key and re-encrypt every stored secret with it (servers stopped).
     RotateMasterKey(switchyard::cli::rotate::RotateArgs),
     /// Print a shell completion script, e.g. `switchyard completions bash > /etc/bash_completion.d/switchyard`.
@@ -139,6 +141,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Command::Token(args) => switchyard::cli::token::run(config, args),
             Command::Clients(cmd) => switchyard::cli::clients::run(config, cmd).await,
+            Command::Prune(args) => switchyard::cli::prune::run(config, args).await,
             Command::RotateMasterKey(args) => switchyard::cli::rotate::run(config, args).await,
             Command::Completions { .. } => Ok(()),
         }

@@ -1,5 +1,6 @@
 //! `POST /v1/events`: publish a fire-and-forget event. The answer comes only after the event and
-//! all its invocations are durable.
+//! all its invocations are durable. `POST /v1/events/{id}/expunge`: erase one event's data for an
+//! erasure request.
 
 use crate::dialect::DialectKind;
 use crate::dialect::Native;
@@ -8,7 +9,7 @@ use crate::extract::Body;
 use crate::routes::{Routes, Rule};
 use crate::state::AppState;
 use crate::tenant::Tenant;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -21,10 +22,13 @@ use utoipa::ToSchema;
 use utoipa_axum::routes;
 
 pub fn routes() -> Routes {
-    Routes::new(DialectKind::Native, "native").add(
-        Rule::scope(Scope::EventsPublish).producer(),
-        routes!(publish),
-    )
+    Routes::new(DialectKind::Native, "native")
+        .add(
+            Rule::scope(Scope::EventsPublish).producer(),
+            routes!(publish),
+        )
+        // Erasing data is the instance administrator's call, not a producer's.
+        .add(Rule::scope(Scope::Admin), routes!(expunge))
 }
 
 /// An event to publish.
@@ -70,6 +74,45 @@ async fn publish(
         .await
         .map_err(publish_error)?;
     Ok((StatusCode::ACCEPTED, Json(published.response)))
+}
+
+/// Erase an event's data: its payload and metadata, the outputs of its invocations and the
+/// response excerpts of their attempts, at once (for erasure requests). Ids, times, statuses,
+/// attempt counts and errors stay, so the history still explains what happened. Only an event
+/// whose invocations have all ended can be expunged (409 otherwise): wait for the live ones to
+/// end, or end them by disabling or deleting their route. Its invocations cannot be replayed
+/// afterwards. Expunging again answers the first time.
+#[utoipa::path(post, path = "/v1/events/{id}/expunge", tag = "native",
+    params(("id" = String, Path, description = "event id (the producer's or the generated one)")),
+    responses((status = 200, description = "the event's data is erased", body = super::wire::ExpungedOut),
+              (status = 404, description = "no such event in this instance"),
+              (status = 409, description = "some of its invocations are still live (waiting, pending, in flight or awaiting a callback)")))]
+async fn expunge(
+    State(state): State<AppState>,
+    tenant: Tenant<Native>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<super::wire::ExpungedOut>, Native> {
+    let now = state.clock.now();
+    let done = state
+        .store
+        .expunge_event(&tenant.instance, &id, now)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found(format!("event '{id}' not found")),
+            StoreError::Conflict(m) => {
+                ApiError::from(StoreError::Conflict(m)).with_status(StatusCode::CONFLICT)
+            }
+            other => other.into(),
+        })?;
+    if done.at == now {
+        state.retention.metrics().expunged();
+    }
+    Ok(Json(super::wire::ExpungedOut {
+        event_id: id,
+        expunged_at: done.at.rfc3339(),
+        invocations: done.invocations,
+        attempts: done.attempts,
+    }))
 }
 
 /// Maps a publish failure to an API error. Whatever made the store fail while the event was

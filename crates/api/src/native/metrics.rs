@@ -16,7 +16,7 @@ pub fn routes() -> Routes {
 }
 
 /// Queue depth by state, deliveries by outcome, delivery latency, retries scheduled, open
-/// circuit breakers.
+/// circuit breakers, rows purged by retention.
 #[utoipa::path(get, path = "/metrics", tag = "native",
     responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain")))]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
@@ -29,6 +29,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     };
     let mut text = state.engine.metrics().render(&depth);
     state.calls.render_metrics(&mut text);
+    state.retention.metrics().render(&mut text);
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

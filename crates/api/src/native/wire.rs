@@ -265,6 +265,19 @@ pub struct CallAnswer {
     pub payload: Value,
 }
 
+/// `200` of an expunge.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpungedOut {
+    pub event_id: String,
+    /// When the event's data was erased (RFC 3339; the first time when expunged before).
+    pub expunged_at: String,
+    /// Its invocations (kept, their outputs erased).
+    pub invocations: u64,
+    /// Their attempt-log entries (kept, their response excerpts erased).
+    pub attempts: u64,
+}
+
 /// `202` of a replay.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReplayedOut {
@@ -412,6 +425,10 @@ pub struct EventOut {
     /// The answer the producer got (a repeated publish with the same id got the same one).
     #[schema(value_type = Object)]
     pub acceptance: Value,
+    /// When its data was erased on request (`POST /v1/events/{id}/expunge`; the payload is `{}`
+    /// since); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expunged_at: Option<String>,
     /// Its invocations, oldest first.
     pub invocations: Vec<InvocationSummaryOut>,
 }
@@ -426,6 +443,7 @@ impl From<EventRecord> for EventOut {
             id: e.id,
             event_type: e.event_type,
             accepted_at: e.created_at.rfc3339(),
+            expunged_at: e.expunged_at.map(|t| t.rfc3339()),
             invocations: e.invocations.into_iter().map(Into::into).collect(),
         }
     }

@@ -275,8 +275,8 @@ impl CallRunner {
     }
 }
 
-/// Sends a signed body to a target: an HTTP POST, or over NATS a request-reply (restCall: the
-/// reply is the answer) or a publish (restWebhook).
+/// Sends a signed body to a target: an HTTP POST, over NATS a request-reply (restCall: the reply
+/// is the answer) or a publish (restWebhook), or a publish to any other broker.
 async fn send(
     transports: &Transports,
     target: &ChainTarget,
@@ -307,6 +307,25 @@ async fn send(
                 nats.publish(&target.url, msg, target.timeout).await
             }
         };
+    }
+    if target.url.kind() != DestinationKind::Http {
+        // Other brokers take a publish only: a restCall needs an answer.
+        if let TargetType::Call { .. } = target.kind {
+            return Response::failed(
+                crate::transport::SendError::Failed(format!(
+                    "a restCall target must answer: {} destinations take no request-reply (use http(s) or nats)",
+                    target.url.kind().as_str()
+                )),
+                Instant::now(),
+            );
+        }
+        let msg = crate::prepare::Prepared {
+            event_type: String::new(),
+            body,
+            headers,
+        };
+        let endpoint = crate::routing::Endpoint::of_url(target.url.clone());
+        return transports.send(&endpoint, msg, target.timeout).await;
     }
     transports
         .http()

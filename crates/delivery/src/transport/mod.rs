@@ -8,10 +8,13 @@
 //! so no delivery sets up its own connection and one destination's outage cannot hold up a
 //! worker beyond that delivery's own timeout.
 
+pub mod amqp;
 pub mod aws;
 pub mod eventbridge;
 pub mod http;
+pub mod mqtt;
 pub mod nats;
+mod reconnect;
 pub mod redis;
 
 use crate::prepare::Prepared;
@@ -109,6 +112,8 @@ pub struct Transports {
     eventbridge: eventbridge::EventBridge,
     nats: nats::Nats,
     redis: redis::Redis,
+    amqp: amqp::Amqp,
+    mqtt: mqtt::Mqtt,
 }
 
 /// What the transports are built from.
@@ -127,6 +132,8 @@ impl Transports {
         Ok(Self {
             nats: nats::Nats::new(config.policy.clone()),
             redis: redis::Redis::new(config.policy.clone()),
+            amqp: amqp::Amqp::new(config.policy.clone()),
+            mqtt: mqtt::Mqtt::new(config.policy.clone()),
             http: http::Sender::new(config.max_idle_per_host, config.policy)?,
             eventbridge: eventbridge::EventBridge::new(aws, config.eventbridge),
         })
@@ -148,6 +155,8 @@ impl Transports {
             Endpoint::Http(url) => self.http.post(url, &msg.headers, msg.body, timeout).await,
             Endpoint::Nats(url) => self.nats.publish(url, msg, timeout).await,
             Endpoint::Redis(url) => self.redis.xadd(url, msg, timeout).await,
+            Endpoint::Amqp(url) => self.amqp.publish(url, msg, timeout).await,
+            Endpoint::Mqtt(url) => self.mqtt.publish(url, msg, timeout).await,
             Endpoint::EventBridge { account, region } => {
                 self.eventbridge.send(account, region, msg, timeout).await
             }
@@ -190,6 +199,8 @@ pub fn kind(endpoint: &Endpoint) -> DestinationKind {
         Endpoint::Http(_) => DestinationKind::Http,
         Endpoint::Nats(_) => DestinationKind::Nats,
         Endpoint::Redis(_) => DestinationKind::Redis,
+        Endpoint::Amqp(_) => DestinationKind::Amqp,
+        Endpoint::Mqtt(_) => DestinationKind::Mqtt,
         Endpoint::EventBridge { .. } => DestinationKind::EventBridge,
     }
 }

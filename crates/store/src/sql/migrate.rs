@@ -48,6 +48,7 @@ macro_rules! schema {
             (8, "0008", "cancel"),
             (9, "0009", "transports"),
             (10, "0010", "console"),
+            (12, "0012", "retention"),
             (13, "0013", "policy"),
         )
     };

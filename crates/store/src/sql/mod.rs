@@ -12,6 +12,7 @@ mod keys;
 pub(crate) mod migrate;
 pub(crate) mod policy;
 mod queue;
+pub(crate) mod retention;
 mod row;
 mod sailpoint;
 mod search;

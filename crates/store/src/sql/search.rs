@@ -72,6 +72,7 @@ sql_row! {
         content_json: Option<String>,
         created_at: Timestamp,
         response: String,
+        expunged_at: Option<Timestamp>,
     }
 }
 
@@ -170,7 +171,8 @@ impl<B: Backend> SearchStore for SqlStore<B> {
     async fn event(&self, instance: &InstanceId, id: &str) -> StoreResult<EventRecord> {
         let mut conn = self.read().await?;
         let e: EventRow = Stmt::new(
-            "SELECT id, type AS event_type, payload, content_json, created_at, response
+            "SELECT id, type AS event_type, payload, content_json, created_at, response,
+                    expunged_at
              FROM events WHERE instance_id = $1 AND id = $2",
         )
         .bind(instance)
@@ -192,6 +194,7 @@ impl<B: Backend> SearchStore for SqlStore<B> {
             content_json: e.content_json,
             created_at: e.created_at,
             response: e.response,
+            expunged_at: e.expunged_at,
             invocations: rows.into_iter().map(Into::into).collect(),
         })
     }
@@ -282,7 +285,11 @@ async fn replay_batch<B: Backend>(
     let ids: Vec<String> = rows.into_iter().map(|(id, _)| id).collect();
     let n = Stmt::new(format!(
         "UPDATE invocations SET {REPLAY_SET}
-         WHERE instance_id = $2 AND status IN ('failed', 'delivered', 'cancelled') AND id {}",
+         WHERE instance_id = $2 AND status IN ('failed', 'delivered', 'cancelled')
+           AND NOT EXISTS (SELECT 1 FROM events e
+                            WHERE e.instance_id = invocations.instance_id
+                              AND e.id = invocations.event_id AND e.expunged_at IS NOT NULL)
+           AND id {}",
         B::Db::in_list(3)
     ))
     .bind(now)

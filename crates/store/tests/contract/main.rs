@@ -13,6 +13,7 @@ mod ordering;
 mod policy;
 mod queue;
 mod request_response;
+mod retention;
 mod search;
 mod secrets;
 mod support;

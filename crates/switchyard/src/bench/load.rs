@@ -32,6 +32,8 @@ pub struct LoadReport {
     pub failed: u64,
     pub p50: Duration,
     pub p99: Duration,
+    /// The slowest answer (a stall shows here first).
+    pub max: Duration,
 }
 
 impl LoadReport {
@@ -126,5 +128,6 @@ async fn builtin(load: &Load<'_>) -> anyhow::Result<LoadReport> {
         failed,
         p50: super::percentile(&latencies, 0.5),
         p99: super::percentile(&latencies, 0.99),
+        max: latencies.last().copied().unwrap_or_default(),
     })
 }

@@ -7,6 +7,8 @@
 //! - `drain`: publish while delivery is paused (a backlog after an outage), then start a node that
 //!   delivers and measure how fast the durable queue drains, and the node's memory meanwhile.
 //! - `calls`: the latency Switchyard adds to a synchronous ZITADEL call chain (see [`calls`]).
+//! - `purge`: publish latency while the retention purge deletes history, and the purge rate in
+//!   rows/s, paced in the background and unpaced offline (see [`purge`]).
 //!
 //! The load generator is `wrk` when it is installed (it is much lighter than anything in-process,
 //! so it is not the bottleneck), otherwise a built-in keep-alive generator. The receiver runs in
@@ -17,6 +19,7 @@ mod calls;
 mod drain;
 mod events;
 mod load;
+mod purge;
 mod receiver;
 mod server;
 mod wrk;
@@ -34,6 +37,8 @@ pub enum BenchMode {
     Drain,
     /// Request-response: `POST /v1/calls` with one restCall target vs calling it directly.
     Calls,
+    /// Retention: publish latency while history is purged, and the purge rate.
+    Purge,
 }
 
 /// Which load generator drives the run.
@@ -136,6 +141,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchMode::Events => events::run(&args).await,
         BenchMode::Drain => drain::run(&args).await,
         BenchMode::Calls => calls::run(&args).await,
+        BenchMode::Purge => purge::run(&args).await,
     }
 }
 

@@ -37,12 +37,17 @@ impl Cluster {
 
     /// An admin token for the default instance, valid on every node.
     pub fn admin_token(&self) -> anyhow::Result<String> {
+        self.token("admin")
+    }
+
+    /// A token for the default instance with `scopes`, valid on every node.
+    pub fn token(&self, scopes: &str) -> anyhow::Result<String> {
         let mut config = crate::Config {
             data_dir: self.shared.clone(),
             ..crate::Config::default()
         };
         config.auth.jwt_secret = Some(self.jwt_secret.clone());
-        let scopes = switchyard_core::auth::Scopes::parse("admin").map_err(anyhow::Error::msg)?;
+        let scopes = switchyard_core::auth::Scopes::parse(scopes).map_err(anyhow::Error::msg)?;
         crate::auth::mint_token(
             &config,
             "bench",
@@ -54,7 +59,41 @@ impl Cluster {
 
     /// Starts node number `node`; a `paused` node accepts events but delivers nothing.
     pub async fn start(&self, node: usize, paused: bool) -> anyhow::Result<Server> {
-        Server::start(self, node, paused).await
+        self.start_with(node, paused, &[]).await
+    }
+
+    /// Like [`Cluster::start`], with extra configuration variables.
+    pub async fn start_with(
+        &self,
+        node: usize,
+        paused: bool,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Server> {
+        let mut command = self.command(node);
+        command
+            .arg("serve")
+            .env("SWITCHYARD_DELIVERY__PAUSED", paused.to_string())
+            .envs(env.iter().copied());
+        Server::start(command).await
+    }
+
+    /// `switchyard` (this executable) configured as node `node`, for a subcommand.
+    pub fn command(&self, node: usize) -> Command {
+        let data_dir = self.shared.join(format!("node-{node}"));
+        let mut command =
+            Command::new(std::env::current_exe().unwrap_or_else(|_| "switchyard".into()));
+        command
+            .env("SWITCHYARD_LISTEN", "127.0.0.1:0")
+            .env("SWITCHYARD_DATA_DIR", &data_dir)
+            .env("SWITCHYARD_MASTER_KEY_FILE", self.shared.join("master.key"))
+            .env("SWITCHYARD_AUTH__JWT_SECRET", &self.jwt_secret)
+            .env(
+                "SWITCHYARD_DATABASE_URL",
+                self.database_url.as_deref().unwrap_or(""),
+            )
+            .env("SWITCHYARD_ALLOW_NETWORKS", "127.0.0.0/8")
+            .env("RUST_LOG", "warn,switchyard=info");
+        command
     }
 }
 
@@ -65,26 +104,7 @@ impl Drop for Cluster {
 }
 
 impl Server {
-    async fn start(cluster: &Cluster, node: usize, paused: bool) -> anyhow::Result<Self> {
-        let data_dir = cluster.shared.join(format!("node-{node}"));
-        let exe = std::env::current_exe()?;
-        let mut command = Command::new(exe);
-        command
-            .arg("serve")
-            .env("SWITCHYARD_LISTEN", "127.0.0.1:0")
-            .env("SWITCHYARD_DATA_DIR", &data_dir)
-            .env(
-                "SWITCHYARD_MASTER_KEY_FILE",
-                cluster.shared.join("master.key"),
-            )
-            .env("SWITCHYARD_AUTH__JWT_SECRET", &cluster.jwt_secret)
-            .env(
-                "SWITCHYARD_DATABASE_URL",
-                cluster.database_url.as_deref().unwrap_or(""),
-            )
-            .env("SWITCHYARD_ALLOW_NETWORKS", "127.0.0.0/8")
-            .env("SWITCHYARD_DELIVERY__PAUSED", paused.to_string())
-            .env("RUST_LOG", "warn,switchyard=info");
+    async fn start(mut command: Command) -> anyhow::Result<Self> {
         let mut child = command
             .stderr(Stdio::piped())
             .kill_on_drop(true)

@@ -54,6 +54,7 @@ pub async fn run(load: &Load<'_>) -> anyhow::Result<LoadReport> {
         total.elapsed = total.elapsed.max(r.elapsed);
         total.p50 = total.p50.max(r.p50);
         total.p99 = total.p99.max(r.p99);
+        total.max = total.max.max(r.max);
     }
     Ok(total)
 }
@@ -76,18 +77,25 @@ fn lua_script(body: &[u8], token: Option<&str>) -> anyhow::Result<String> {
     Ok(s)
 }
 
-/// Reads requests, duration, non-2xx answers and the 50th/99th latency percentiles.
+/// Reads requests, duration, non-2xx answers, the 50th/99th latency percentiles and the
+/// slowest answer.
 fn parse(text: &str) -> anyhow::Result<LoadReport> {
     let mut total = None;
     let mut elapsed = None;
     let mut failed = 0;
-    let (mut p50, mut p99) = (Duration::ZERO, Duration::ZERO);
+    let (mut p50, mut p99, mut max) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     for line in text.lines().map(str::trim) {
         if let Some((count, rest)) = line.split_once(" requests in ") {
             total = count.trim().parse::<u64>().ok();
             elapsed = rest.split(',').next().and_then(parse_time);
         } else if let Some(n) = line.strip_prefix("Non-2xx or 3xx responses:") {
             failed = n.trim().parse().unwrap_or(0);
+        } else if let Some(v) = line.strip_prefix("Latency ") {
+            // Avg, Stdev, Max, +/- Stdev.
+            // ("Latency Distribution" follows and has none.)
+            if let Some(m) = v.split_whitespace().nth(2).and_then(parse_time) {
+                max = m;
+            }
         } else if let Some(v) = line.strip_prefix("50%") {
             p50 = parse_time(v.trim()).unwrap_or_default();
         } else if let Some(v) = line.strip_prefix("99%") {
@@ -102,6 +110,7 @@ fn parse(text: &str) -> anyhow::Result<LoadReport> {
         failed,
         p50,
         p99,
+        max,
     })
 }
 
@@ -147,6 +156,7 @@ Transfer/sec:      2.00MB
         assert_eq!((r.ok, r.failed), (206_988, 12));
         assert_eq!(r.p50, Duration::from_micros(5900));
         assert_eq!(r.p99, Duration::from_micros(14320));
+        assert_eq!(r.max, Duration::from_millis(40));
         assert!((r.elapsed.as_secs_f64() - 20.01).abs() < 1e-9);
         assert_eq!(parse_time("812.00us"), Some(Duration::from_micros(812)));
         assert!(lua_script(b"{\"a\":1}", Some("t"))

@@ -2,5 +2,6 @@
 //! Each prints its result as the last line of stdout (scripts take `tail -n1`).
 
 pub mod clients;
+pub mod prune;
 pub mod rotate;
 pub mod token;

@@ -114,7 +114,13 @@ impl<B: Backend> QueueStore for SqlStore<B> {
             .await?;
             match status {
                 None => return Err(StoreError::NotFound),
-                Some((s,)) if s.is_replayable() => {}
+                Some((s,)) if s.is_replayable() => {
+                    if crate::sql::retention::is_expunged(&mut tx, instance, id).await? {
+                        return Err(StoreError::Conflict(
+                            "its event was expunged; there is nothing left to deliver".into(),
+                        ));
+                    }
+                }
                 Some((other,)) => {
                     return Err(StoreError::Conflict(format!(
                     "invocation is {other}; only failed or delivered invocations can be replayed"

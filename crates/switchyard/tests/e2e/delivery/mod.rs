@@ -10,6 +10,7 @@ mod ordering;
 mod policy;
 mod publish;
 pub mod receiver;
+mod retention;
 mod retries;
 mod sailpoint;
 mod search;

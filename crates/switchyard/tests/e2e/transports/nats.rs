@@ -4,6 +4,7 @@
 //! clear error and a retry that succeeds once it is up; a restCall target answers by
 //! request-reply and its reply replaces the payload.
 
+use super::free_port;
 use crate::calls::{call, call_kind, execution as call_execution, ADD_HUMAN};
 use crate::delivery::{
     execution, invocation_for, metric, metrics_text, publish, server, target, wait_invocation,
@@ -174,15 +175,6 @@ async fn a_subject_a_stream_captures_is_acknowledged_by_the_stream() {
         .expect("a signature header");
     assert!(signed_with(sig.trim(), &data, &key));
     delete_stream(&client, &stream).await;
-}
-
-/// A free loopback port (nothing listens on it once this returns).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::test]
