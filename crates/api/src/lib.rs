@@ -5,6 +5,7 @@
 //! the one declaration. Requests no route serves are denied by default ([`fallback`]).
 
 pub mod auth;
+mod console;
 pub mod dialect;
 pub mod error;
 pub mod extract;
@@ -38,8 +39,15 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     all_routes().openapi(openapi::base())
 }
 
-/// The complete router with all dialects, `/openapi.json` and the fallbacks.
+/// The complete router: the console under `/console`, then every dialect, `/openapi.json` and
+/// the fallbacks.
 pub fn router(state: AppState) -> Router {
+    let api = api_router(state.clone());
+    console::router(state, api.clone()).fallback_service(api)
+}
+
+/// Every dialect, `/openapi.json` and the fallbacks (what the console calls in process).
+fn api_router(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
     let (router, api) = all_routes().into_router(&state, openapi::base());
     let doc = serde_json::to_vec(&api).unwrap_or_default();

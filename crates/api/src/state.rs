@@ -55,6 +55,8 @@ pub struct AppState {
     /// Which addresses deliveries may reach; literal addresses are checked when routes are saved.
     pub outbound: Arc<OutboundPolicy>,
     pub auth: Arc<AuthState>,
+    /// The instances' web keys: JWT payloads, `/oauth/v2/keys`, rotation.
+    pub web_keys: Arc<switchyard_delivery::web_keys::WebKeys>,
 }
 
 impl AppState {

@@ -32,12 +32,27 @@ impl Timestamp {
         self.plus_millis(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
     }
 
-    /// RFC 3339 in UTC with millisecond precision, e.g. `2026-11-22T10:00:00.123Z`.
+    /// RFC 3339 in UTC in proto3 JSON's canonical form (what ZITADEL's gateway writes and strict
+    /// proto3 parsers require): no fraction on a whole second, otherwise exactly three digits,
+    /// e.g. `2026-11-22T10:00:00Z`, `2026-11-22T10:00:00.200Z`.
     pub fn rfc3339(self) -> String {
-        let nanos = i128::from(self.0) * 1_000_000;
-        let dt =
-            OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        dt.format(&Rfc3339).unwrap_or_default()
+        let dt = OffsetDateTime::from_unix_timestamp(self.unix_seconds())
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let millis = self.0.rem_euclid(1000);
+        let mut out = format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            dt.year(),
+            u8::from(dt.month()),
+            dt.day(),
+            dt.hour(),
+            dt.minute(),
+            dt.second()
+        );
+        if millis != 0 {
+            out.push_str(&format!(".{millis:03}"));
+        }
+        out.push('Z');
+        out
     }
 
     /// Parses an RFC 3339 timestamp (any offset) into UTC milliseconds.
@@ -108,6 +123,16 @@ mod tests {
     fn rfc3339_round_trip_is_utc_millis() {
         let t = Timestamp(1_700_000_000_123);
         assert_eq!(t.rfc3339(), "2023-11-14T22:13:20.123Z");
+        let tenths = Timestamp::from_millis(1_700_000_000_200);
+        assert_eq!(tenths.rfc3339(), "2023-11-14T22:13:20.200Z");
+        assert_eq!(Timestamp::parse_rfc3339(&tenths.rfc3339()), Some(tenths));
+        let whole = Timestamp::from_millis(1_700_000_000_000);
+        assert_eq!(whole.rfc3339(), "2023-11-14T22:13:20Z");
+        assert_eq!(Timestamp::parse_rfc3339(&whole.rfc3339()), Some(whole));
+        assert_eq!(
+            Timestamp::from_millis(-1).rfc3339(),
+            "1969-12-31T23:59:59.999Z"
+        );
         assert_eq!(Timestamp::parse_rfc3339(&t.rfc3339()), Some(t));
         assert_eq!(
             Timestamp::parse_rfc3339("2023-11-14T23:13:20.123+01:00"),

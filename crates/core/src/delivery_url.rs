@@ -8,9 +8,11 @@
 
 mod amqp;
 mod mqtt;
+mod secret;
 
 pub use amqp::AmqpTarget;
 pub use mqtt::topic_of as mqtt_topic;
+pub use secret::{is_sealed, MAX_PASSWORD_CHARS};
 
 use crate::invocation::DestinationKind;
 use crate::ValidationError;
@@ -21,8 +23,11 @@ use url::{Host, Url};
 /// sealed password.
 pub const MAX_URL_CHARS: usize = 1000;
 
-/// The schemes a route may deliver to: HTTP and the brokers.
-const SCHEMES: [&str; 6] = ["http", "https", "nats", "redis", "amqp", "mqtt"];
+/// The schemes a route may deliver to: HTTP, and the brokers (`tls`, `rediss`, `amqps`, `mqtts`:
+/// the same over TLS).
+const SCHEMES: [&str; 10] = [
+    "http", "https", "nats", "tls", "redis", "rediss", "amqp", "amqps", "mqtt", "mqtts",
+];
 
 /// An absolute `http` or `https` URL with a host, as the WHATWG parser reads it, or a broker URL
 /// (a Switchyard extension): `nats://HOST[:PORT]/SUBJECT`,
@@ -39,14 +44,23 @@ impl DeliveryUrl {
     /// refused rather than silently stripped (as the WHATWG parser would), so what is stored is
     /// what is used.
     pub fn parse(field: &str, text: &str) -> Result<Self, ValidationError> {
+        Self::parse_bounded(field, text, MAX_URL_CHARS)
+    }
+
+    /// [`DeliveryUrl::parse`] with another length limit (ZITADEL v2 allows 2048 characters).
+    pub fn parse_bounded(
+        field: &str,
+        text: &str,
+        max_chars: usize,
+    ) -> Result<Self, ValidationError> {
         let bad = |why: String| ValidationError::new(field, why);
-        let n = text.chars().count();
+        let n = secret::counted_chars(text);
         if n == 0 {
             return Err(bad("must not be empty".into()));
         }
-        if n > MAX_URL_CHARS {
+        if n > max_chars {
             return Err(bad(format!(
-                "must be at most {MAX_URL_CHARS} characters (got {n})"
+                "must be at most {max_chars} characters (got {n})"
             )));
         }
         if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -65,7 +79,7 @@ impl DeliveryUrl {
         match authority {
             None => {
                 return Err(bad(
-                    "must be an absolute URL with the scheme http or https, e.g. https://example.com/hook, or a broker URL: nats://HOST:PORT/SUBJECT, redis://HOST:PORT/DB?stream=NAME, amqp://HOST:PORT/VHOST?exchange=EX&routingKey=RK, mqtt://HOST:PORT/TOPIC".into(),
+                    "must be an absolute URL with the scheme http or https, e.g. https://example.com/hook, or a broker URL: nats://HOST:PORT/SUBJECT (tls:// over TLS), redis[s]://HOST:PORT/DB?stream=NAME, amqp[s]://HOST:PORT/VHOST?exchange=EX&routingKey=RK, mqtt[s]://HOST:PORT/TOPIC".into(),
                 ))
             }
             Some(a) if a.is_empty() || a.starts_with(['/', '\\']) => {
@@ -93,17 +107,16 @@ impl DeliveryUrl {
         if parsed.port() == Some(0) {
             return Err(bad("has an invalid port '0': expected 1 to 65535".into()));
         }
+        secret::check(&parsed).map_err(bad)?;
         match parsed.scheme() {
-            "nats" => check_nats(&parsed).map_err(bad)?,
-            "redis" => {
+            "nats" | "tls" => check_nats(&parsed).map_err(bad)?,
+            "redis" | "rediss" => {
                 RedisTarget::of(&parsed).map_err(bad)?;
             }
-            "amqp" => {
-                no_credentials(&parsed).map_err(bad)?;
+            "amqp" | "amqps" => {
                 AmqpTarget::of(&parsed).map_err(bad)?;
             }
-            "mqtt" => {
-                no_credentials(&parsed).map_err(bad)?;
+            "mqtt" | "mqtts" => {
                 mqtt_topic(&parsed).map_err(bad)?;
             }
             _ => {}
@@ -134,13 +147,18 @@ impl DeliveryUrl {
         self.parsed.scheme() == "https"
     }
 
+    /// A broker URL whose scheme asks for TLS (`tls`, `rediss`, `amqps`, `mqtts`).
+    pub fn is_tls(&self) -> bool {
+        matches!(self.parsed.scheme(), "tls" | "rediss" | "amqps" | "mqtts")
+    }
+
     /// What carries deliveries to this URL.
     pub fn kind(&self) -> DestinationKind {
         match self.parsed.scheme() {
-            "nats" => DestinationKind::Nats,
-            "redis" => DestinationKind::Redis,
-            "amqp" => DestinationKind::Amqp,
-            "mqtt" => DestinationKind::Mqtt,
+            "nats" | "tls" => DestinationKind::Nats,
+            "redis" | "rediss" => DestinationKind::Redis,
+            "amqp" | "amqps" => DestinationKind::Amqp,
+            "mqtt" | "mqtts" => DestinationKind::Mqtt,
             _ => DestinationKind::Http,
         }
     }
@@ -156,15 +174,9 @@ pub struct RedisTarget {
 }
 
 impl RedisTarget {
-    /// Reads and checks the database, `stream` and `maxlen` of a `redis://` URL. Credentials are
-    /// refused until they can be sealed at rest like every other secret.
+    /// Reads and checks the database, `stream` and `maxlen` of a `redis://` URL.
     pub fn of(url: &Url) -> Result<Self, String> {
-        const EXPECTED: &str = "expected redis://HOST:PORT/DB?stream=NAME[&maxlen=N], e.g. redis://redis.example.com:6379/0?stream=orders";
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(format!(
-                "credentials in a redis URL are not supported; {EXPECTED}"
-            ));
-        }
+        const EXPECTED: &str = "expected redis://[[USER]:PASSWORD@]HOST:PORT/DB?stream=NAME[&maxlen=N], e.g. redis://redis.example.com:6379/0?stream=orders";
         if url.fragment().is_some() {
             return Err(format!("a redis URL takes no fragment; {EXPECTED}"));
         }
@@ -193,28 +205,10 @@ impl RedisTarget {
     }
 }
 
-/// Credentials in a broker URL are refused until they can be sealed at rest like every other
-/// secret.
-fn no_credentials(url: &Url) -> Result<(), String> {
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(format!(
-            "credentials in a {} URL are not supported",
-            url.scheme()
-        ));
-    }
-    Ok(())
-}
-
-/// A `nats://` URL names a host and one subject to publish to; credentials are refused until
-/// they can be sealed at rest like every other secret.
+/// A `nats://` URL names a host and one subject to publish to.
 fn check_nats(url: &Url) -> Result<(), String> {
     const EXPECTED: &str =
-        "expected nats://HOST:PORT/SUBJECT, e.g. nats://nats.example.com:4222/orders.created";
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(format!(
-            "credentials in a nats URL are not supported; {EXPECTED}"
-        ));
-    }
+        "expected nats://[USER:PASSWORD@]HOST:PORT/SUBJECT (a token: nats://:TOKEN@HOST:PORT/SUBJECT), e.g. nats://nats.example.com:4222/orders.created";
     if url.query().is_some() || url.fragment().is_some() {
         return Err(format!("a nats URL takes no query or fragment; {EXPECTED}"));
     }
@@ -352,7 +346,6 @@ mod tests {
             ("nats://h/orders.*", "not a NATS subject"),
             ("nats://h/orders..x", "not a NATS subject"),
             ("nats://h/a/b", "not a NATS subject"),
-            ("nats://u:p@h/s", "credentials"),
             ("nats://h/s?x=1", "no query"),
             ("nats:///s", "host"),
             ("kafka://h/t", "scheme"),
@@ -384,7 +377,6 @@ mod tests {
             ("redis://h/x?stream=s", "database number"),
             ("redis://h/0?stream=s&maxlen=0", "maxlen"),
             ("redis://h/0?stream=s&cap=1", "unknown parameter"),
-            ("redis://:pw@h/0?stream=s", "credentials"),
         ] {
             let e = DeliveryUrl::parse("url", bad).unwrap_err();
             assert!(e.to_string().contains(needle), "{bad}: {e}");

@@ -13,6 +13,7 @@ pub mod error;
 pub mod ids;
 pub mod instance;
 pub mod invocation;
+pub mod jose;
 pub mod jsonpath;
 pub mod netguard;
 pub mod operator;

@@ -18,6 +18,7 @@ pub mod filters;
 pub mod guard;
 pub mod health;
 pub mod metrics;
+pub mod payload_type;
 pub mod prepare;
 pub mod publish;
 pub mod retention;
@@ -25,6 +26,7 @@ pub mod routing;
 pub mod store_routing;
 pub mod transport;
 pub mod waiters;
+pub mod web_keys;
 
 pub use engine::{Engine, EngineConfig};
 pub use publish::{PublishError, PublishRequest, Published};

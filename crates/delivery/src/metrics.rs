@@ -6,7 +6,7 @@ use std::time::Duration;
 use switchyard_store::queue::{DestinationKind, InvocationStatus};
 
 /// The labels of `switchyard_deliveries_total`, in [`DeliveryOutcome`] order.
-const OUTCOME_LABELS: [&str; 6] = [
+pub const OUTCOME_LABELS: [&str; 6] = [
     "delivered",
     "retried",
     "failed",
@@ -60,7 +60,26 @@ pub struct Metrics {
     latency_sum_micros: AtomicU64,
 }
 
+/// The delivery counters at one moment (the console samples them for its charts).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Snapshot {
+    /// Attempts by outcome, in [`OUTCOME_LABELS`] order.
+    pub outcomes: [u64; 6],
+    pub latency_count: u64,
+    pub latency_sum_micros: u64,
+}
+
 impl Metrics {
+    /// The counters now.
+    pub fn snapshot(&self) -> Snapshot {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        Snapshot {
+            outcomes: std::array::from_fn(|i| get(&self.outcomes[i])),
+            latency_count: get(&self.latency_count),
+            latency_sum_micros: get(&self.latency_sum_micros),
+        }
+    }
+
     pub fn accepted(&self, invocations: usize) {
         self.events_accepted.fetch_add(1, Ordering::Relaxed);
         self.invocations_created

@@ -161,6 +161,40 @@ fn splice_metadata(payload: &str, meta: &Value) -> Vec<u8> {
     out
 }
 
+/// `prepared` with its body replaced by `encoded` (a JWS or JWE of it): the signature headers
+/// computed again over the new body, the content type replaced, other metadata kept.
+pub fn reencoded(
+    inv: &Claimed,
+    dest: &Destination,
+    prepared: Prepared,
+    encoded: crate::payload_type::Encoded,
+    now_secs: i64,
+) -> Prepared {
+    let mut headers = headers(
+        inv,
+        &encoded.body,
+        &dest.signing,
+        dest.authorization.as_deref(),
+        now_secs,
+    );
+    for (k, v) in headers.iter_mut() {
+        if *k == "content-type" {
+            *v = encoded.content_type.to_string();
+        }
+    }
+    let kept: Vec<_> = prepared
+        .headers
+        .into_iter()
+        .filter(|(k, _)| !headers.iter().any(|(n, _)| n == k))
+        .collect();
+    headers.extend(kept);
+    Prepared {
+        event_type: prepared.event_type,
+        body: encoded.body,
+        headers,
+    }
+}
+
 /// Headers for a signed request sent at unix time `now_secs`.
 pub fn headers(
     inv: &Claimed,

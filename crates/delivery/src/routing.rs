@@ -2,6 +2,7 @@
 //! the fan-out plan of an event type and the destination of a route. The dialect-aware
 //! implementation lives with the store and API wiring; the engine only sees these types.
 
+use crate::payload_type::PayloadEncoding;
 use async_trait::async_trait;
 use serde_json::Value;
 use std::sync::Arc;
@@ -169,6 +170,9 @@ pub struct Destination {
     pub authorization: Option<String>,
     pub signing: Signing,
     pub body: BodyStyle,
+    /// ZITADEL targets: the body as JSON, or that JSON as a JWS or JWE (with the target's
+    /// active key), see [`crate::payload_type`]; JSON for everything else.
+    pub payload: PayloadEncoding,
     /// SailPoint subscriptions: how a request-response subscriber answers.
     pub dispatch: Option<DispatchMode>,
 }

@@ -3,6 +3,7 @@
 //! invalidates an instance's entries whenever one of its routes changes; entries that hold a key
 //! in its rotation grace period also expire when that key does.
 
+use crate::payload_type::PayloadEncoding;
 use crate::routing::*;
 use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD;
@@ -11,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use switchyard_core::crypto::MasterKey;
+use switchyard_core::delivery_url::{is_sealed, DeliveryUrl};
 use switchyard_core::jsonpath::Budget;
 use switchyard_core::policy::RoutePolicy;
 use switchyard_core::sailpoint::{
@@ -166,6 +168,7 @@ impl StoreRouting {
                                 authorization: None,
                                 signing: Signing::StandardWebhooks(Vec::new()),
                                 body: BodyStyle::SailPointFireAndForget,
+                                payload: PayloadEncoding::Json,
                                 // No answer comes back through EventBridge: a request-response
                                 // trigger's output arrives by callback.
                                 dispatch: Some(DispatchMode::Async),
@@ -202,11 +205,12 @@ impl StoreRouting {
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(Cached {
                     value: Some(Arc::new(Destination {
-                        endpoint: Endpoint::of_url(http.delivery_url().clone()),
+                        endpoint: Endpoint::of_url(self.open_url(http.delivery_url())?),
                         timeout: self.subscription_timeout,
                         authorization,
                         signing: Signing::StandardWebhooks(secrets),
                         body: BodyStyle::SailPointFireAndForget,
+                        payload: PayloadEncoding::Json,
                         dispatch: Some(http.dispatch_mode),
                     })),
                     valid_until,
@@ -226,24 +230,45 @@ impl StoreRouting {
                     return Ok(none);
                 }
                 let keys = self.store.target_signing_keys(instance, id, now).await?;
-                let valid_until = earliest_expiry(&keys);
+                let (payload, key_expiry) = PayloadEncoding::resolve(
+                    self.store.as_ref(),
+                    instance,
+                    id,
+                    target.config.payload_type,
+                    now,
+                )
+                .await?;
+                let valid_until = earliest(earliest_expiry(&keys), key_expiry);
                 let opened = keys
                     .iter()
                     .map(|k| self.open(&k.sealed))
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(Cached {
                     value: Some(Arc::new(Destination {
-                        endpoint: Endpoint::of_url(target.config.endpoint.url().clone()),
+                        endpoint: Endpoint::of_url(self.open_url(target.config.endpoint.url())?),
                         timeout: target.config.timeout.duration(),
                         authorization: None,
                         signing: Signing::Zitadel(opened),
                         body: BodyStyle::ZitadelEvent,
+                        payload,
                         dispatch: None,
                     })),
                     valid_until,
                 })
             }
         }
+    }
+
+    /// The URL with its sealed password opened (one stored before passwords in URLs were sealed
+    /// is used as it is).
+    fn open_url(&self, url: &DeliveryUrl) -> Result<DeliveryUrl, RoutingError> {
+        url.map_password(|p| {
+            if is_sealed(p) {
+                self.open(p)
+            } else {
+                Ok(p.to_string())
+            }
+        })
     }
 
     fn open(&self, sealed: &str) -> Result<String, RoutingError> {
@@ -257,6 +282,13 @@ impl StoreRouting {
 
 fn earliest_expiry(keys: &[SealedKey]) -> Option<Timestamp> {
     keys.iter().filter_map(|k| k.expires_at).min()
+}
+
+fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 #[async_trait]

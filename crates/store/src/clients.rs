@@ -24,6 +24,18 @@ pub struct ApiClient {
     pub created_at: Timestamp,
 }
 
+/// A public key of a client, for the JWT profile grant: the client signs an assertion with the
+/// private key (which exists only in the key file it was given) and names this key's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientKey {
+    pub client_id: String,
+    pub key_id: String,
+    /// SubjectPublicKeyInfo PEM.
+    pub public_key: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+}
+
 #[async_trait]
 pub trait ClientStore {
     /// Stores a new client; `AlreadyExists` if the id is taken.
@@ -35,4 +47,8 @@ pub trait ClientStore {
     /// Deletes the instance's client `id` (revocation: its tokens stop being accepted);
     /// `NotFound` when the instance has no such client.
     async fn delete_client(&self, instance: &InstanceId, id: &str) -> StoreResult<()>;
+    /// Stores a new client and its public key in one transaction.
+    async fn create_client_with_key(&self, client: &ApiClient, key: &ClientKey) -> StoreResult<()>;
+    /// The client's key with this id.
+    async fn client_key(&self, client_id: &str, key_id: &str) -> StoreResult<Option<ClientKey>>;
 }

@@ -22,10 +22,12 @@ pub mod search;
 pub mod secrets;
 pub mod sql;
 pub mod sqlite;
+pub mod target_keys;
+pub mod web_keys;
 pub mod zitadel;
 
 pub use calls::CallStore;
-pub use clients::{ApiClient, ClientStore};
+pub use clients::{ApiClient, ClientKey, ClientStore};
 pub use error::{StoreError, StoreResult};
 pub use health::RouteHealthStore;
 pub use instances::InstanceStore;
@@ -38,6 +40,8 @@ pub use search::SearchStore;
 pub use secrets::SecretStore;
 pub use sql::SqlStore;
 pub use sqlite::{SqliteBackend, SqliteStore};
+pub use target_keys::TargetKeyStore;
+pub use web_keys::WebKeyStore;
 pub use zitadel::ZitadelStore;
 
 use async_trait::async_trait;
@@ -48,6 +52,8 @@ pub trait Store:
     InstanceStore
     + ClientStore
     + ZitadelStore
+    + TargetKeyStore
+    + WebKeyStore
     + SailPointStore
     + SecretStore
     + QueueStore

@@ -69,6 +69,9 @@ pub struct AuthConfig {
     pub audience: Option<String>,
     /// Lifetime of tokens issued by `/oauth/token` (`30m`, `1h`).
     pub token_ttl: String,
+    /// Algorithm of newly generated web keys (`PAYLOAD_TYPE_JWT`, `/oauth/v2/keys`): `RS256`
+    /// or `ES256`.
+    pub web_key_algorithm: String,
     /// Per-caller limit on the management APIs.
     pub rate_limit: RateLimitConfig,
     /// Per-caller limit on the producer API (`/v1/events`, `/v1/invocations`, `/v1/calls`);
@@ -103,6 +106,7 @@ impl Default for AuthConfig {
             issuer: None,
             audience: None,
             token_ttl: "1h".into(),
+            web_key_algorithm: "RS256".into(),
             rate_limit: RateLimitConfig {
                 requests: 100,
                 per: "10s".into(),
@@ -124,6 +128,14 @@ impl AuthConfig {
         Ok(ttl)
     }
 
+    /// The algorithm of new web keys.
+    pub fn web_key_algorithm(
+        &self,
+    ) -> anyhow::Result<switchyard_core::jose::web_key::WebKeyAlgorithm> {
+        switchyard_core::jose::web_key::WebKeyAlgorithm::parse(&self.web_key_algorithm)
+            .ok_or_else(|| anyhow::anyhow!("auth.web_key_algorithm must be RS256 or ES256"))
+    }
+
     fn validate(&self) -> anyhow::Result<()> {
         if self.jwt_secret.is_some() && self.jwt_secret_file.is_some() {
             bail!("set only one of auth.jwt_secret and auth.jwt_secret_file");
@@ -132,6 +144,7 @@ impl AuthConfig {
             bail!("auth.jwt_secret must be at least 32 characters");
         }
         self.token_ttl()?;
+        self.web_key_algorithm()?;
         self.rate_limit.parse("auth.rate_limit")?;
         if let Some(p) = &self.producer_rate_limit {
             p.parse("auth.producer_rate_limit")?;

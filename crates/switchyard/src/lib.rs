@@ -107,6 +107,13 @@ impl Application {
         engine_config.secrets =
             switchyard_core::crypto::InvocationSecrets::from_master(&data.master_key);
         let outbound = engine_config.outbound.clone();
+        let web_keys = Arc::new(switchyard_delivery::web_keys::WebKeys::new(
+            shared.clone(),
+            data.master_key.clone(),
+            clock.clone(),
+            config.auth.web_key_algorithm()?,
+        ));
+        engine_config.web_keys = Some(web_keys.clone());
         let engine = Engine::start(shared.clone(), routing, clock.clone(), engine_config)?;
         let retention = switchyard_delivery::retention::Retention::start(
             shared.clone(),
@@ -136,6 +143,7 @@ impl Application {
             zitadel_catalog,
             outbound,
             auth: auth::auth_state(&config, &data.path)?,
+            web_keys,
         };
         Ok(Self {
             listener,

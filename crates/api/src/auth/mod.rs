@@ -6,9 +6,11 @@
 
 mod authorize;
 mod jwt;
+mod jwt_profile;
 mod limiter;
 mod live_clients;
 mod oauth;
+mod openid;
 mod whoami;
 
 pub use authorize::authorize;
@@ -24,10 +26,14 @@ use switchyard_core::auth::{Scope, Scopes};
 use switchyard_core::InstanceId;
 use utoipa_axum::routes;
 
-/// The routes this module serves: `POST /oauth/token` and `GET /v1/whoami`.
+/// The routes this module serves: the token endpoints (`POST /oauth/token`, `POST
+/// /oauth/v2/token`), the OpenID configuration and the instances' JWKS, and `GET /v1/whoami`.
 pub fn routes() -> Routes {
     Routes::new(DialectKind::Native, "auth")
         .add(Rule::public(), routes!(oauth::token))
+        .add(Rule::public(), routes!(oauth::token_v2))
+        .add(Rule::public(), routes!(openid::configuration))
+        .add(Rule::public(), routes!(openid::keys))
         .add(Rule::scope(Scope::Admin), routes!(whoami::whoami))
 }
 

@@ -1,10 +1,11 @@
 //! Switchyard's own API: the producer calls (`/v1/events`, `/v1/invocations`, `/v1/calls`),
-//! invocation and call inspection, the operator's lists (invocations, events, API clients),
-//! cancel, replay and bulk recovery, route delivery policies, subscription secrets, target health
-//! and `/metrics`.
+//! the ZITADEL event catalog, invocation and call inspection, the operator's lists (invocations,
+//! events, API clients), cancel, replay and bulk recovery, route delivery policies, subscription
+//! secrets, target health and `/metrics`.
 //! Errors use the `Native` dialect.
 
 mod calls;
+mod catalog;
 mod clients;
 pub(crate) mod events;
 mod invocations;
@@ -14,6 +15,7 @@ mod search;
 mod secrets;
 pub(crate) mod start;
 mod target_health;
+mod web_keys;
 pub mod wire;
 
 use crate::routes::Routes;
@@ -22,6 +24,7 @@ pub fn routes() -> Routes {
     calls::routes()
         .merge(clients::routes())
         .merge(search::routes())
+        .merge(catalog::routes())
         .merge(events::routes())
         .merge(invocations::routes())
         .merge(metrics::routes())
@@ -29,4 +32,5 @@ pub fn routes() -> Routes {
         .merge(secrets::routes())
         .merge(start::routes())
         .merge(target_health::routes())
+        .merge(web_keys::routes())
 }

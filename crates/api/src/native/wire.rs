@@ -625,3 +625,23 @@ mod policy_conversions {
         }
     }
 }
+
+/// The ZITADEL event types an `event` condition may name, and the groups (dotted prefixes)
+/// a `group` condition may name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ZitadelEventsOut {
+    pub events: Vec<String>,
+    pub groups: Vec<String>,
+}
+
+/// The new current key.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RotatedWebKeyOut {
+    /// The new key's id, the `kid` of JWT payloads from now on.
+    pub key_id: String,
+    pub algorithm: String,
+    /// When the previous key leaves the JWKS (absent: it left at once).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_expires_at: Option<String>,
+}

@@ -34,6 +34,16 @@ pub(super) fn seal(state: &AppState, sub: Subscription) -> Subscription {
         .unwrap_or_else(|never| match never {})
 }
 
+/// Opens a stored secret; a URL password stored before passwords in URLs were sealed is used as
+/// it is.
+fn open_stored(state: &AppState, s: &str) -> Result<String, switchyard_core::crypto::CryptoError> {
+    if switchyard_core::delivery_url::is_sealed(s) {
+        state.master_key.open_str(s)
+    } else {
+        Ok(s.to_string())
+    }
+}
+
 /// Loads a subscription with its secrets opened (for PUT/PATCH merging).
 pub(super) async fn load_open(
     state: &AppState,
@@ -45,11 +55,9 @@ pub(super) async fn load_open(
         .subscription(instance, id)
         .await
         .map_err(|e| not_found_or(e, id))?;
-    stored
-        .map_secrets(|s| state.master_key.open_str(s))
-        .map_err(|e| {
-            ApiError::internal(anyhow::Error::new(e).context("opening subscription secrets"))
-        })
+    stored.map_secrets(|s| open_stored(state, s)).map_err(|e| {
+        ApiError::internal(anyhow::Error::new(e).context("opening subscription secrets"))
+    })
 }
 
 fn not_found_or(e: switchyard_store::StoreError, id: &str) -> ApiError {

@@ -2,6 +2,7 @@
 //! SDKs call. Unary Connect with JSON bodies; errors as Connect errors (`{code, message}`).
 
 use super::body::OptionalBody;
+use super::public_keys::{self as keys, *};
 use super::v2::{self, *};
 use super::wire::{TargetFields, UpdateFields};
 use super::{read, write};
@@ -30,6 +31,83 @@ pub fn routes() -> Routes {
         .add(read(), routes!(list_execution_functions))
         .add(read(), routes!(list_execution_methods))
         .add(read(), routes!(list_execution_services))
+        .add(write(), routes!(add_public_key))
+        .add(write(), routes!(activate_public_key))
+        .add(write(), routes!(deactivate_public_key))
+        .add(write(), routes!(remove_public_key))
+        .add(read(), routes!(list_public_keys))
+}
+
+/// Adds an (inactive) public key to a target; JWE payloads are encrypted to its active key.
+#[utoipa::path(post, path = "/zitadel.action.v2.ActionService/AddPublicKey", tag = TAG,
+    request_body = AddPublicKeyRequest, responses((status = 200, body = AddPublicKeyResponse),
+        (status = 404, description = "no such target"), (status = 409, description = "key id taken")))]
+async fn add_public_key(
+    State(state): State<AppState>,
+    tenant: Tenant<Connect>,
+    body: Body<AddPublicKeyRequest, Connect>,
+) -> ApiResult<Json<AddPublicKeyResponse>, Connect> {
+    Ok(Json(
+        keys::add(&state, &tenant.instance, None, &body.0).await?,
+    ))
+}
+
+/// Makes the key the target's one active key (the previous one is deactivated).
+#[utoipa::path(post, path = "/zitadel.action.v2.ActionService/ActivatePublicKey", tag = TAG,
+    request_body = KeyRequest, responses((status = 200, body = KeyChangedResponse),
+        (status = 404, description = "no such target or key")))]
+async fn activate_public_key(
+    State(state): State<AppState>,
+    tenant: Tenant<Connect>,
+    body: Body<KeyRequest, Connect>,
+) -> ApiResult<Json<KeyChangedResponse>, Connect> {
+    let change = KeyChange::Activate;
+    Ok(Json(
+        keys::change(&state, &tenant.instance, (None, None), &body.0, change).await?,
+    ))
+}
+
+/// Deactivates a key (JWE deliveries fail, and are retried, until a key is active).
+#[utoipa::path(post, path = "/zitadel.action.v2.ActionService/DeactivatePublicKey", tag = TAG,
+    request_body = KeyRequest, responses((status = 200, body = KeyChangedResponse),
+        (status = 404, description = "no such target or key")))]
+async fn deactivate_public_key(
+    State(state): State<AppState>,
+    tenant: Tenant<Connect>,
+    body: Body<KeyRequest, Connect>,
+) -> ApiResult<Json<KeyChangedResponse>, Connect> {
+    let change = KeyChange::Deactivate;
+    Ok(Json(
+        keys::change(&state, &tenant.instance, (None, None), &body.0, change).await?,
+    ))
+}
+
+/// Removes an inactive key.
+#[utoipa::path(post, path = "/zitadel.action.v2.ActionService/RemovePublicKey", tag = TAG,
+    request_body = KeyRequest, responses((status = 200, body = KeyRemovedResponse),
+        (status = 404, description = "no such target or key")))]
+async fn remove_public_key(
+    State(state): State<AppState>,
+    tenant: Tenant<Connect>,
+    body: Body<KeyRequest, Connect>,
+) -> ApiResult<Json<KeyRemovedResponse>, Connect> {
+    Ok(Json(
+        keys::remove(&state, &tenant.instance, (None, None), &body.0).await?,
+    ))
+}
+
+/// Lists a target's public keys.
+#[utoipa::path(post, path = "/zitadel.action.v2.ActionService/ListPublicKeys", tag = TAG,
+    request_body = ListPublicKeysRequest, responses((status = 200, body = ListPublicKeysResponse),
+        (status = 404, description = "no such target")))]
+async fn list_public_keys(
+    State(state): State<AppState>,
+    tenant: Tenant<Connect>,
+    body: Body<ListPublicKeysRequest, Connect>,
+) -> ApiResult<Json<ListPublicKeysResponse>, Connect> {
+    Ok(Json(
+        keys::list(&state, &tenant.instance, None, &body.0).await?,
+    ))
 }
 
 /// Creates a target; returns its id and signing key.

@@ -1,10 +1,11 @@
-//! The ZITADEL Actions dialect: targets and executions over three surfaces that share one
+//! The ZITADEL Actions dialect: targets (with their public keys) and executions over three surfaces that share one
 //! store — v3alpha resources REST (`/resources/v3alpha/actions/...`), v2 REST
 //! (`/v2/actions/...`) and v2 Connect (`/zitadel.action.v2.ActionService/...`, what the SDK
 //! calls). Surfaces only translate JSON; the operations live in `service`.
 
 mod body;
 mod connect;
+mod public_keys;
 mod rest_v2;
 mod service;
 mod v2;

@@ -2,6 +2,7 @@
 //! with ids in the path and errors as `{code: <number>, message, details}`.
 
 use super::body::OptionalBody;
+use super::public_keys::{self as keys, *};
 use super::v2::{self, *};
 use super::wire::{TargetFields, UpdateFields};
 use super::{read, write};
@@ -31,6 +32,96 @@ pub fn routes() -> Routes {
         .add(read(), routes!(functions))
         .add(read(), routes!(methods))
         .add(read(), routes!(services))
+        .add(write(), routes!(add_public_key))
+        .add(write(), routes!(activate_public_key))
+        .add(write(), routes!(deactivate_public_key))
+        .add(write(), routes!(remove_public_key))
+        .add(read(), routes!(list_public_keys))
+}
+
+/// Adds an (inactive) public key to a target.
+#[utoipa::path(post, path = "/v2/actions/targets/{target_id}/publickeys", tag = TAG,
+    params(("target_id" = String, Path)), request_body = AddPublicKeyRequest,
+    responses((status = 200, body = AddPublicKeyResponse), (status = 404, description = "no such target"),
+        (status = 409, description = "key id taken")))]
+async fn add_public_key(
+    State(state): State<AppState>,
+    tenant: Tenant<ZitadelRest>,
+    Path(target_id): Path<String>,
+    body: Body<AddPublicKeyRequest, ZitadelRest>,
+) -> R<AddPublicKeyResponse> {
+    Ok(Json(
+        keys::add(&state, &tenant.instance, Some(&target_id), &body.0).await?,
+    ))
+}
+
+/// Makes the key the target's one active key.
+#[utoipa::path(post, path = "/v2/actions/targets/{target_id}/publickeys/{key_id}/activate", tag = TAG,
+    params(("target_id" = String, Path), ("key_id" = String, Path)), request_body = Option<KeyRequest>,
+    responses((status = 200, body = KeyChangedResponse), (status = 404, description = "no such target or key")))]
+async fn activate_public_key(
+    State(state): State<AppState>,
+    tenant: Tenant<ZitadelRest>,
+    Path((target_id, key_id)): Path<(String, String)>,
+    body: OptionalBody<KeyRequest, ZitadelRest>,
+) -> R<KeyChangedResponse> {
+    let path = (Some(target_id.as_str()), Some(key_id.as_str()));
+    Ok(Json(
+        keys::change(&state, &tenant.instance, path, &body.0, KeyChange::Activate).await?,
+    ))
+}
+
+/// Deactivates a key.
+#[utoipa::path(post, path = "/v2/actions/targets/{target_id}/publickeys/{key_id}/deactivate", tag = TAG,
+    params(("target_id" = String, Path), ("key_id" = String, Path)), request_body = Option<KeyRequest>,
+    responses((status = 200, body = KeyChangedResponse), (status = 404, description = "no such target or key")))]
+async fn deactivate_public_key(
+    State(state): State<AppState>,
+    tenant: Tenant<ZitadelRest>,
+    Path((target_id, key_id)): Path<(String, String)>,
+    body: OptionalBody<KeyRequest, ZitadelRest>,
+) -> R<KeyChangedResponse> {
+    let path = (Some(target_id.as_str()), Some(key_id.as_str()));
+    Ok(Json(
+        keys::change(
+            &state,
+            &tenant.instance,
+            path,
+            &body.0,
+            KeyChange::Deactivate,
+        )
+        .await?,
+    ))
+}
+
+/// Removes an inactive key.
+#[utoipa::path(delete, path = "/v2/actions/targets/{target_id}/publickeys/{key_id}", tag = TAG,
+    params(("target_id" = String, Path), ("key_id" = String, Path)),
+    responses((status = 200, body = KeyRemovedResponse), (status = 404, description = "no such target or key")))]
+async fn remove_public_key(
+    State(state): State<AppState>,
+    tenant: Tenant<ZitadelRest>,
+    Path((target_id, key_id)): Path<(String, String)>,
+) -> R<KeyRemovedResponse> {
+    let path = (Some(target_id.as_str()), Some(key_id.as_str()));
+    Ok(Json(
+        keys::remove(&state, &tenant.instance, path, &KeyRequest::default()).await?,
+    ))
+}
+
+/// Lists a target's public keys.
+#[utoipa::path(post, path = "/v2/actions/targets/{target_id}/publickeys/search", tag = TAG,
+    params(("target_id" = String, Path)), request_body = Option<ListPublicKeysRequest>,
+    responses((status = 200, body = ListPublicKeysResponse), (status = 404, description = "no such target")))]
+async fn list_public_keys(
+    State(state): State<AppState>,
+    tenant: Tenant<ZitadelRest>,
+    Path(target_id): Path<String>,
+    body: OptionalBody<ListPublicKeysRequest, ZitadelRest>,
+) -> R<ListPublicKeysResponse> {
+    Ok(Json(
+        keys::list(&state, &tenant.instance, Some(&target_id), &body.0).await?,
+    ))
 }
 
 /// Creates a target.

@@ -8,9 +8,9 @@ use crate::state::AppState;
 use switchyard_core::crypto::random_token;
 use switchyard_core::ids::{hex_id, zitadel_id};
 use switchyard_core::zitadel::{
-    check_entries, Condition, ExecutionEntry, KeyExpiration, TargetConfig, TargetPatch,
+    check_entries, Condition, Endpoint, ExecutionEntry, KeyExpiration, TargetConfig, TargetPatch,
 };
-use switchyard_core::{InstanceId, Timestamp};
+use switchyard_core::{InstanceId, Timestamp, ValidationError};
 use switchyard_store::keys::SealedKey;
 use switchyard_store::zitadel::{ExecutionRejection, KeyRotation, StoredTarget};
 use switchyard_store::StoreError;
@@ -64,12 +64,40 @@ fn open(state: &AppState, stored: StoredTarget) -> Result<TargetView, ApiError> 
     })
 }
 
+/// How a stored password is shown in answers.
+const MASK: &str = "***";
+
+/// The endpoint to store: its password sealed. An endpoint equal to the stored one as answered
+/// (`current`, password masked) is the stored one, unchanged; a masked password anywhere else is
+/// refused rather than stored as the password `***`.
+fn seal_endpoint(
+    state: &AppState,
+    endpoint: &Endpoint,
+    current: Option<&Endpoint>,
+) -> Result<Endpoint, ApiError> {
+    if let Some(current) = current.filter(|c| c.masked() == endpoint.as_str()) {
+        return Ok(current.clone());
+    }
+    if endpoint.url().password().as_deref() == Some(MASK) {
+        return Err(ValidationError::new(
+            "endpoint",
+            "the password '***' stands for a stored one: send the endpoint as answered to keep it, or the new password",
+        )
+        .into());
+    }
+    endpoint
+        .map_password(|p| Ok::<_, std::convert::Infallible>(state.master_key.seal_str(p)))
+        .map_err(|never| match never {})
+}
+
 pub async fn create_target(
     state: &AppState,
     instance: &InstanceId,
     config: TargetConfig,
 ) -> Result<TargetView, ApiError> {
     state.check_outbound("endpoint", config.endpoint.url())?;
+    let mut config = config;
+    config.endpoint = seal_endpoint(state, &config.endpoint, None)?;
     let now = state.clock.now();
     let (plain, sealed) = new_key(state, now);
     let stored = state
@@ -91,8 +119,19 @@ pub async fn update_target(
     expiration: Option<KeyExpiration>,
 ) -> Result<(StoredTarget, Option<String>), ApiError> {
     require_id(id)?;
-    if let Some(endpoint) = &patch.endpoint {
+    let mut patch = patch;
+    if let Some(endpoint) = patch.endpoint.take() {
         state.check_outbound("endpoint", endpoint.url())?;
+        // An endpoint sent back as answered (password masked) keeps the stored password.
+        let current = match endpoint.url().password().as_deref() {
+            Some(MASK) => match state.store.get_target(instance, id).await {
+                Ok(t) => Some(t.config.endpoint),
+                Err(StoreError::NotFound) => None,
+                Err(e) => return Err(e.into()),
+            },
+            _ => None,
+        };
+        patch.endpoint = Some(seal_endpoint(state, &endpoint, current.as_ref())?);
     }
     let now = state.clock.now();
     let rotation = expiration.map(|exp| {

@@ -11,7 +11,9 @@ use super::wire::{
 use crate::error::ApiError;
 use crate::state::AppState;
 use serde::{Deserialize, Serialize};
-use switchyard_core::zitadel::{Condition, ExecutionEntry, ExecutionSort, TargetSort};
+use switchyard_core::zitadel::{
+    Condition, ExecutionEntry, ExecutionSort, TargetSort, MAX_ENDPOINT_CHARS_V2,
+};
 use switchyard_core::InstanceId;
 use switchyard_store::zitadel::{ExecutionQuery, StoredExecution, TargetQuery};
 use utoipa::ToSchema;
@@ -68,7 +70,7 @@ impl TargetJson {
             change_date: v.stored.changed_at.rfc3339(),
             name: c.name.as_str().to_string(),
             timeout: c.timeout.to_proto(),
-            endpoint: c.endpoint.as_str().to_string(),
+            endpoint: c.endpoint.masked(),
             signing_key: v.signing_key,
             payload_type: c.payload_type.as_str().to_string(),
             kind: TypeFields::from_core(c.target_type),
@@ -197,7 +199,8 @@ pub async fn create_target(
     instance: &InstanceId,
     req: &TargetFields,
 ) -> Result<CreateTargetResponse, ApiError> {
-    let view = service::create_target(state, instance, req.to_config()?).await?;
+    let view =
+        service::create_target(state, instance, req.to_config(MAX_ENDPOINT_CHARS_V2)?).await?;
     Ok(CreateTargetResponse {
         id: view.stored.id.clone(),
         creation_date: view.stored.created_at.rfc3339(),
@@ -222,7 +225,7 @@ pub async fn update_target(
         (None, Some(b)) => b,
         (None, None) => "",
     };
-    let patch = req.fields().to_patch()?;
+    let patch = req.fields().to_patch(MAX_ENDPOINT_CHARS_V2)?;
     let exp = key_expiration(&req.expiration_signing_key)?;
     let (stored, key) = service::update_target(state, instance, id, patch, exp).await?;
     Ok(UpdateTargetResponse {

@@ -21,7 +21,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use switchyard_core::zitadel::{ExecutionEntry, ExecutionSort, Page, TargetSort};
+use switchyard_core::zitadel::{
+    ExecutionEntry, ExecutionSort, Page, TargetSort, MAX_ENDPOINT_CHARS_V3ALPHA,
+};
 use switchyard_core::{InstanceId, Timestamp};
 use switchyard_store::zitadel::{ExecutionQuery, StoredExecution, TargetQuery};
 use utoipa::{IntoParams, ToSchema};
@@ -123,7 +125,7 @@ impl GetTargetJson {
             details: Details::new(&s.id, s.created_at, s.changed_at, instance),
             config: TargetConfigJson {
                 name: c.name.as_str().to_string(),
-                endpoint: c.endpoint.as_str().to_string(),
+                endpoint: c.endpoint.masked(),
                 timeout: c.timeout.to_proto(),
                 payload_type: c.payload_type.as_str().to_string(),
                 kind: TypeFields::from_core(c.target_type),
@@ -268,7 +270,12 @@ async fn create_target(
     tenant: Tenant<ZitadelRest>,
     body: Body<TargetFields, ZitadelRest>,
 ) -> Created<TargetWriteResponse> {
-    let view = service::create_target(&state, &tenant.instance, body.0.to_config()?).await?;
+    let view = service::create_target(
+        &state,
+        &tenant.instance,
+        body.0.to_config(MAX_ENDPOINT_CHARS_V3ALPHA)?,
+    )
+    .await?;
     let s = &view.stored;
     let details = Details::new(&s.id, s.created_at, s.changed_at, &tenant.instance);
     Ok((
@@ -308,7 +315,7 @@ async fn patch_target(
     if req.id.as_deref().is_some_and(|b| b != id) {
         return Err(ApiError::invalid("invalid id: the body's id differs from the path's").into());
     }
-    let patch = req.fields().to_patch()?;
+    let patch = req.fields().to_patch(MAX_ENDPOINT_CHARS_V3ALPHA)?;
     let exp = key_expiration(&req.expiration_signing_key)?;
     let (s, key) = service::update_target(&state, &tenant.instance, &id, patch, exp).await?;
     let details = Details::new(&s.id, s.created_at, s.changed_at, &tenant.instance);

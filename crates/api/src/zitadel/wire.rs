@@ -119,10 +119,12 @@ impl TargetFields {
         )
     }
 
-    /// A complete configuration; name, endpoint, timeout and the type are required.
-    pub fn to_config(&self) -> Result<TargetConfig, ValidationError> {
+    /// A complete configuration; name, endpoint, timeout and the type are required. The
+    /// endpoint may have at most `max_endpoint` characters (the surface's limit).
+    pub fn to_config(&self, max_endpoint: usize) -> Result<TargetConfig, ValidationError> {
         let name = TargetName::parse(required("name", &self.name)?)?;
-        let endpoint = Endpoint::parse(required("endpoint", &self.endpoint)?)?;
+        let endpoint =
+            Endpoint::parse_at_most(required("endpoint", &self.endpoint)?, max_endpoint)?;
         let timeout = TargetTimeout::parse(required("timeout", &self.timeout)?)?;
         let target_type = match self.type_patch()? {
             Some(p) => p.apply(None),
@@ -144,10 +146,14 @@ impl TargetFields {
     }
 
     /// An update: absent fields stay unchanged.
-    pub fn to_patch(&self) -> Result<TargetPatch, ValidationError> {
+    pub fn to_patch(&self, max_endpoint: usize) -> Result<TargetPatch, ValidationError> {
         Ok(TargetPatch {
             name: self.name.as_deref().map(TargetName::parse).transpose()?,
-            endpoint: self.endpoint.as_deref().map(Endpoint::parse).transpose()?,
+            endpoint: self
+                .endpoint
+                .as_deref()
+                .map(|e| Endpoint::parse_at_most(e, max_endpoint))
+                .transpose()?,
             timeout: self
                 .timeout
                 .as_deref()

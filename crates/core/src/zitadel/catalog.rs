@@ -7,6 +7,12 @@ use super::condition::{Condition, EventSelector, MethodSelector};
 use crate::ValidationError;
 use std::collections::BTreeSet;
 
+/// Where the error for an unknown event name sends the user: ZITADEL has no List RPC for
+/// events, and SailPoint trigger ids are the usual mistake.
+pub const EVENTS_LISTED_AT: &str = "the known event types and groups are listed by \
+    GET /v1/catalog/zitadel-events and in the README; SailPoint trigger ids \
+    belong in SailPoint trigger subscriptions, not ZITADEL executions";
+
 /// Functions ZITADEL calls out to (the `function` condition).
 pub const DEFAULT_FUNCTIONS: &[&str] = &["preaccesstoken", "presamlresponse", "preuserinfo"];
 
@@ -378,13 +384,19 @@ impl ZitadelCatalog {
                 "function.name",
                 format!("'{n}' is not a known function (see ListExecutionFunctions)"),
             )),
-            Condition::Event(EventSelector::Event(e)) if !self.events.contains(e) => Err(
-                ValidationError::new("event.event", format!("'{e}' is not a known event type")),
-            ),
+            Condition::Event(EventSelector::Event(e)) if !self.events.contains(e) => {
+                Err(ValidationError::new(
+                    "event.event",
+                    format!("'{e}' is not a known event type ({EVENTS_LISTED_AT})"),
+                ))
+            }
             Condition::Event(EventSelector::Group(g)) if !self.is_event_group(g) => {
                 Err(ValidationError::new(
                     "event.group",
-                    format!("'{g}' is not a known event group (a dotted prefix of an event type)"),
+                    format!(
+                        "'{g}' is not a known event group, a dotted prefix of an event type \
+                         ({EVENTS_LISTED_AT})"
+                    ),
                 ))
             }
             _ => Ok(()),
@@ -420,6 +432,10 @@ mod tests {
         let svc = Condition::Response(MethodSelector::Service("acme.v1.Shop".into()));
         assert_eq!(c.check(&svc).unwrap_err().field, "response.service");
         assert!(c.check(&Condition::Function("nope".into())).is_err());
+        let sailpoint =
+            Condition::Event(EventSelector::Event("idn:access-request-submitted".into()));
+        let e = c.check(&sailpoint).unwrap_err();
+        assert!(e.rule.contains("GET /v1/catalog/zitadel-events"), "{e}");
         assert!(c
             .check(&Condition::Event(EventSelector::Event("nope".into())))
             .is_err());

@@ -6,6 +6,7 @@
 pub mod catalog;
 pub mod condition;
 pub mod execution;
+pub mod public_key;
 pub mod search;
 pub mod target;
 
@@ -15,5 +16,5 @@ pub use execution::{check_entries, ExecutionEntry, IncludeError, MAX_ENTRIES, MA
 pub use search::{ExecutionSort, Page, TargetSort, TextMatch, TextMethod};
 pub use target::{
     Endpoint, KeyExpiration, PayloadType, TargetConfig, TargetName, TargetPatch, TargetTimeout,
-    TargetType, TypePatch,
+    TargetType, TypePatch, MAX_ENDPOINT_CHARS_V2, MAX_ENDPOINT_CHARS_V3ALPHA,
 };

@@ -13,6 +13,11 @@ use std::time::Duration;
 pub const MAX_TEXT_CHARS: usize = 1000;
 /// Longest timeout upstream accepts.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(270);
+/// Longest endpoint on the v2 surfaces (ZITADEL's `action/v2` proto), in characters; also what
+/// the store accepts back.
+pub const MAX_ENDPOINT_CHARS_V2: usize = 2048;
+/// Longest endpoint on the v3alpha surface (the seed's limit), in characters.
+pub const MAX_ENDPOINT_CHARS_V3ALPHA: usize = MAX_TEXT_CHARS;
 /// Longest grace period for the previous signing key after a rotation.
 pub const MAX_KEY_GRACE: Duration = Duration::from_secs(7 * 86_400);
 
@@ -46,14 +51,20 @@ impl TargetName {
     }
 }
 
-/// The URL a target is called at: absolute `http` or `https` with a host, 1..=1000 characters,
-/// parsed once with the WHATWG parser the HTTP client uses (see [`DeliveryUrl`]).
+/// The URL a target is called at: absolute `http` or `https` with a host, 1..=2048 characters
+/// (1..=1000 on v3alpha), parsed once with the WHATWG parser the HTTP client uses (see [`DeliveryUrl`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Endpoint(DeliveryUrl);
 
 impl Endpoint {
+    /// At most [`MAX_ENDPOINT_CHARS_V2`] characters.
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
-        DeliveryUrl::parse("endpoint", s).map(Self)
+        Self::parse_at_most(s, MAX_ENDPOINT_CHARS_V2)
+    }
+
+    /// At most `max_chars` characters (a surface with a narrower limit).
+    pub fn parse_at_most(s: &str, max_chars: usize) -> Result<Self, ValidationError> {
+        DeliveryUrl::parse_bounded("endpoint", s, max_chars.min(MAX_ENDPOINT_CHARS_V2)).map(Self)
     }
 
     /// The endpoint as it was sent.
@@ -64,6 +75,16 @@ impl Endpoint {
     /// The parsed URL outbound protection checks and the client calls.
     pub fn url(&self) -> &DeliveryUrl {
         &self.0
+    }
+
+    /// The endpoint as answered: a password in it masked.
+    pub fn masked(&self) -> String {
+        self.0.masked()
+    }
+
+    /// The endpoint with its password sealed (before storing) or opened (before sending).
+    pub fn map_password<E>(&self, f: impl FnOnce(&str) -> Result<String, E>) -> Result<Self, E> {
+        self.0.map_password(f).map(Self)
     }
 }
 
@@ -325,6 +346,11 @@ mod tests {
     #[test]
     fn endpoints_are_delivery_urls_kept_as_sent() {
         // The URL rules themselves are tested with `DeliveryUrl`.
+        let long = format!("https://e.com/{}", "a".repeat(2048 - 14));
+        assert!(Endpoint::parse(&long).is_ok());
+        assert!(Endpoint::parse(&format!("{long}a")).is_err());
+        let e = Endpoint::parse_at_most(&long, MAX_ENDPOINT_CHARS_V3ALPHA).unwrap_err();
+        assert!(e.rule.contains("1000"), "{e}");
         let e = Endpoint::parse("HTTPS://EXAMPLE.COM").unwrap();
         assert_eq!(e.as_str(), "HTTPS://EXAMPLE.COM");
         assert_eq!(e.url().url().as_str(), "https://example.com/");

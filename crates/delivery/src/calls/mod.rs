@@ -17,7 +17,8 @@ pub mod recorder;
 
 pub use answer::CallContext;
 
-use crate::transport::{Response, Transports};
+use crate::payload_type::Encoded;
+use crate::transport::{Response, SendError, Transports};
 use crate::Engine;
 use answer::Verdict;
 use breakers::Breakers;
@@ -223,7 +224,16 @@ impl CallRunner {
                 attempts.push(attempt(n, target, at, outcome, None, Some(note)));
                 continue;
             }
-            let resp = send(inner.engine.transports(), target, body, at).await;
+            // The target's payload type applies to calls too; without a key to use the target
+            // fails like one that did not answer.
+            let encoded = inner
+                .engine
+                .encode_payload(&target.payload, &req.instance, at, &body)
+                .await;
+            let resp = match encoded {
+                Ok(encoded) => send(inner.engine.transports(), target, encoded, at).await,
+                Err(why) => Response::failed(SendError::Failed(why), Instant::now()),
+            };
             let verdict = answer::verdict(target.kind, &resp);
             let healthy = !matches!(verdict, Verdict::Failed { .. });
             inner.breakers.record(&req.instance, &target.id, healthy);
@@ -277,15 +287,17 @@ impl CallRunner {
     }
 }
 
-/// Sends a signed body to a target: an HTTP POST, over NATS a request-reply (restCall: the reply
-/// is the answer) or a publish (restWebhook), or a publish to any other broker.
+/// Sends a signed body (JSON, or a JWS or JWE of it) to a target: an HTTP POST, over NATS a
+/// request-reply (restCall: the reply is the answer) or a publish (restWebhook), or a publish to
+/// any other broker.
 async fn send(
     transports: &Transports,
     target: &ChainTarget,
-    body: Vec<u8>,
+    encoded: Encoded,
     at: Timestamp,
 ) -> Response {
-    let mut headers = vec![("content-type", "application/json".to_string())];
+    let body = encoded.body;
+    let mut headers = vec![("content-type", encoded.content_type.to_string())];
     if !target.keys.is_empty() {
         let keys: Vec<&str> = target.keys.iter().map(String::as_str).collect();
         headers.push((

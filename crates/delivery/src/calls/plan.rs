@@ -1,14 +1,16 @@
 //! Which targets a call condition reaches, resolved once and cached: the best-matching
 //! execution (method > service > all, includes flattened, list order) with each target's URL,
-//! timeout, type and opened signing keys. A cached chain is dropped when the instance's routes
-//! change ([`ChainCache::invalidate`], called by the API's invalidation middleware) or when a
-//! signing key it holds leaves its rotation grace period.
+//! timeout, type, opened signing keys and payload encoding (with the active JWE key). A cached
+//! chain is dropped when the instance's routes change ([`ChainCache::invalidate`], called by the
+//! API's invalidation middleware) or when a signing key it holds leaves its rotation grace
+//! period, or its JWE key expires.
 
+use crate::payload_type::PayloadEncoding;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use switchyard_core::crypto::MasterKey;
-use switchyard_core::delivery_url::DeliveryUrl;
+use switchyard_core::delivery_url::{is_sealed, DeliveryUrl};
 use switchyard_core::zitadel::{Condition, TargetType};
 use switchyard_core::{Clock, InstanceId, Timestamp};
 use switchyard_store::{Store, StoreError, StoreResult};
@@ -27,6 +29,9 @@ pub struct ChainTarget {
     pub kind: TargetType,
     /// Opened `ZITADEL-Signature` keys, current first; every one signs.
     pub keys: Vec<String>,
+    /// JSON, or the JSON as a JWS or JWE with the target's active key
+    /// ([`crate::payload_type`]).
+    pub payload: PayloadEncoding,
 }
 
 impl ChainTarget {
@@ -117,7 +122,16 @@ impl ChainCache {
         let mut targets = Vec::with_capacity(exec.targets.len());
         for t in exec.targets {
             let sealed = self.store.target_signing_keys(instance, &t.id, now).await?;
-            if let Some(exp) = sealed.iter().filter_map(|k| k.expires_at).min() {
+            let (payload, key_expiry) = PayloadEncoding::resolve(
+                self.store.as_ref(),
+                instance,
+                &t.id,
+                t.config.payload_type,
+                now,
+            )
+            .await?;
+            let expiries = sealed.iter().filter_map(|k| k.expires_at).chain(key_expiry);
+            if let Some(exp) = expiries.min() {
                 valid_until = Some(valid_until.map_or(exp, |v| v.min(exp)));
             }
             let keys = sealed
@@ -131,9 +145,18 @@ impl ChainCache {
             targets.push(ChainTarget {
                 name: t.config.name.as_str().to_string(),
                 id: t.id,
-                url: t.config.endpoint.url().clone(),
+                url: t.config.endpoint.url().map_password(|p| {
+                    if is_sealed(p) {
+                        self.master_key.open_str(p).map_err(|e| {
+                            StoreError::Internal(anyhow::anyhow!("cannot open a URL password: {e}"))
+                        })
+                    } else {
+                        Ok(p.to_string())
+                    }
+                })?,
                 timeout: t.config.timeout.duration(),
                 kind: t.config.target_type,
+                payload,
                 keys,
             });
         }

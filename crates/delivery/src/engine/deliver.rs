@@ -1,5 +1,6 @@
 //! One attempt of one invocation, as explicit stages: look the route up → [`prepare`] the
-//! message from the route's settings → send it through the route's transport
+//! message from the route's settings → encode it in the target's payload type
+//! ([`crate::payload_type`]) → send it through the route's transport
 //! ([`crate::transport`]) → [`classify`] the response into the next step → record the attempt
 //! (handed to the group-committing writer). Request-response deliveries carry their deadline;
 //! nothing is sent after it, and no send may outlive it.
@@ -14,12 +15,12 @@ use crate::classify::{
 use crate::cloudevents;
 use crate::health::{self, Signal};
 use crate::metrics::DeliveryOutcome;
-use crate::prepare::{self, ResponseMeta};
+use crate::prepare::{self, Prepared, ResponseMeta};
 use crate::routing::Destination;
-use crate::transport::{self, Response};
+use crate::transport::{self, Response, SendError};
 use rand::Rng;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use switchyard_core::policy::{OnFailure, RoutePolicy};
 use switchyard_core::sailpoint::DispatchMode;
 use switchyard_core::Timestamp;
@@ -135,12 +136,23 @@ impl Engine {
                 at.started.unix_seconds(),
             ),
         };
+        // ZITADEL targets: the body as a JWS or JWE when the target asks for it. Without a key
+        // to use the attempt fails before sending and is retried like any failed attempt.
+        let (prepared, not_sent) = match self.encoded(&job, dest, prepared, at).await {
+            Ok(p) => (p, None),
+            Err((p, why)) => (p, Some(why)),
+        };
         let recorded = prepared.recorded_headers();
 
-        let resp: Response = inner
-            .transports
-            .send(&dest.endpoint, prepared, timeout)
-            .await;
+        let resp: Response = match not_sent {
+            Some(why) => Response::failed(SendError::Failed(why), Instant::now()),
+            None => {
+                inner
+                    .transports
+                    .send(&dest.endpoint, prepared, timeout)
+                    .await
+            }
+        };
         inner.metrics.latency(resp.duration);
 
         let verdict = classify(&resp);
@@ -196,6 +208,34 @@ impl Engine {
             self.observe(&job, &attempt, &next, policy);
         }
         self.finish(job, attempt, next, label);
+    }
+
+    /// The prepared message in the route's payload type (JSON: unchanged). On failure the
+    /// message comes back unchanged with the reason, which becomes the attempt's error.
+    async fn encoded(
+        &self,
+        job: &Claimed,
+        dest: &Destination,
+        prepared: Prepared,
+        at: &Attempt,
+    ) -> Result<Prepared, (Prepared, String)> {
+        if dest.payload.is_json() {
+            return Ok(prepared);
+        }
+        let (instance, now) = (&job.instance, at.started);
+        match self
+            .encode_payload(&dest.payload, instance, now, &prepared.body)
+            .await
+        {
+            Ok(encoded) => Ok(prepare::reencoded(
+                job,
+                dest,
+                prepared,
+                encoded,
+                at.started.unix_seconds(),
+            )),
+            Err(why) => Err((prepared, why)),
+        }
     }
 
     /// Records an attempt that sent nothing (cancelled, or past its deadline).

@@ -59,6 +59,8 @@ pub struct EngineConfig {
     pub eventbridge: EventBridgeSettings,
     /// The environment the AWS transports read (credentials, endpoint overrides).
     pub aws_env: aws::Env,
+    /// The instances' web keys, for `PAYLOAD_TYPE_JWT` targets (none: such deliveries fail).
+    pub web_keys: Option<Arc<crate::web_keys::WebKeys>>,
     /// When routes are reported failing and switched off (operator events).
     pub health: crate::health::HealthConfig,
 }
@@ -78,6 +80,7 @@ impl Default for EngineConfig {
             filter_budget: switchyard_core::jsonpath::DEFAULT_BUDGET,
             eventbridge: EventBridgeSettings::default(),
             aws_env: aws::Env::from_process(),
+            web_keys: None,
             health: crate::health::HealthConfig::default(),
         }
     }
@@ -200,6 +203,19 @@ impl Engine {
     /// Every transport's clients, shared with synchronous calls.
     pub(crate) fn transports(&self) -> &Transports {
         &self.inner.transports
+    }
+
+    /// `body` in a ZITADEL target's payload encoding at `now` (see [`crate::payload_type`]);
+    /// the error is the attempt's error text. Shared with synchronous calls.
+    pub(crate) async fn encode_payload(
+        &self,
+        encoding: &crate::payload_type::PayloadEncoding,
+        instance: &InstanceId,
+        now: switchyard_core::Timestamp,
+        body: &[u8],
+    ) -> Result<crate::payload_type::Encoded, String> {
+        let web_keys = self.inner.config.web_keys.as_deref();
+        crate::payload_type::encode(web_keys, encoding, instance, now, body).await
     }
 
     pub(crate) fn store(&self) -> &Arc<dyn Store> {

@@ -1,4 +1,6 @@
-//! The RabbitMQ transport (`amqp://HOST:PORT/VHOST?exchange=EX&routingKey=RK`, AMQP 0-9-1).
+//! The RabbitMQ transport (`amqp://[USER:PASSWORD@]HOST:PORT/VHOST?exchange=EX&routingKey=RK`,
+//! AMQP 0-9-1; `amqps://` over TLS, the socket opened to the checked address and the
+//! certificate verified against the host's name).
 //! Each delivery is one `basic.publish` with the mandatory flag on a channel in confirm mode,
 //! and counts as delivered only when the broker confirms it: a nack, or a message returned as
 //! unroutable (no queue bound for its routing key), is a failed attempt, as is a channel the
@@ -260,7 +262,7 @@ fn link_key(url: &DeliveryUrl, target: &AmqpTarget) -> LinkKey {
     };
     let user = decode(u.username());
     LinkKey {
-        tls: u.scheme() == "amqps",
+        tls: url.is_tls(),
         host: u.host_str().unwrap_or("").to_string(),
         port: u
             .port()

@@ -16,6 +16,7 @@ pub mod mqtt;
 pub mod nats;
 mod reconnect;
 pub mod redis;
+mod tls;
 
 use crate::prepare::Prepared;
 use crate::routing::Endpoint;

@@ -1,4 +1,4 @@
-//! The MQTT transport (`mqtt://HOST:PORT/TOPIC`). Each delivery is one QoS 1 `PUBLISH` (MQTT 5)
+//! The MQTT transport (`mqtt://[USER:PASSWORD@]HOST:PORT/TOPIC`, `mqtts://` over TLS). Each delivery is one QoS 1 `PUBLISH` (MQTT 5)
 //! and counts as delivered when the broker's `PUBACK` says it accepted the message (success, or
 //! accepted with no subscriber matching); any other reason code (not authorized, quota exceeded,
 //! invalid topic, ...) or a connection lost before the `PUBACK` is a failed attempt. The message
@@ -20,7 +20,7 @@ use crate::prepare::Prepared;
 use rumqttc::v5::mqttbytes::v5::{PubAckReason, PublishProperties};
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{AsyncClient, Event, EventLoop, Incoming, MqttOptions};
-use rumqttc::Outgoing;
+use rumqttc::{Outgoing, TlsConfiguration, Transport};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -40,6 +40,7 @@ type Waiter = oneshot::Sender<Result<String, SendError>>;
 /// What identifies a connection: where and as whom.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct LinkKey {
+    tls: bool,
     host: String,
     port: u16,
     user: Option<(String, String)>,
@@ -252,7 +253,23 @@ async fn connect(
 ) -> Result<(AsyncClient, EventLoop), SendError> {
     let addr = resolve_checked(policy, &key.host, key.port).await?;
     let id = format!("switchyard-{:016x}", rand::random::<u64>());
-    let mut opts = MqttOptions::new(id, addr.ip().to_string(), addr.port());
+    // Plain connections go to the checked address. Over TLS the certificate is verified against
+    // the host's name, so the client is given the name (resolved again by it): an address that
+    // changed since the check still has to present a certificate for that name.
+    let broker = if key.tls {
+        key.host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string()
+    } else {
+        addr.ip().to_string()
+    };
+    let mut opts = MqttOptions::new(id, broker, addr.port());
+    if key.tls {
+        opts.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
+            super::tls::client_config(),
+        )));
+    }
     opts.set_keep_alive(KEEP_ALIVE)
         .set_clean_start(true)
         .set_connection_timeout(CONNECT_TIMEOUT_SECS)
@@ -357,8 +374,9 @@ fn link_key(url: &DeliveryUrl) -> LinkKey {
             .into_owned()
     };
     LinkKey {
+        tls: url.is_tls(),
         host: u.host_str().unwrap_or("").to_string(),
-        port: u.port().unwrap_or(1883),
+        port: u.port().unwrap_or(if url.is_tls() { 8883 } else { 1883 }),
         user: (!u.username().is_empty() || u.password().is_some()).then(|| {
             (
                 decode(u.username()),

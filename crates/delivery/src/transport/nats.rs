@@ -4,7 +4,9 @@
 //! any other subject gets a core publish followed by a flush. A `restCall` target on NATS is a
 //! request-reply: the reply is the answer, exactly as an HTTP response body is.
 //!
-//! One long-lived client per server, made on first use and kept: the client reconnects by itself
+//! A password in the URL is the login (`nats://USER:PASSWORD@...`) or, alone, a token
+//! (`nats://:TOKEN@...`); `tls://` connects over TLS. One long-lived client per server and login,
+//! made on first use and kept: the client reconnects by itself
 //! with backoff, and every send is bounded by its own timeout, so a server that is down holds up
 //! only its own deliveries. Before connecting, the host's addresses pass outbound protection and
 //! the client connects to a checked address only (servers the cluster advertises are ignored).
@@ -100,18 +102,38 @@ impl Nats {
         let host = url.url().host_str().unwrap_or("").to_string();
         let port = url.url().port().unwrap_or(4222);
         let server = format!("{host}:{port}");
+        let login = login(url);
+        let tls = url.is_tls();
+        // One client per server, login and TLS choice.
+        let key = format!("{tls} {server} {login:?}");
         let cell = {
             let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-            clients.entry(server.clone()).or_default().clone()
+            clients.entry(key).or_default().clone()
         };
         let client = cell
             .get_or_try_init(|| async {
                 let addr = super::resolve_checked(&self.policy, &host, port).await?;
-                ConnectOptions::new()
+                let mut options = ConnectOptions::new()
                     .name("switchyard")
                     .ignore_discovered_servers()
-                    .connection_timeout(timeout)
-                    .connect(format!("nats://{addr}"))
+                    .connection_timeout(timeout);
+                match login {
+                    Some((user, pass)) if user.is_empty() => options = options.token(pass),
+                    Some((user, pass)) => options = options.user_and_password(user, pass),
+                    None => {}
+                }
+                // Plain connections go to the checked address. Over TLS the certificate is
+                // verified against the host's name, so the client is given the name (resolved
+                // again by it): an address that changed since the check still has to present a
+                // certificate for that name before anything is sent.
+                let target = if tls {
+                    options = options.require_tls(true);
+                    format!("tls://{server}")
+                } else {
+                    format!("nats://{addr}")
+                };
+                options
+                    .connect(target)
                     .await
                     .map_err(|e| SendError::Failed(format!("NATS connect to {server}: {e}")))
             })
@@ -151,6 +173,15 @@ impl Nats {
             .insert(key, (Instant::now(), captured));
         captured
     }
+}
+
+/// The URL's login: a user and password, or a token (the password alone).
+fn login(url: &DeliveryUrl) -> Option<(String, String)> {
+    let password = url.password()?;
+    let user = percent_encoding::percent_decode_str(url.url().username())
+        .decode_utf8_lossy()
+        .into_owned();
+    Some((user, password))
 }
 
 /// The subject a `nats://` URL names (its path without the leading `/`).

@@ -2,7 +2,8 @@
 //! one `XADD` (trimmed with `MAXLEN ~ N` when a cap is given) whose fields are the body
 //! (`body`) and the delivery metadata (`content-type`, `webhook-id`, `webhook-timestamp`,
 //! `webhook-signature` or `zitadel-signature`); the entry id Redis answers is the
-//! acknowledgement. The two commands it needs (`SELECT`, `XADD`) are spoken here in RESP over a
+//! acknowledgement. A password in the URL (`redis://[USER]:PASSWORD@...`) is sent with `AUTH` on
+//! each new connection; `rediss://` speaks TLS. The two commands it needs (`SELECT`, `XADD`) are spoken here in RESP over a
 //! few kept-alive connections per server: a connection is taken from the server's idle list for
 //! one command and put back after a complete answer, so no lock is held while waiting, and one
 //! that failed is dropped (the next send connects again, at the retry schedule's pace). Hosts
@@ -15,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use switchyard_core::delivery_url::{DeliveryUrl, RedisTarget};
 use switchyard_core::netguard::OutboundPolicy;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 /// Idle connections kept per server.
@@ -23,8 +24,12 @@ const IDLE_PER_SERVER: usize = 16;
 /// Longest answer line or bulk string read (an entry id or an error message).
 const MAX_REPLY: usize = 64 * 1024;
 
+/// A connection's byte stream: TCP, or TLS over it (`rediss://`).
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
 struct Conn {
-    io: BufReader<TcpStream>,
+    io: BufReader<Box<dyn Stream>>,
     db: u32,
 }
 
@@ -74,11 +79,15 @@ impl Redis {
         let host = url.url().host_str().unwrap_or("").to_string();
         let port = url.url().port().unwrap_or(6379);
         let server = format!("{host}:{port}");
+        let password = url.password();
+        let user = url.url().username().to_string();
+        // Idle connections are kept per server, login and TLS choice.
+        let pool = format!("{} {server} {user} {password:?}", url.is_tls());
         let taken = self
             .idle
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get_mut(&server)
+            .get_mut(&pool)
             .and_then(Vec::pop);
         let mut conn = match taken {
             Some(c) => c,
@@ -88,10 +97,36 @@ impl Redis {
                     .await
                     .map_err(|e| SendError::Failed(format!("Redis connect to {server}: {e}")))?;
                 let _ = tcp.set_nodelay(true);
-                Conn {
-                    io: BufReader::new(tcp),
+                let stream: Box<dyn Stream> =
+                    if url.is_tls() {
+                        Box::new(super::tls::connect(&host, tcp).await.map_err(|e| {
+                            SendError::Failed(format!("Redis TLS with {server}: {e}"))
+                        })?)
+                    } else {
+                        Box::new(tcp)
+                    };
+                let mut conn = Conn {
+                    io: BufReader::new(stream),
                     db: 0,
+                };
+                if let Some(password) = &password {
+                    let user = percent_encoding::percent_decode_str(&user).decode_utf8_lossy();
+                    let mut args: Vec<&[u8]> = vec![b"AUTH"];
+                    if !user.is_empty() {
+                        args.push(user.as_bytes());
+                    }
+                    args.push(password.as_bytes());
+                    match command(&mut conn.io, &args)
+                        .await
+                        .map_err(|e| SendError::Failed(format!("Redis at {server}: {e}")))?
+                    {
+                        Reply::Ok(_) => {}
+                        Reply::Refused(e) => {
+                            return Err(SendError::Failed(format!("Redis AUTH at {server}: {e}")))
+                        }
+                    }
                 }
+                conn
             }
         };
         let io_error = |e: std::io::Error| SendError::Failed(format!("Redis at {server}: {e}"));
@@ -120,7 +155,7 @@ impl Redis {
         // A complete answer: the connection can serve the next delivery.
         {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-            let list = idle.entry(server.clone()).or_default();
+            let list = idle.entry(pool).or_default();
             if list.len() < IDLE_PER_SERVER {
                 list.push(conn);
             }
@@ -136,7 +171,10 @@ impl Redis {
 }
 
 /// Sends one command and reads its answer.
-async fn command(io: &mut BufReader<TcpStream>, args: &[&[u8]]) -> std::io::Result<Reply> {
+async fn command<S: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut BufReader<S>,
+    args: &[&[u8]],
+) -> std::io::Result<Reply> {
     io.get_mut().write_all(&encode(args)).await?;
     read_reply(io).await
 }

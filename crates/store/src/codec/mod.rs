@@ -3,5 +3,6 @@
 //! sorted and paged here rather than in SQL.
 
 pub mod executions;
+pub mod public_keys;
 pub mod subscriptions;
 pub mod targets;

@@ -48,6 +48,7 @@ macro_rules! schema {
             (8, "0008", "cancel"),
             (9, "0009", "transports"),
             (10, "0010", "console"),
+            (11, "0011", "zitadel_keys"),
             (12, "0012", "retention"),
             (13, "0013", "policy"),
             (14, "0014", "route_health"),

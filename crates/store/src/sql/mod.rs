@@ -19,6 +19,7 @@ mod sailpoint;
 mod search;
 mod secrets;
 mod stmt;
+mod web_keys;
 mod zitadel;
 
 pub use backend::{finish, Backend, Relaxed, RelaxedTx, SqlStore};
@@ -26,6 +27,7 @@ pub use driver::{Col, Dialect, Sql};
 pub(crate) use row::sql_row;
 pub use row::{Column, FromSqlRow};
 pub use stmt::{Arg, Stmt, Tuple};
+pub use web_keys::MAX_PUBLISHED as MAX_PUBLISHED_WEB_KEYS;
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Transaction};

@@ -2,7 +2,7 @@
 
 use super::backend::{Backend, SqlStore, Tx};
 use super::{finish, sql_row, Stmt};
-use crate::secrets::{reseal_subscription_doc, Resealer, SecretStore};
+use crate::secrets::{reseal_subscription_doc, reseal_url, Resealer, SecretStore};
 use crate::{StoreError, StoreResult};
 use async_trait::async_trait;
 
@@ -13,6 +13,22 @@ sql_row! {
         owner_id: String,
         key_id: String,
         sealed: String,
+    }
+}
+
+sql_row! {
+    struct WebKeyRow {
+        instance_id: String,
+        key_id: String,
+        sealed: String,
+    }
+}
+
+sql_row! {
+    struct EndpointRow {
+        instance_id: String,
+        id: String,
+        endpoint: String,
     }
 }
 
@@ -63,6 +79,27 @@ async fn reseal_all<B: Backend>(tx: &mut Tx<B>, reseal: &Resealer) -> StoreResul
             changed += 1;
         }
     }
+    let web_keys: Vec<WebKeyRow> = Stmt::new(format!(
+        "SELECT instance_id, key_id, sealed FROM instance_web_keys{}",
+        B::FOR_UPDATE
+    ))
+    .fetch_all(tx)
+    .await?;
+    for k in web_keys {
+        if let Some(new) =
+            reseal(&k.sealed).map_err(|e| fail(format!("web key {}: {e}", k.key_id)))?
+        {
+            Stmt::new(
+                "UPDATE instance_web_keys SET sealed = $1 WHERE instance_id = $2 AND key_id = $3",
+            )
+            .bind(new)
+            .bind(&k.instance_id)
+            .bind(&k.key_id)
+            .execute(tx)
+            .await?;
+            changed += 1;
+        }
+    }
     let docs: Vec<DocRow> = Stmt::new(format!(
         "SELECT instance_id, id, doc FROM sailpoint_subscriptions{}",
         B::FOR_UPDATE
@@ -80,6 +117,27 @@ async fn reseal_all<B: Backend>(tx: &mut Tx<B>, reseal: &Resealer) -> StoreResul
             .bind(doc.to_string())
             .bind(&d.instance_id)
             .bind(&d.id)
+            .execute(tx)
+            .await?;
+            changed += 1;
+        }
+    }
+    let endpoints: Vec<EndpointRow> = Stmt::new(format!(
+        "SELECT instance_id, id, endpoint FROM zitadel_targets{}",
+        B::FOR_UPDATE
+    ))
+    .fetch_all(tx)
+    .await?;
+    for t in endpoints {
+        if let Some(new) =
+            reseal_url(&t.endpoint, reseal).map_err(|e| fail(format!("target {}: {e}", t.id)))?
+        {
+            Stmt::new(
+                "UPDATE zitadel_targets SET endpoint = $1 WHERE instance_id = $2 AND id = $3",
+            )
+            .bind(new)
+            .bind(&t.instance_id)
+            .bind(&t.id)
             .execute(tx)
             .await?;
             changed += 1;

@@ -12,6 +12,7 @@ mod catalog;
 mod health;
 mod ordering;
 mod policy;
+mod public_keys;
 mod queue;
 mod request_response;
 mod retention;

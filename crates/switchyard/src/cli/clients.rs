@@ -1,7 +1,10 @@
 //! `switchyard clients create|list|revoke`: API clients for the OAuth2 client-credentials flow.
 //! A new client's secret is random (256 bits), shown exactly once, and stored only as a digest;
 //! a revoked client gets no more tokens and the ones it holds stop being accepted (within a
-//! second on a running server).
+//! second on a running server). With `--key-file OUT.json` a new client also gets an RSA key
+//! pair for the JWT profile grant: the private key goes only into that ZITADEL-style key file
+//! (`{"type":"serviceaccount","keyId","key","userId"}`, what `Zitadel.with_private_key` reads);
+//! the server stores the public key.
 
 use crate::Config;
 use clap::{Args, Subcommand};
@@ -9,7 +12,7 @@ use std::path::PathBuf;
 use switchyard_core::auth::{RateLimit, Scopes};
 use switchyard_core::crypto::{hash_secret, random_token};
 use switchyard_core::{Clock, InstanceId, SystemClock};
-use switchyard_store::ApiClient;
+use switchyard_store::{ApiClient, ClientKey};
 
 #[derive(Subcommand, Debug)]
 pub enum ClientsCommand {
@@ -57,6 +60,10 @@ pub struct CreateArgs {
     /// Own limit on the producer API, e.g. 1000/1s (default: auth.producer_rate_limit).
     #[arg(long)]
     pub producer_rate_limit: Option<String>,
+    /// Also create a key pair and write the ZITADEL-style key file (private key) here; the file
+    /// must not exist yet.
+    #[arg(long)]
+    pub key_file: Option<PathBuf>,
 }
 
 pub async fn run(mut config: Config, cmd: ClientsCommand) -> anyhow::Result<()> {
@@ -167,7 +174,13 @@ async fn create(config: &Config, args: CreateArgs) -> anyhow::Result<()> {
         producer_limit,
         created_at: SystemClock.now(),
     };
-    let result = store.create_client(&client).await;
+    let result = match &args.key_file {
+        None => store
+            .create_client(&client)
+            .await
+            .map_err(anyhow::Error::from),
+        Some(path) => create_with_key_file(store.as_ref(), &client, path).await,
+    };
     store.close().await;
     result?;
     eprintln!(
@@ -177,6 +190,53 @@ async fn create(config: &Config, args: CreateArgs) -> anyhow::Result<()> {
     println!(
         "{}",
         serde_json::json!({"clientId": client.id, "clientSecret": secret})
+    );
+    Ok(())
+}
+
+/// Generates the key pair, writes the key file (new, owner-only) and stores the client with the
+/// public key; the file is removed again if the client cannot be stored.
+async fn create_with_key_file(
+    store: &dyn switchyard_store::Store,
+    client: &ApiClient,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    let (private_pem, public_pem) =
+        switchyard_core::jose::client_key::generate(&mut rand::thread_rng())?;
+    let key = ClientKey {
+        client_id: client.id.clone(),
+        key_id: switchyard_core::ids::zitadel_id(),
+        public_key: public_pem,
+        created_at: client.created_at,
+        expires_at: None,
+    };
+    let file = serde_json::json!({
+        "type": "serviceaccount",
+        "keyId": key.key_id,
+        "key": private_pem,
+        "userId": client.id,
+    });
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut out = options
+        .open(path)
+        .with_context(|| format!("creating the key file {}", path.display()))?;
+    out.write_all(serde_json::to_string_pretty(&file)?.as_bytes())
+        .and_then(|()| out.sync_all())
+        .with_context(|| format!("writing the key file {}", path.display()))?;
+    if let Err(e) = store.create_client_with_key(client, &key).await {
+        let _ = std::fs::remove_file(path);
+        return Err(e.into());
+    }
+    eprintln!(
+        "wrote key {} of client {} to {}",
+        key.key_id,
+        client.id,
+        path.display()
     );
     Ok(())
 }

@@ -445,7 +445,7 @@ pub(crate) fn cli(args: &[&str]) -> String {
         .to_string()
 }
 
-fn create_client(s: &TestServer, extra: &[&str]) -> (String, String) {
+pub(crate) fn create_client(s: &TestServer, extra: &[&str]) -> (String, String) {
     let dir = s.data_dir.to_str().unwrap();
     let mut args = vec!["clients", "create", "--data-dir", dir];
     args.extend_from_slice(extra);

@@ -4,6 +4,7 @@
 mod auth;
 mod calls;
 mod cli;
+mod console;
 mod delivery;
 mod health;
 mod hostile;

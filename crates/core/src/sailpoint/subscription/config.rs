@@ -86,6 +86,20 @@ impl HttpConfig {
     pub fn delivery_url(&self) -> &DeliveryUrl {
         &self.url
     }
+
+    /// The URL as answered: a password in it masked.
+    pub fn masked_url(&self) -> String {
+        self.url.masked()
+    }
+
+    /// Transforms the URL's password (a broker login), if it has one.
+    pub(super) fn map_url_password<E>(
+        &mut self,
+        f: impl FnOnce(&str) -> Result<String, E>,
+    ) -> Result<(), E> {
+        self.url = self.url.map_password(f)?;
+        Ok(())
+    }
 }
 
 /// Delivery to an AWS EventBridge partner event source.
@@ -150,6 +164,12 @@ pub(super) fn required<'a>(v: &'a Option<String>, field: &str) -> Result<&'a str
 
 pub(super) fn parse_http(doc: &HttpConfigDoc) -> Result<HttpConfig, ValidationError> {
     let url = DeliveryUrl::parse("httpConfig.url", required(&doc.url, "httpConfig.url")?)?;
+    if url.password().as_deref() == Some("***") {
+        return Err(ValidationError::new(
+            "httpConfig.url",
+            "the password '***' stands for a stored one: send the URL as answered to keep it, or the new password",
+        ));
+    }
     let dispatch_mode = match doc.http_dispatch_mode.as_deref().unwrap_or("SYNC") {
         "SYNC" => DispatchMode::Sync,
         "ASYNC" => DispatchMode::Async,

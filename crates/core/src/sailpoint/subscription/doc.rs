@@ -100,6 +100,10 @@ impl SubscriptionDoc {
         let Some(http) = self.http_config.as_mut() else {
             return;
         };
+        // The URL sent back as answered (a broker password masked) is the stored one.
+        if http.url.as_deref() == Some(prev.masked_url().as_str()) {
+            http.url = Some(prev.url().to_string());
+        }
         match (&prev.auth, auth.as_str()) {
             (HttpAuth::BasicAuth { password, .. }, "BASIC_AUTH") => {
                 let cfg = http.basic_auth_config.get_or_insert_with(Default::default);

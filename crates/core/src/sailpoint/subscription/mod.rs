@@ -204,6 +204,7 @@ impl Subscription {
         mut f: impl FnMut(&str) -> Result<String, E>,
     ) -> Result<Self, E> {
         if let SubscriptionTarget::Http(h) = &mut self.target {
+            h.map_url_password(&mut f)?;
             match &mut h.auth {
                 HttpAuth::NoAuth => {}
                 HttpAuth::BasicAuth { password, .. } => {
@@ -220,7 +221,7 @@ impl Subscription {
         let (http, eb) = match &self.target {
             SubscriptionTarget::Http(h) => {
                 let mut cfg = json!({
-                    "url": h.url(),
+                    "url": h.masked_url(),
                     "httpDispatchMode": h.dispatch_mode.as_str(),
                     "httpAuthenticationType": h.auth.type_name(),
                     "basicAuthConfig": null,

@@ -5,6 +5,7 @@
 //! executions, not millions.
 
 mod executions;
+mod public_keys;
 mod targets;
 
 use super::backend::{lock, Backend, SqlStore, Tx};
@@ -156,6 +157,7 @@ impl<B: Backend> ZitadelStore for SqlStore<B> {
                 return Ok(false);
             }
             keys::delete_all(&mut tx, instance, KeyOwner::Target, id).await?;
+            public_keys::delete_all(&mut tx, instance, id).await?;
             enable_route(&mut tx, instance, RouteKind::Target, id).await?;
             crate::sql::policy::forget(&mut tx, instance, RouteKind::Target, id).await?;
             executions::remove_target(&mut tx, instance, id, now).await?;

@@ -3,6 +3,7 @@
 
 mod breaker;
 mod chain;
+mod payload;
 mod rules;
 
 use crate::support::TestServer;

@@ -8,6 +8,7 @@ mod disable;
 mod drain;
 mod operator;
 mod ordering;
+mod payload_types;
 mod policy;
 mod publish;
 pub mod receiver;

@@ -3,6 +3,7 @@
 //! made. With `CI` set, a broker that cannot be reached fails the test instead of skipping it.
 
 mod amqp;
+mod credentials;
 mod mqtt;
 mod nats;
 mod redis;

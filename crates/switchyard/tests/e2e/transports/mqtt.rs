@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 const BROKER: &str = "127.0.0.1:1883";
 
 /// A subscriber to `topic` on `port`: the messages it receives.
-async fn subscribe(port: u16, topic: &str) -> (AsyncClient, mpsc::UnboundedReceiver<Publish>) {
+pub async fn subscribe(port: u16, topic: &str) -> (AsyncClient, mpsc::UnboundedReceiver<Publish>) {
     let id = format!("sy-test-{}", uuid::Uuid::new_v4().simple());
     let (client, mut eventloop) = AsyncClient::new(MqttOptions::new(id, "127.0.0.1", port), 16);
     client
@@ -198,7 +198,7 @@ async fn malformed_mqtt_urls_are_400s_naming_the_field() {
         ("mqtt://127.0.0.1:1883", "no topic"),
         ("mqtt://127.0.0.1:1883/a/+/c", "wildcards"),
         ("mqtt://127.0.0.1:1883/$SYS/x", "reserved"),
-        ("mqtt://u:p@127.0.0.1:1883/a", "credentials"),
+        ("mqtt://u:***@127.0.0.1:1883/a", "stands for a stored one"),
     ] {
         let (st, err) = s
             .post(

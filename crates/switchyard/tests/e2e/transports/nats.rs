@@ -305,7 +305,7 @@ async fn malformed_nats_urls_are_400s_in_each_dialect_naming_the_field() {
     for (url, needle) in [
         ("nats://127.0.0.1:4222", "no subject"),
         ("nats://127.0.0.1:4222/orders.*", "not a NATS subject"),
-        ("nats://u:p@127.0.0.1:4222/orders", "credentials"),
+        ("nats://u@127.0.0.1:4222/orders", "needs a password"),
         ("kafka://127.0.0.1:9092/orders", "scheme"),
     ] {
         let (st, err) = s

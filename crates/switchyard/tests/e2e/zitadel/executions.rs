@@ -2,7 +2,7 @@
 //! removal by an empty list, catalog checks, target deletion cleanup, and the delivery
 //! hand-off (best-match resolution and signing keys) read straight from the store.
 
-use super::{make_target, CONNECT, V3};
+use super::{make_target, target_body, CONNECT, V3};
 use crate::support::TestServer;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -475,4 +475,131 @@ async fn the_catalog_is_extended_by_configuration() {
     )
     .await;
     assert_eq!(st, 201, "{v}");
+    let (st, listed) = s.get("/v1/catalog/zitadel-events").await;
+    assert_eq!(st, 200, "{listed}");
+    assert!(listed["events"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("acme.invoice.created")));
+    assert!(listed["groups"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("acme.invoice")));
+}
+
+/// ZITADEL has no List RPC for events: the error for an unknown one (typically a SailPoint
+/// trigger id) names where the valid ones are listed, and that place lists them.
+#[tokio::test]
+async fn unknown_events_point_to_the_event_catalog() {
+    let s = TestServer::start().await;
+    let t = make_target(&s, "t").await;
+    for (path, body) in [
+        (
+            format!("{CONNECT}/SetExecution"),
+            json!({"condition": {"event": {"event": "idn:access-request-submitted"}}, "targets": [t]}),
+        ),
+        (
+            "/v2/actions/executions".to_string(),
+            json!({"condition": {"event": {"group": "idn"}}, "targets": [t]}),
+        ),
+    ] {
+        let method = if path.starts_with("/v2") {
+            Method::PUT
+        } else {
+            Method::POST
+        };
+        let (st, err) = s.call(method, &path, Some(body)).await;
+        assert_eq!(st, 400, "{err}");
+        let msg = err["message"].as_str().unwrap();
+        assert!(msg.contains("GET /v1/catalog/zitadel-events"), "{msg}");
+    }
+    let (st, listed) = s.get("/v1/catalog/zitadel-events").await;
+    assert_eq!(st, 200, "{listed}");
+    let events = listed["events"].as_array().unwrap();
+    assert!(events.contains(&json!("user.human.added")), "{listed}");
+    assert!(listed["groups"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("user.human")));
+    for e in events {
+        let (st, v) = s
+            .post(
+                &format!("{CONNECT}/SetExecution"),
+                json!({"condition": {"event": {"event": e}}, "targets": [t]}),
+            )
+            .await;
+        assert_eq!(st, 200, "{e}: {v}");
+    }
+    let (st, _) = s
+        .call_as(None, Method::GET, "/v1/catalog/zitadel-events", None)
+        .await;
+    assert_eq!(st, 401);
+}
+
+/// Timestamps in ZITADEL answers take proto3 JSON's canonical form: UTC, `Z`, and 0, 3, 6 or 9
+/// fractional digits.
+#[tokio::test]
+async fn timestamps_are_proto3_canonical() {
+    fn canonical(ts: &str) -> bool {
+        let Some(rest) = ts.strip_suffix('Z') else {
+            return false;
+        };
+        let (whole, frac) = rest.split_once('.').unwrap_or((rest, ""));
+        let b = whole.as_bytes();
+        whole.len() == 19
+            && b.iter().enumerate().all(|(i, c)| match i {
+                4 | 7 => *c == b'-',
+                10 => *c == b'T',
+                13 | 16 => *c == b':',
+                _ => c.is_ascii_digit(),
+            })
+            && matches!(frac.len(), 0 | 3 | 6 | 9)
+            && frac.bytes().all(|c| c.is_ascii_digit())
+    }
+    assert!(canonical("2026-11-22T17:28:18.200Z"));
+    assert!(canonical("2026-11-22T17:28:18Z"));
+    assert!(!canonical("2026-11-22T17:28:18.2Z"));
+    assert!(!canonical("2026-11-22T17:28:18.200+00:00"));
+    let s = TestServer::start().await;
+    let mut seen = Vec::new();
+    for i in 0..5 {
+        let (_, c) = s
+            .post(
+                &format!("{CONNECT}/CreateTarget"),
+                target_body(&format!("ts-{i}")),
+            )
+            .await;
+        seen.push(c["creationDate"].clone());
+        let id = c["id"].as_str().unwrap().to_string();
+        let (_, u) = s
+            .post(
+                &format!("/v2/actions/targets/{id}"),
+                json!({"timeout": "5s"}),
+            )
+            .await;
+        seen.push(u["changeDate"].clone());
+        let (_, g) = s
+            .post(&format!("{CONNECT}/GetTarget"), json!({"id": id}))
+            .await;
+        seen.push(g["target"]["creationDate"].clone());
+        seen.push(g["target"]["changeDate"].clone());
+        let (_, g) = s.get(&format!("{V3}/targets/{id}")).await;
+        seen.push(g["target"]["details"]["created"].clone());
+        seen.push(g["target"]["details"]["changed"].clone());
+        let (_, x) = s
+            .post(
+                &format!("{CONNECT}/SetExecution"),
+                json!({"condition": {"event": {"all": true}}, "targets": [id]}),
+            )
+            .await;
+        seen.push(x["setDate"].clone());
+        let (_, d) = s
+            .post(&format!("{CONNECT}/DeleteTarget"), json!({"id": id}))
+            .await;
+        seen.push(d["deletionDate"].clone());
+    }
+    for ts in seen {
+        let ts = ts.as_str().unwrap_or_default();
+        assert!(canonical(ts), "not canonical: {ts:?}");
+    }
 }

@@ -40,10 +40,10 @@ async fn target_fields_are_validated_on_every_surface() {
         (
             with(
                 "endpoint",
-                json!(format!("https://e.com/{}", "a".repeat(1000))),
+                json!(format!("https://e.com/{}", "a".repeat(2048))),
             ),
             "endpoint",
-            "1000",
+            "2048",
         ),
         (without("endpoint"), "endpoint", "required"),
         (with("timeout", json!("0s")), "timeout", "greater than 0"),
@@ -64,6 +64,11 @@ async fn target_fields_are_validated_on_every_surface() {
             ("/v2/actions/targets".to_string(), json!(3)),
             (format!("{V3}/targets"), json!(3)),
         ] {
+            // v3alpha keeps the seed's 1000-character endpoints; v2 allows 2048.
+            let rule = match rule {
+                "2048" if path.starts_with(V3) => "1000",
+                other => other,
+            };
             let (st, err) = s.post(&path, body.clone()).await;
             assert_eq!(st, 400, "{path} {field}: {err}");
             assert_eq!(err["code"], code, "{path}: {err}");
@@ -73,6 +78,47 @@ async fn target_fields_are_validated_on_every_surface() {
                 "{path} {field}/{rule}: {msg}"
             );
         }
+    }
+}
+
+/// v2 allows endpoints of up to 2048 characters (ZITADEL's `action/v2` proto); v3alpha keeps the
+/// seed's 1000.
+#[tokio::test]
+async fn endpoint_limit_is_the_surfaces_own() {
+    let s = TestServer::start().await;
+    let long = format!("https://e.com/{}", "a".repeat(2048 - 14));
+    assert_eq!(long.len(), 2048);
+    let (st, err) = s
+        .post(&format!("{V3}/targets"), with("endpoint", json!(long)))
+        .await;
+    assert_eq!(st, 400, "{err}");
+    assert!(err["message"].as_str().unwrap().contains("1000"), "{err}");
+    for (i, path) in [
+        format!("{CONNECT}/CreateTarget"),
+        "/v2/actions/targets".into(),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut body = with("endpoint", json!(long));
+        body["name"] = json!(format!("long-{i}"));
+        let (st, created) = s.post(path, body).await;
+        assert_eq!(st, 200, "{path}: {created}");
+        let id = created["id"].as_str().unwrap();
+        let (st, got) = s.get(&format!("/v2/actions/targets/{id}")).await;
+        assert_eq!(st, 200, "{got}");
+        assert_eq!(got["target"]["endpoint"], json!(long));
+        // v3alpha still reads it; it only refuses to write one that long.
+        let (st, got) = s.get(&format!("{V3}/targets/{id}")).await;
+        assert_eq!(st, 200, "{got}");
+        let (st, err) = s
+            .call(
+                Method::PATCH,
+                &format!("{V3}/targets/{id}"),
+                Some(json!({"endpoint": long})),
+            )
+            .await;
+        assert_eq!(st, 400, "{err}");
     }
 }
 

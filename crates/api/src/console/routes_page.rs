@@ -1,0 +1,347 @@
+//! Routes: SailPoint subscriptions (enable/disable), ZITADEL targets, the trigger catalog with
+//! schemas and examples, and test invocations. Reads and actions are the dialects' own API calls
+//! (`/beta/trigger-subscriptions`, `/v2/actions/targets`, `/beta/triggers`,
+//! `/beta/trigger-invocations/test`), so their scopes and validation apply unchanged.
+
+use super::backend::{segment, with_query};
+use super::page::{self, Chrome, Flash};
+use super::session::{secure, signed_out, Posted, Session};
+use super::Console;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub(super) fn router() -> Router<Console> {
+    Router::new()
+        .route("/console/routes", get(list))
+        .route("/console/routes/test", post(test_invocation))
+        .route(
+            "/console/routes/subscriptions/{id}/enabled",
+            post(set_enabled),
+        )
+}
+
+/// A subscription as the SailPoint API writes it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SubscriptionIn {
+    id: String,
+    name: String,
+    trigger_id: String,
+    #[serde(default)]
+    trigger_name: Option<String>,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    http_config: Option<Value>,
+    #[serde(default)]
+    event_bridge_config: Option<Value>,
+    enabled: bool,
+    #[serde(default)]
+    filter: Option<String>,
+    #[serde(default)]
+    response_deadline: Option<String>,
+}
+
+struct SubscriptionRow {
+    id: String,
+    name: String,
+    trigger: String,
+    kind: String,
+    destination: String,
+    enabled: bool,
+    filter: String,
+    deadline: String,
+}
+
+impl From<SubscriptionIn> for SubscriptionRow {
+    fn from(s: SubscriptionIn) -> Self {
+        let destination = s
+            .http_config
+            .as_ref()
+            .and_then(|h| h["url"].as_str())
+            .map(str::to_string)
+            .or_else(|| {
+                s.event_bridge_config.as_ref().map(|e| {
+                    format!(
+                        "{} / {}",
+                        e["awsAccount"].as_str().unwrap_or(""),
+                        e["awsRegion"].as_str().unwrap_or("")
+                    )
+                })
+            })
+            .unwrap_or_default();
+        Self {
+            trigger: match s.trigger_name {
+                Some(n) if !n.is_empty() => format!("{} ({n})", s.trigger_id),
+                _ => s.trigger_id,
+            },
+            id: s.id,
+            name: s.name,
+            kind: s.kind,
+            destination,
+            enabled: s.enabled,
+            filter: s.filter.unwrap_or_default(),
+            deadline: s.response_deadline.unwrap_or_default(),
+        }
+    }
+}
+
+/// A ZITADEL target as the v2 API writes it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TargetIn {
+    id: String,
+    name: String,
+    endpoint: String,
+    timeout: String,
+    #[serde(default)]
+    payload_type: String,
+    #[serde(flatten)]
+    rest: serde_json::Map<String, Value>,
+}
+
+struct TargetRow {
+    id: String,
+    name: String,
+    endpoint: String,
+    timeout: String,
+    kind: String,
+    payload_type: String,
+}
+
+impl From<TargetIn> for TargetRow {
+    fn from(t: TargetIn) -> Self {
+        let kind = ["restWebhook", "restCall", "restAsync"]
+            .into_iter()
+            .find(|k| t.rest.contains_key(*k))
+            .unwrap_or("")
+            .to_string();
+        Self {
+            id: t.id,
+            name: t.name,
+            endpoint: t.endpoint,
+            timeout: t.timeout,
+            kind,
+            payload_type: t.payload_type,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TriggerIn {
+    id: String,
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    input_schema: String,
+    #[serde(default)]
+    example_input: Value,
+    #[serde(default)]
+    output_schema: Option<String>,
+    #[serde(default)]
+    example_output: Option<Value>,
+}
+
+struct TriggerRow {
+    id: String,
+    name: String,
+    kind: String,
+    description: String,
+    input_schema: String,
+    example_input: String,
+    output_schema: Option<String>,
+    example_output: Option<String>,
+}
+
+/// Schemas come as JSON text; shown indented when they parse.
+fn indent_text(s: &str) -> String {
+    serde_json::from_str::<Value>(s)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| s.to_string())
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+impl From<TriggerIn> for TriggerRow {
+    fn from(t: TriggerIn) -> Self {
+        Self {
+            id: t.id,
+            name: t.name,
+            kind: t.kind,
+            description: t.description.unwrap_or_default(),
+            input_schema: indent_text(&t.input_schema),
+            example_input: pretty(&t.example_input),
+            output_schema: t.output_schema.as_deref().map(indent_text),
+            example_output: t.example_output.as_ref().map(pretty),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/routes.html")]
+struct RoutesPage {
+    chrome: Chrome,
+    subscriptions: Result<Vec<SubscriptionRow>, String>,
+    targets: Result<Vec<TargetRow>, String>,
+    triggers: Result<Vec<TriggerRow>, String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct FlashQuery {
+    ok: Option<String>,
+    error: Option<String>,
+}
+
+/// `GET /console/routes`.
+async fn list(State(c): State<Console>, session: Session, Query(q): Query<FlashQuery>) -> Response {
+    let everything = json!({});
+    let (subs, targets, triggers) = tokio::join!(
+        c.get(&session, "/beta/trigger-subscriptions?limit=250"),
+        c.call(
+            &session,
+            Method::POST,
+            "/v2/actions/targets/search",
+            Some(&everything)
+        ),
+        c.get(&session, "/beta/triggers?limit=250"),
+    );
+    if subs.unauthenticated() || targets.unauthenticated() || triggers.unauthenticated() {
+        return signed_out(&Method::GET, &Default::default(), secure(&c));
+    }
+    #[derive(Deserialize)]
+    struct Targets {
+        #[serde(default)]
+        targets: Vec<TargetIn>,
+    }
+    page::html(
+        StatusCode::OK,
+        &RoutesPage {
+            chrome: Chrome::new(
+                &session,
+                "routes",
+                Flash::from_query(q.ok.as_deref(), q.error.as_deref()),
+            ),
+            subscriptions: subs
+                .parse::<Vec<SubscriptionIn>>()
+                .map(|v| v.into_iter().map(Into::into).collect()),
+            targets: targets
+                .parse::<Targets>()
+                .map(|t| t.targets.into_iter().map(Into::into).collect()),
+            triggers: triggers
+                .parse::<Vec<TriggerIn>>()
+                .map(|v| v.into_iter().map(Into::into).collect()),
+        },
+    )
+}
+
+fn back(c: &Console, answer: &super::backend::Answer, done: &str) -> Response {
+    if answer.unauthenticated() {
+        return signed_out(&Method::POST, &Default::default(), secure(c));
+    }
+    let (k, v) = if answer.ok() {
+        ("ok", done.to_string())
+    } else {
+        ("error", answer.error_text())
+    };
+    Redirect::to(&with_query("/console/routes", &[(k, &v)])).into_response()
+}
+
+#[derive(Deserialize)]
+pub(super) struct EnabledForm {
+    enabled: String,
+}
+
+/// `POST /console/routes/subscriptions/{id}/enabled`: a JSON Patch of `/enabled`.
+async fn set_enabled(
+    State(c): State<Console>,
+    Path(id): Path<String>,
+    p: Posted<EnabledForm>,
+) -> Response {
+    let enabled = p.form.enabled == "true";
+    let patch = json!([{"op": "replace", "path": "/enabled", "value": enabled}]);
+    let answer = c
+        .patch(
+            &p.session,
+            &format!("/beta/trigger-subscriptions/{}", segment(&id)),
+            &patch,
+        )
+        .await;
+    let done = format!(
+        "Subscription {id} {}.",
+        if enabled { "enabled" } else { "disabled" }
+    );
+    back(&c, &answer, &done)
+}
+
+#[derive(Deserialize)]
+pub(super) struct TestForm {
+    subscription: String,
+    #[serde(default)]
+    input: String,
+}
+
+/// `POST /console/routes/test`: a SailPoint test invocation of one subscription (its trigger's
+/// example input unless one is given); shows the invocation it made.
+async fn test_invocation(State(c): State<Console>, p: Posted<TestForm>) -> Response {
+    let subs = c
+        .get(
+            &p.session,
+            &format!(
+                "/beta/trigger-subscriptions/{}",
+                segment(&p.form.subscription)
+            ),
+        )
+        .await;
+    let trigger = match subs.parse::<Value>() {
+        Ok(s) => s["triggerId"].as_str().unwrap_or_default().to_string(),
+        Err(e) => return back(&c, &subs, &e),
+    };
+    let mut body = json!({
+        "triggerId": trigger,
+        "contentJson": {"source": "console"},
+        "subscriptionIds": [p.form.subscription],
+    });
+    if !p.form.input.trim().is_empty() {
+        match serde_json::from_str::<Value>(&p.form.input) {
+            Ok(v) => body["input"] = v,
+            Err(e) => {
+                return Redirect::to(&with_query(
+                    "/console/routes",
+                    &[("error", &format!("input: not JSON ({e})"))],
+                ))
+                .into_response()
+            }
+        }
+    }
+    let answer = c
+        .call(
+            &p.session,
+            Method::POST,
+            "/beta/trigger-invocations/test",
+            Some(&body),
+        )
+        .await;
+    match answer.body[0]["id"].as_str() {
+        Some(id) if answer.ok() => Redirect::to(&with_query(
+            &format!("/console/deliveries/{}", segment(id)),
+            &[("ok", "Test invocation sent.")],
+        ))
+        .into_response(),
+        _ if answer.ok() => back(&c, &answer, "No subscription matched the test invocation."),
+        _ => back(&c, &answer, ""),
+    }
+}

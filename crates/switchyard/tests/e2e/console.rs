@@ -1,0 +1,425 @@
+//! The web console over HTTP: the session cookie's flags, public assets, data only with a
+//! session, CSRF refusals, one instance's console seeing nothing of another's, and the
+//! deliveries and routes pages driven as a browser would (forms, redirects), without a browser.
+//! The browser run is `tests/sdk/test_console.py`.
+
+use crate::auth::create_client;
+use crate::delivery::{
+    identity, invocation_for, publish, server_with_schedule, subscribe, target, wait_status,
+    Receiver, Reply,
+};
+use crate::support::TestServer;
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{redirect, Response, StatusCode};
+use serde_json::json;
+
+/// A browser-like client that never follows redirects, so tests see each answer.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A signed-in console: its cookie and CSRF token.
+struct Console<'a> {
+    s: &'a TestServer,
+    http: reqwest::Client,
+    cookie: String,
+    csrf: String,
+}
+
+async fn sign_in_with(s: &TestServer, form: &[(&str, &str)]) -> Response {
+    client()
+        .post(s.url("/console/sign-in"))
+        .header("origin", &s.base)
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+impl<'a> Console<'a> {
+    async fn sign_in(s: &'a TestServer, token: &str) -> Console<'a> {
+        let resp = sign_in_with(s, &[("token", token)]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let set = resp.headers()[SET_COOKIE].to_str().unwrap().to_string();
+        let cookie = set.split(';').next().unwrap().to_string();
+        let mut c = Console {
+            s,
+            http: client(),
+            cookie,
+            csrf: String::new(),
+        };
+        // Every signed-in page carries the CSRF token (in its sign-out form).
+        let (_, page) = c.get("/console/deliveries").await;
+        c.csrf = between(&page, "name=\"csrf\" value=\"", "\"").to_string();
+        assert!(!c.csrf.is_empty());
+        c
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let resp = self
+            .http
+            .get(self.s.url(path))
+            .header(COOKIE, &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        (resp.status(), resp.text().await.unwrap())
+    }
+
+    /// Posts a form from this origin with the CSRF token; returns status and Location.
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
+        let mut form = form.to_vec();
+        form.push(("csrf", &self.csrf));
+        let resp = self
+            .http
+            .post(self.s.url(path))
+            .header(COOKIE, &self.cookie)
+            .header("origin", &self.s.base)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        location(resp)
+    }
+}
+
+fn location(resp: Response) -> (StatusCode, String) {
+    let st = resp.status();
+    let loc = resp
+        .headers()
+        .get(LOCATION)
+        .map(|l| l.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (st, loc)
+}
+
+fn between<'t>(text: &'t str, start: &str, end: &str) -> &'t str {
+    let from = text
+        .find(start)
+        .map(|i| i + start.len())
+        .unwrap_or(text.len());
+    let rest = &text[from..];
+    &rest[..rest.find(end).unwrap_or(0)]
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_strict_http_only_cookie_and_sign_out_clears_it() {
+    let s = TestServer::start().await;
+    let resp = sign_in_with(&s, &[("token", &s.token("admin"))]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()[LOCATION], "/console");
+    let set = resp.headers()[SET_COOKIE].to_str().unwrap().to_string();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/console", "Max-Age="] {
+        assert!(set.contains(flag), "{flag} in {set}");
+    }
+    // The token is not readable in the cookie (sealed).
+    assert!(!set.contains(&s.token("admin")[..20]));
+
+    // A bad token and an empty form are refused on the form, without a cookie.
+    let resp = sign_in_with(&s, &[("token", "not-a-token")]).await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert!(resp.headers().get(SET_COOKIE).is_none());
+    assert!(resp.text().await.unwrap().contains("the token was refused"));
+    let resp = sign_in_with(&s, &[("token", "")]).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    // Signing in from another site is refused (login CSRF).
+    let resp = client()
+        .post(s.url("/console/sign-in"))
+        .header("origin", "http://evil.example")
+        .form(&[("token", s.token("admin"))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+
+    let c = Console::sign_in(&s, &s.token("admin")).await;
+    let (st, loc) = c.post("/console/sign-out", &[]).await;
+    assert_eq!(
+        (st, loc.as_str()),
+        (StatusCode::SEE_OTHER, "/console/sign-in")
+    );
+}
+
+#[tokio::test]
+async fn an_oauth_client_signs_in_with_its_id_and_secret() {
+    let s = TestServer::start().await;
+    let (id, secret) = create_client(&s, &["--scopes", "admin"]);
+    let resp = sign_in_with(&s, &[("client_id", &id), ("client_secret", "wrong")]).await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert!(resp.text().await.unwrap().contains("client"));
+    let resp = sign_in_with(&s, &[("client_id", &id), ("client_secret", &secret)]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let cookie = resp.headers()[SET_COOKIE].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap();
+    let resp = client()
+        .get(s.url("/console/deliveries"))
+        .header(COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.text().await.unwrap().contains(&id));
+}
+
+#[tokio::test]
+async fn assets_are_public_and_data_needs_a_session() {
+    let s = TestServer::start().await;
+    for (name, kind) in [
+        ("htmx.min.js", "text/javascript"),
+        ("uPlot.iife.min.js", "text/javascript"),
+        ("console.css", "text/css"),
+        ("htmx.LICENSE", "text/plain"),
+    ] {
+        let resp = client()
+            .get(s.url(&format!("/console/assets/{name}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{name}");
+        assert!(resp.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with(kind));
+    }
+    let resp = client()
+        .get(s.url("/console/assets/nope.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let resp = client()
+        .get(s.url("/console/sign-in"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+
+    for page in [
+        "/console",
+        "/console/deliveries",
+        "/console/deliveries/x",
+        "/console/routes",
+    ] {
+        let (st, loc) = location(client().get(s.url(page)).send().await.unwrap());
+        assert_eq!(
+            (st, loc.as_str()),
+            (StatusCode::SEE_OTHER, "/console/sign-in"),
+            "{page}"
+        );
+        // A forged or foreign cookie is no session either.
+        let resp = client()
+            .get(s.url(page))
+            .header(COOKIE, "switchyard_console=v1:x:AAAA")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{page}");
+    }
+    let resp = client()
+        .get(s.url("/console/overview/data"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let resp = client()
+        .post(s.url("/console/deliveries/x/replay"))
+        .form(&[("csrf", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    // Console pages are not API operations.
+    let (_, doc) = s.get("/openapi.json").await;
+    assert!(!doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .any(|p| p.starts_with("/console")));
+}
+
+#[tokio::test]
+async fn state_changes_need_the_csrf_token_and_this_origin() {
+    let s = server_with_schedule("50ms").await;
+    let r = Receiver::start().await;
+    r.default_for("/down", 500);
+    let sub = subscribe(&s, &r.url("/down"), json!({})).await;
+    let sub = sub["id"].as_str().unwrap().to_string();
+    let p = publish(&s, "idn:identity-created", identity("u1", "Ops")).await;
+    let inv = invocation_for(&p, &sub);
+    wait_status(&s, &inv, "failed").await;
+    let c = Console::sign_in(&s, &s.token("admin")).await;
+    let path = format!("/console/deliveries/{inv}/replay");
+
+    // Without the token, with a wrong one, or from another origin: refused, nothing replayed.
+    for (csrf, origin) in [
+        ("", s.base.as_str()),
+        ("wrong", s.base.as_str()),
+        (c.csrf.as_str(), "http://evil.example"),
+    ] {
+        let resp = c
+            .http
+            .post(s.url(&path))
+            .header(COOKIE, &c.cookie)
+            .header("origin", origin)
+            .form(&[("csrf", csrf)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{csrf} {origin}");
+    }
+    let resp = c
+        .http
+        .post(s.url(&path))
+        .header(COOKIE, &c.cookie)
+        .header("sec-fetch-site", "cross-site")
+        .header("x-csrf-token", &c.csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let (_, v) = s.get(&format!("/v1/invocations/{inv}")).await;
+    assert_eq!(v["status"], "failed");
+
+    // With both, the replay happens (the header form works too).
+    let (st, loc) = c.post(&path, &[]).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert!(
+        loc.starts_with(&format!("/console/deliveries/{inv}?ok=")),
+        "{loc}"
+    );
+}
+
+#[tokio::test]
+async fn deliveries_are_found_inspected_replayed_and_recovered() {
+    let s = server_with_schedule("50ms").await;
+    let r = Receiver::start().await;
+    r.default_for("/down", Reply::status(500).body("receiver down"));
+    let sub = subscribe(&s, &r.url("/down"), json!({"name": "ops hook"})).await;
+    let sub = sub["id"].as_str().unwrap().to_string();
+    let (target_id, _) = target(&s, "audit", &r.url("/target"), json!({"restWebhook": {}})).await;
+    let p = publish(&s, "idn:identity-created", identity("u1", "Ops")).await;
+    let inv = invocation_for(&p, &sub);
+    wait_status(&s, &inv, "failed").await;
+    let c = Console::sign_in(&s, &s.token("admin")).await;
+
+    let (st, page) = c.get("/console/deliveries?status=failed").await;
+    assert_eq!(st, 200);
+    assert!(page.contains(&inv), "{page}");
+    let (_, page) = c.get("/console/deliveries?status=delivered").await;
+    assert!(!page.contains(&inv));
+    let (_, page) = c.get(&format!("/console/deliveries?routeId={sub}&routeKind=subscription&triggerId=idn:identity-created&since=2000-01-01T00:00")).await;
+    assert!(page.contains(&inv));
+    // The API's validation message is shown for a bad filter.
+    let (st, page) = c.get("/console/deliveries?since=yesterday").await;
+    assert_eq!(st, 400);
+    assert!(page.contains("since: not an RFC 3339 time"), "{page}");
+
+    // The detail shows each attempt: status, error, headers and the response excerpt.
+    let (st, page) = c.get(&format!("/console/deliveries/{inv}")).await;
+    assert_eq!(st, 200);
+    assert!(page.contains("Attempt 2") && page.contains("Attempt 1"));
+    assert!(page.contains("receiver down"));
+    assert!(page.contains("webhook-id"), "request headers shown");
+    assert!(page.contains("u1"), "the request payload shown");
+    let (st, _) = c.get("/console/deliveries/nope").await;
+    assert_eq!(st, 404);
+
+    // The receiver recovers: replay delivers it.
+    r.default_for("/down", 200);
+    let (st, loc) = c
+        .post(&format!("/console/deliveries/{inv}/replay"), &[])
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER, "{loc}");
+    wait_status(&s, &inv, "delivered").await;
+
+    // Bulk recovery with a filter answers how many were queued.
+    r.default_for("/down", 500);
+    let p2 = publish(&s, "idn:identity-created", identity("u2", "Ops")).await;
+    let inv2 = invocation_for(&p2, &sub);
+    wait_status(&s, &inv2, "failed").await;
+    r.default_for("/down", 200);
+    let (st, loc) = c
+        .post(
+            "/console/deliveries/recover",
+            &[
+                ("status", "failed"),
+                ("routeId", &sub),
+                ("since", "2000-01-01T00:00:00Z"),
+            ],
+        )
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert!(loc.contains("ok=Queued+1+invocation"), "{loc}");
+    wait_status(&s, &inv2, "delivered").await;
+    // Without `since` the API's message comes back.
+    let (_, loc) = c
+        .post("/console/deliveries/recover", &[("status", "failed")])
+        .await;
+    assert!(loc.contains("error="), "{loc}");
+
+    // Routes: the subscription, the target, the catalog; disable then enable.
+    let (st, page) = c.get("/console/routes").await;
+    assert_eq!(st, 200);
+    assert!(page.contains("ops hook") && page.contains(&target_id) && page.contains("audit"));
+    assert!(page.contains("idn:identity-created"));
+    let (st, loc) = c
+        .post(
+            &format!("/console/routes/subscriptions/{sub}/enabled"),
+            &[("enabled", "false")],
+        )
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert!(loc.contains("ok="), "{loc}");
+    let (_, v) = s.get(&format!("/beta/trigger-subscriptions/{sub}")).await;
+    assert_eq!(v["enabled"], false);
+    // A test invocation goes out and its page is shown.
+    let (st, loc) = c
+        .post("/console/routes/test", &[("subscription", &sub)])
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert!(loc.starts_with("/console/deliveries/"), "{loc}");
+}
+
+#[tokio::test]
+async fn another_instance_sees_none_of_it() {
+    let s = server_with_schedule("50ms").await;
+    let r = Receiver::start().await;
+    let sub = subscribe(&s, &r.url("/ok"), json!({"name": "default hook"})).await;
+    let sub = sub["id"].as_str().unwrap().to_string();
+    let p = publish(&s, "idn:identity-created", identity("u1", "Ops")).await;
+    let inv = invocation_for(&p, &sub);
+    wait_status(&s, &inv, "delivered").await;
+
+    let other = Console::sign_in(&s, &s.token_for("other", "admin")).await;
+    let (st, page) = other.get("/console/deliveries").await;
+    assert_eq!(st, 200);
+    assert!(!page.contains(&inv));
+    let (st, _) = other.get(&format!("/console/deliveries/{inv}")).await;
+    assert_eq!(st, 404);
+    let (_, page) = other.get("/console/routes").await;
+    assert!(!page.contains(&sub) && !page.contains("default hook"));
+    let (_, loc) = other
+        .post(&format!("/console/deliveries/{inv}/replay"), &[])
+        .await;
+    assert!(loc.contains("error="), "{loc}");
+    // The instance admin may not see the server-wide counters; a system token may.
+    let (_, page) = other.get("/console").await;
+    assert!(page.contains("metrics:read") && !page.contains("id=\"charts\""));
+    let (st, _) = other.get("/console/overview/data").await;
+    assert_eq!(st, 403);
+    let system = Console::sign_in(&s, &s.token("system")).await;
+    let (_, page) = system.get("/console").await;
+    assert!(page.contains("id=\"charts\""), "{page}");
+    let (st, data) = system.get("/console/overview/data").await;
+    assert_eq!(st, 200);
+    let data: serde_json::Value = serde_json::from_str(&data).unwrap();
+    assert!(data["depth"]["pending"].is_array() && data["rate"]["delivered"].is_array());
+    // A scope the token lacks is the API's 403 message, not a page of someone else's data.
+    let reader = Console::sign_in(&s, &s.token("targets:read")).await;
+    let (_, page) = reader.get("/console/deliveries").await;
+    assert!(page.contains("invocations:read"), "{page}");
+}
