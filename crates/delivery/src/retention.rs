@@ -268,6 +268,10 @@ async fn purge_loop(
     let ttl = policy.lease_ttl();
     loop {
         if *stopping.borrow() {
+            // Hand the lease back (if it is still ours): another node, or `switchyard prune`
+            // right after this server stopped, may purge at once instead of after its TTL.
+            let now = clock.now();
+            let _ = store.take_lease(LEASE, &holder, now, now).await;
             return;
         }
         let now = clock.now();
