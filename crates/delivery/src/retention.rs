@@ -225,6 +225,8 @@ fn cutoff(now: Timestamp, age: Duration) -> Timestamp {
 pub struct Retention {
     metrics: Arc<RetentionMetrics>,
     stopping: Arc<watch::Sender<bool>>,
+    /// The purge task, awaited by [`Retention::stop`] so it can hand its lease back.
+    task: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
 impl Retention {
@@ -234,15 +236,17 @@ impl Retention {
         let handle = Self {
             metrics: Arc::new(RetentionMetrics::default()),
             stopping: Arc::new(stopping),
+            task: Arc::default(),
         };
         if policy.attempts.is_some() || policy.events.is_some() {
-            tokio::spawn(purge_loop(
+            let task = tokio::spawn(purge_loop(
                 store,
                 clock,
                 policy,
                 handle.metrics.clone(),
                 stop_rx,
             ));
+            *handle.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
         }
         handle
     }
@@ -251,9 +255,14 @@ impl Retention {
         &self.metrics
     }
 
-    /// Stops the purger after its current batch.
-    pub fn stop(&self) {
+    /// Stops the purger after its current batch and waits (a few seconds at most) until it has
+    /// handed its lease back.
+    pub async fn stop(&self) {
         let _ = self.stopping.send(true);
+        let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(task) = task {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
     }
 }
 

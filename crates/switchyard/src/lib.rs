@@ -189,7 +189,7 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await
             .context("serving HTTP")?;
-        self.retention.stop();
+        self.retention.stop().await;
         // API stopped accepting; let deliveries in flight finish and their results be written.
         self.engine.shutdown(Duration::from_secs(10)).await;
         self.calls.flush(Duration::from_secs(5)).await;

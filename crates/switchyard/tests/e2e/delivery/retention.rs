@@ -211,3 +211,35 @@ async fn the_purge_removes_ended_history_while_a_load_runs_and_spares_live_event
     assert_eq!(v["status"], "pending", "the retrying invocation stays: {v}");
     assert_eq!(r.on("/down").len(), 1);
 }
+
+/// A server that held the retention lease hands it back when it stops, so `switchyard prune`
+/// may run on its data directory at once (not only after the lease's 30 s).
+#[tokio::test]
+async fn a_stopped_server_hands_the_retention_lease_back() {
+    let s = TestServer::start_with(|c| {
+        c.retention.events = "1s".into();
+        c.retention.interval = "100ms".into();
+    })
+    .await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while metric(&metrics_text(&s).await, "switchyard_retention_passes_total") < Some(1.0) {
+        assert!(tokio::time::Instant::now() < deadline, "no purge pass ran");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let dir = s.stop().await.expect("the data directory");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["prune", "--data-dir"])
+        .arg(&dir.0)
+        .args(["--events", "1s"])
+        .env_remove("SWITCHYARD_DATABASE_URL")
+        .output()
+        .expect("switchyard prune runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    assert!(report["events"].is_u64(), "{report}");
+}
