@@ -1,6 +1,7 @@
 //! Routes: SailPoint subscriptions (enable/disable), ZITADEL targets, the trigger catalog with
-//! schemas and examples, and test invocations. Reads and actions are the dialects' own API calls
-//! (`/beta/trigger-subscriptions`, `/v2/actions/targets`, `/beta/triggers`,
+//! schemas and examples, the ZITADEL event types an execution may name, and test invocations.
+//! Reads and actions are the API's own calls (`/beta/trigger-subscriptions`,
+//! `/v2/actions/targets`, `/beta/triggers`, `/v1/catalog/zitadel-events`,
 //! `/beta/trigger-invocations/test`), so their scopes and validation apply unchanged.
 
 use super::backend::{segment, with_query};
@@ -197,6 +198,7 @@ struct RoutesPage {
     subscriptions: Result<Vec<SubscriptionRow>, String>,
     targets: Result<Vec<TargetRow>, String>,
     triggers: Result<Vec<TriggerRow>, String>,
+    zitadel_events: Result<Vec<String>, String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -209,7 +211,7 @@ pub(super) struct FlashQuery {
 /// `GET /console/routes`.
 async fn list(State(c): State<Console>, session: Session, Query(q): Query<FlashQuery>) -> Response {
     let everything = json!({});
-    let (subs, targets, triggers) = tokio::join!(
+    let (subs, targets, triggers, events) = tokio::join!(
         c.get(&session, "/beta/trigger-subscriptions?limit=250"),
         c.call(
             &session,
@@ -218,9 +220,14 @@ async fn list(State(c): State<Console>, session: Session, Query(q): Query<FlashQ
             Some(&everything)
         ),
         c.get(&session, "/beta/triggers?limit=250"),
+        c.get(&session, "/v1/catalog/zitadel-events"),
     );
     if subs.unauthenticated() || targets.unauthenticated() || triggers.unauthenticated() {
         return signed_out(&Method::GET, &Default::default(), secure(&c));
+    }
+    #[derive(Deserialize)]
+    struct Events {
+        events: Vec<String>,
     }
     #[derive(Deserialize)]
     struct Targets {
@@ -244,6 +251,7 @@ async fn list(State(c): State<Console>, session: Session, Query(q): Query<FlashQ
             triggers: triggers
                 .parse::<Vec<TriggerIn>>()
                 .map(|v| v.into_iter().map(Into::into).collect()),
+            zitadel_events: events.parse::<Events>().map(|e| e.events),
         },
     )
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 /// Where the error for an unknown event name sends the user: ZITADEL has no List RPC for
 /// events, and SailPoint trigger ids are the usual mistake.
 pub const EVENTS_LISTED_AT: &str = "the known event types and groups are listed by \
-    GET /v1/catalog/zitadel-events and in the README; SailPoint trigger ids \
+    GET /v1/catalog/zitadel-events, on the console's Routes page and in the README; SailPoint trigger ids \
     belong in SailPoint trigger subscriptions, not ZITADEL executions";
 
 /// Functions ZITADEL calls out to (the `function` condition).

@@ -366,6 +366,11 @@ async fn deliveries_are_found_inspected_replayed_and_recovered() {
     assert_eq!(st, 200);
     assert!(page.contains("ops hook") && page.contains(&target_id) && page.contains("audit"));
     assert!(page.contains("idn:identity-created"));
+    // The ZITADEL event types an execution may name (the unknown-event error points here).
+    assert!(
+        page.contains("ZITADEL event types") && page.contains("user.human.added"),
+        "{page}"
+    );
     let (st, loc) = c
         .post(
             &format!("/console/routes/subscriptions/{sub}/enabled"),
