@@ -871,31 +871,34 @@ async fn start_timed_receiver() -> (String, Arrivals) {
     (url, arrivals)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_rate_limit_holds_across_two_nodes() {
-    with_db(a_rate_limit_holds_across_two_nodes_on).await;
+/// Two nodes on one database with a shared master key, and one subscription to `hook_url` with
+/// `policy` (set through the other node before anything is published, so neither node holds a
+/// plan from before it).
+struct TwoNodes {
+    root: PathBuf,
+    nodes: Vec<(Child, String)>,
+    bases: Vec<String>,
+    http: reqwest::Client,
+    auth: String,
 }
 
-/// One subscription limited to 20 deliveries per second, fed through two nodes: together they
-/// deliver 200 ± 10 % in ten seconds (after the first second, which holds the bucket's burst).
-async fn a_rate_limit_holds_across_two_nodes_on(url: String) {
-    let root = temp_dir("rate");
+async fn two_nodes_with_policy(url: &str, tag: &str, hook_url: &str, policy: Value) -> TwoNodes {
+    let root = temp_dir(tag);
     let key_file = root.join("master.key");
     let (_, key_text) = switchyard_core::crypto::MasterKey::generate_file();
     std::fs::write(&key_file, key_text).unwrap();
     let nodes = vec![
-        start_node(&url, &root.join("a"), &key_file).await,
-        start_node(&url, &root.join("b"), &key_file).await,
+        start_node(url, &root.join("a"), &key_file).await,
+        start_node(url, &root.join("b"), &key_file).await,
     ];
     let bases: Vec<String> = nodes.iter().map(|(_, b)| b.clone()).collect();
-    let (hook_url, arrivals) = start_timed_receiver().await;
     let http = reqwest::Client::new();
     let auth = format!("Bearer {}", token(&root));
     let created: Value = http
         .post(format!("{}/trigger-subscriptions/v1", bases[0]))
         .header("authorization", &auth)
         .json(
-            &json!({"name": "metered", "triggerId": "idn:identity-created", "type": "HTTP",
+            &json!({"name": tag, "triggerId": "idn:identity-created", "type": "HTTP",
                       "httpConfig": {"url": hook_url, "httpDispatchMode": "SYNC"}}),
         )
         .send()
@@ -904,16 +907,40 @@ async fn a_rate_limit_holds_across_two_nodes_on(url: String) {
         .json()
         .await
         .unwrap();
-    let id = created["id"].as_str().expect("subscription id").to_string();
-    // Set before anything is published, so neither node holds a plan from before it.
+    let id = created["id"].as_str().expect("subscription id");
     let set = http
         .put(format!("{}/v1/subscriptions/{id}/policy", bases[1]))
         .header("authorization", &auth)
-        .json(&json!({"rateLimit": "20/1s"}))
+        .json(&policy)
         .send()
         .await
         .unwrap();
     assert!(set.status().is_success(), "{}", set.text().await.unwrap());
+    TwoNodes {
+        root,
+        nodes,
+        bases,
+        http,
+        auth,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rate_limit_holds_across_two_nodes() {
+    with_db(a_rate_limit_holds_across_two_nodes_on).await;
+}
+
+/// One subscription limited to 20 deliveries per second, fed through two nodes: together they
+/// deliver 200 ± 10 % in ten seconds (after the first second, which holds the bucket's burst).
+async fn a_rate_limit_holds_across_two_nodes_on(url: String) {
+    let (hook_url, arrivals) = start_timed_receiver().await;
+    let TwoNodes {
+        root,
+        nodes,
+        bases,
+        http,
+        auth,
+    } = two_nodes_with_policy(&url, "rate", &hook_url, json!({"rateLimit": "20/1s"})).await;
     let payload = json!({"identity": {"type": "IDENTITY", "id": "id-r", "name": "r"},
                          "attributes": {"department": "Ops"}});
     for n in 0..260 {
@@ -1013,40 +1040,15 @@ async fn fifo_per_key_holds_across_two_nodes() {
 async fn fifo_per_key_holds_across_two_nodes_on(url: String) {
     const KEYS: usize = 4;
     const PER_KEY: u32 = 25;
-    let root = temp_dir("fifo");
-    let key_file = root.join("master.key");
-    let (_, key_text) = switchyard_core::crypto::MasterKey::generate_file();
-    std::fs::write(&key_file, key_text).unwrap();
-    let nodes = vec![
-        start_node(&url, &root.join("a"), &key_file).await,
-        start_node(&url, &root.join("b"), &key_file).await,
-    ];
-    let bases: Vec<String> = nodes.iter().map(|(_, b)| b.clone()).collect();
     let (hook_url, log) = start_key_receiver().await;
-    let http = reqwest::Client::new();
-    let auth = format!("Bearer {}", token(&root));
-    let created: Value = http
-        .post(format!("{}/trigger-subscriptions/v1", bases[0]))
-        .header("authorization", &auth)
-        .json(
-            &json!({"name": "ordered", "triggerId": "idn:identity-created", "type": "HTTP",
-                      "httpConfig": {"url": hook_url, "httpDispatchMode": "SYNC"}}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_str().expect("subscription id").to_string();
-    let set = http
-        .put(format!("{}/v1/subscriptions/{id}/policy", bases[1]))
-        .header("authorization", &auth)
-        .json(&json!({"ordering": {"key": "$.identity.id"}}))
-        .send()
-        .await
-        .unwrap();
-    assert!(set.status().is_success(), "{}", set.text().await.unwrap());
+    let ordering = json!({"ordering": {"key": "$.identity.id"}});
+    let TwoNodes {
+        root,
+        nodes,
+        bases,
+        http,
+        auth,
+    } = two_nodes_with_policy(&url, "fifo", &hook_url, ordering).await;
     // One publisher per key, alternating nodes; each key's events are accepted in order.
     let mut tasks = Vec::new();
     for k in 0..KEYS {
