@@ -24,12 +24,15 @@
 mod assets;
 mod backend;
 mod deliveries;
+mod form;
 mod history;
+mod json_patch;
 mod overview;
 mod page;
 mod routes_page;
 mod session;
 mod signin;
+mod subscriptions;
 
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;

@@ -7,6 +7,7 @@
 use super::backend::{segment, with_query};
 use super::page::{self, Chrome, Flash};
 use super::session::{secure, signed_out, Posted, Session};
+use super::subscriptions;
 use super::Console;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -24,6 +25,19 @@ pub(super) fn router() -> Router<Console> {
         .route(
             "/console/routes/subscriptions/{id}/enabled",
             post(set_enabled),
+        )
+        .route(
+            "/console/routes/subscriptions/new",
+            get(subscriptions::new_form),
+        )
+        .route("/console/routes/subscriptions", post(subscriptions::create))
+        .route(
+            "/console/routes/subscriptions/{id}",
+            get(subscriptions::edit_form).post(subscriptions::update),
+        )
+        .route(
+            "/console/routes/subscriptions/{id}/delete",
+            post(subscriptions::delete),
         )
 }
 
@@ -256,7 +270,8 @@ async fn list(State(c): State<Console>, session: Session, Query(q): Query<FlashQ
     )
 }
 
-fn back(c: &Console, answer: &super::backend::Answer, done: &str) -> Response {
+/// Back to the Routes page with the API's error, or with `done` when the call succeeded.
+pub(super) fn back(c: &Console, answer: &super::backend::Answer, done: &str) -> Response {
     if answer.unauthenticated() {
         return signed_out(&Method::POST, &Default::default(), secure(c));
     }

@@ -86,6 +86,34 @@ impl<'a> Console<'a> {
     }
 }
 
+impl Console<'_> {
+    /// Posts a form like [`Console::post`] and also returns the page answered.
+    async fn post_page(
+        &self,
+        path: &str,
+        form: Vec<(&'static str, String)>,
+    ) -> (StatusCode, String, String) {
+        let mut form = form;
+        form.push(("csrf", self.csrf.clone()));
+        let resp = self
+            .http
+            .post(self.s.url(path))
+            .header(COOKIE, &self.cookie)
+            .header("origin", &self.s.base)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let st = resp.status();
+        let loc = resp
+            .headers()
+            .get(LOCATION)
+            .map(|l| l.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (st, loc, resp.text().await.unwrap())
+    }
+}
+
 fn location(resp: Response) -> (StatusCode, String) {
     let st = resp.status();
     let loc = resp
@@ -427,4 +455,140 @@ async fn another_instance_sees_none_of_it() {
     let reader = Console::sign_in(&s, &s.token("targets:read")).await;
     let (_, page) = reader.get("/console/deliveries").await;
     assert!(page.contains("invocations:read"), "{page}");
+}
+
+/// HTML text back to plain text (askama escapes quotes, ampersands and angle brackets).
+fn unescape(html: &str) -> String {
+    html.replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The text of the element with `id` (its first line of content), for checking what is shown
+/// beside a field.
+fn element<'t>(page: &'t str, id: &str) -> &'t str {
+    between(page, &format!("id=\"{id}\""), "</")
+}
+
+#[tokio::test]
+async fn subscriptions_are_created_edited_with_a_patch_preview_and_deleted() {
+    let s = TestServer::start().await;
+    let r = Receiver::start().await;
+    let c = Console::sign_in(&s, &s.token("admin")).await;
+    let (st, page) = c.get("/console/routes/subscriptions/new").await;
+    assert_eq!(st, 200);
+    assert!(page.contains("<label for=\"f-url\">") && page.contains("idn:identity-created"));
+
+    // A bad URL: the API's message beside the URL field, the values entered kept.
+    let form = |url: &str| {
+        vec![
+            ("name", "console hook".to_string()),
+            ("triggerId", "idn:identity-created".to_string()),
+            ("type", "HTTP".to_string()),
+            ("url", url.to_string()),
+            ("dispatchMode", "SYNC".to_string()),
+            ("authType", "NO_AUTH".to_string()),
+            ("filter", "$[?($.identity.name)]".to_string()),
+            ("enabled", "true".to_string()),
+        ]
+    };
+    let (st, _, page) = c
+        .post_page("/console/routes/subscriptions", form("not a url"))
+        .await;
+    assert_eq!(st, 400, "{page}");
+    let beside = element(&page, "f-url-err");
+    assert!(beside.contains("httpConfig.url"), "{page}");
+    assert!(
+        page.contains("aria-describedby=\"f-url-err\"") && page.contains("aria-invalid=\"true\"")
+    );
+    assert!(page.contains("role=\"alert\""));
+    assert!(page.contains("value=\"console hook\"") && page.contains("value=\"not a url\""));
+    assert!(page.contains("value=\"$[?($.identity.name)]\""));
+
+    // A good one is created.
+    let (st, loc, _) = c
+        .post_page("/console/routes/subscriptions", form(&r.url("/a")))
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert!(loc.contains("ok=Subscription"), "{loc}");
+    let (_, list) = s.get("/beta/trigger-subscriptions").await;
+    let sub = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "console hook")
+        .expect("created")
+        .clone();
+    let id = sub["id"].as_str().unwrap().to_string();
+    assert_eq!(sub["httpConfig"]["url"], r.url("/a"));
+    assert_eq!(sub["filter"], "$[?($.identity.name)]");
+
+    // Edit: the form shows it; the preview shows the RFC 6902 operations, nothing is written.
+    let (st, page) = c.get(&format!("/console/routes/subscriptions/{id}")).await;
+    assert_eq!(st, 200);
+    assert!(page.contains(&r.url("/a")) && page.contains("readonly"));
+    let mut edit = form(&r.url("/b"));
+    edit.retain(|(k, _)| *k != "filter");
+    edit.push(("action", "preview".into()));
+    let path = format!("/console/routes/subscriptions/{id}");
+    let (st, _, page) = c.post_page(&path, edit.clone()).await;
+    assert_eq!(st, 200);
+    let preview = element(&page, "patch-preview");
+    let ops: serde_json::Value =
+        serde_json::from_str(&unescape(&preview[1..])).unwrap_or_else(|e| panic!("{e}: {preview}"));
+    assert_eq!(
+        ops,
+        json!([
+            {"op": "remove", "path": "/filter"},
+            {"op": "replace", "path": "/httpConfig/url", "value": r.url("/b")},
+        ])
+    );
+    let (_, v) = s.get(&format!("/beta/trigger-subscriptions/{id}")).await;
+    assert_eq!(
+        v["httpConfig"]["url"],
+        r.url("/a"),
+        "a preview writes nothing"
+    );
+
+    // Save with an invalid deadline: the API's message beside that field.
+    let mut bad = edit.clone();
+    bad.retain(|(k, _)| *k != "action");
+    bad.push(("responseDeadline", "soon".into()));
+    bad.push(("action", "save".into()));
+    let (st, _, page) = c.post_page(&path, bad).await;
+    assert_eq!(st, 400, "{page}");
+    assert!(
+        element(&page, "f-responseDeadline-err").contains("responseDeadline"),
+        "{page}"
+    );
+    assert!(page.contains("value=\"soon\""));
+
+    // Save sends the patch.
+    edit.retain(|(k, _)| *k != "action");
+    edit.push(("action", "save".into()));
+    let (st, loc, _) = c.post_page(&path, edit).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert!(loc.contains("updated"), "{loc}");
+    let (_, v) = s.get(&format!("/beta/trigger-subscriptions/{id}")).await;
+    assert_eq!(v["httpConfig"]["url"], r.url("/b"));
+    assert!(v["filter"].is_null());
+
+    // Another instance's console can neither see, edit nor delete it.
+    let other = Console::sign_in(&s, &s.token_for("other", "admin")).await;
+    let (st, _) = other.get(&path).await;
+    assert_eq!(st, 404);
+    let (_, loc) = other.post(&format!("{path}/delete"), &[]).await;
+    assert!(loc.contains("error="), "{loc}");
+    let (st, _) = s.get(&format!("/beta/trigger-subscriptions/{id}")).await;
+    assert_eq!(st, 200);
+
+    // Delete.
+    let (st, loc) = c.post(&format!("{path}/delete"), &[]).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert!(loc.contains("deleted"), "{loc}");
+    let (st, _) = s.get(&format!("/beta/trigger-subscriptions/{id}")).await;
+    assert_eq!(st, 404);
 }
