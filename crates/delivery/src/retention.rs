@@ -66,6 +66,11 @@ pub struct RetentionMetrics {
     purged: [AtomicU64; 5],
     expunged: AtomicU64,
     passes: AtomicU64,
+    /// Batches run, the microseconds their transactions took in all, and the longest one: how
+    /// long the purge held the writer.
+    batches: AtomicU64,
+    batch_micros: AtomicU64,
+    longest_batch_micros: AtomicU64,
 }
 
 const TABLES: [&str; 5] = [
@@ -91,6 +96,15 @@ impl RetentionMetrics {
         }
     }
 
+    /// Counts a batch that took `took`.
+    pub fn batch_took(&self, took: Duration) {
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.batch_micros.fetch_add(micros, Ordering::Relaxed);
+        self.longest_batch_micros
+            .fetch_max(micros, Ordering::Relaxed);
+    }
+
     /// Counts an expunged event.
     pub fn expunged(&self) {
         self.expunged.fetch_add(1, Ordering::Relaxed);
@@ -111,6 +125,18 @@ impl RetentionMetrics {
             out,
             "switchyard_retention_passes_total {}",
             self.passes.load(Ordering::Relaxed)
+        );
+        let seconds = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(
+            out,
+            "# HELP switchyard_purge_batch_seconds Time purge batches held their transaction.\n# TYPE switchyard_purge_batch_seconds summary\nswitchyard_purge_batch_seconds_sum {}\nswitchyard_purge_batch_seconds_count {}",
+            seconds(&self.batch_micros),
+            self.batches.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP switchyard_purge_batch_longest_seconds The longest purge batch this node ran.\n# TYPE switchyard_purge_batch_longest_seconds gauge\nswitchyard_purge_batch_longest_seconds {}",
+            seconds(&self.longest_batch_micros)
         );
         out.push_str("# HELP switchyard_expunged_events_total Events whose data was erased on request.\n# TYPE switchyard_expunged_events_total counter\n");
         let _ = writeln!(
@@ -199,6 +225,7 @@ pub async fn purge_pass(
             let limit = pacer.limit(policy.batch);
             let started = Instant::now();
             let p = store.purge_attempts(before, limit).await?;
+            metrics.batch_took(started.elapsed());
             metrics.purged(&p);
             total.add(p);
             let full = p.attempts >= u64::from(limit) || p.call_attempts >= u64::from(limit);
@@ -213,6 +240,7 @@ pub async fn purge_pass(
             let limit = pacer.limit(policy.batch);
             let started = Instant::now();
             let p = store.purge_events(before, limit).await?;
+            metrics.batch_took(started.elapsed());
             metrics.purged(&p);
             total.add(p);
             let full = p.events >= u64::from(limit) || p.calls >= u64::from(limit);
@@ -227,6 +255,7 @@ pub async fn purge_pass(
         let limit = pacer.limit(policy.batch);
         let started = Instant::now();
         let swept = store.sweep_ordering_tails(limit).await?;
+        metrics.batch_took(started.elapsed());
         if (swept as u64) < u64::from(limit) || !pacer.after_batch(started.elapsed()).await {
             break;
         }
@@ -444,10 +473,15 @@ mod tests {
             call_attempts: 1,
         });
         m.expunged();
+        m.batch_took(Duration::from_millis(30));
+        m.batch_took(Duration::from_millis(10));
         let mut text = String::new();
         m.render(&mut text);
         assert!(text.contains("switchyard_purged_rows_total{table=\"attempts\"} 5"));
         assert!(text.contains("switchyard_purged_rows_total{table=\"call_attempts\"} 1"));
         assert!(text.contains("switchyard_expunged_events_total 1"));
+        assert!(text.contains("switchyard_purge_batch_seconds_count 2"));
+        assert!(text.contains("switchyard_purge_batch_seconds_sum 0.04"));
+        assert!(text.contains("switchyard_purge_batch_longest_seconds 0.03"));
     }
 }
