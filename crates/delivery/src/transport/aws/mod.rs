@@ -65,14 +65,7 @@ impl Env {
     }
 }
 
-/// Whether `region` is spelled like an AWS region (it becomes part of a host name).
-pub fn valid_region(region: &str) -> bool {
-    !region.is_empty()
-        && region.len() <= 32
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
+pub use switchyard_core::delivery_url::valid_aws_region as valid_region;
 
 /// The shared AWS client: environment, credentials, pooled HTTP.
 pub struct Aws {
