@@ -142,3 +142,73 @@ async fn listen(pool: PgPool, tx: watch::Sender<u64>) {
         }
     }
 }
+
+/// Scratch databases beside the one a URL names, for `switchyard bench`: every run starts on
+/// an empty database and leaves nothing behind.
+pub mod scratch {
+    use sqlx::postgres::PgConnectOptions;
+    use sqlx::{ConnectOptions, Connection};
+    use std::str::FromStr;
+
+    /// `url` with its database name replaced by `name` (query parameters kept).
+    pub fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
+        let scheme_end = url
+            .find("://")
+            .ok_or_else(|| anyhow::anyhow!("not a postgres:// URL"))?
+            + 3;
+        let (path_and_query, query) = match url[scheme_end..].find('?') {
+            Some(q) => (&url[..scheme_end + q], &url[scheme_end + q..]),
+            None => (url, ""),
+        };
+        let authority_end = path_and_query[scheme_end..]
+            .find('/')
+            .map_or(path_and_query.len(), |i| scheme_end + i);
+        Ok(format!(
+            "{}/{name}{query}",
+            &path_and_query[..authority_end]
+        ))
+    }
+
+    /// Creates database `name` on the server of `url`; returns its URL.
+    pub async fn create(url: &str, name: &str) -> anyhow::Result<String> {
+        anyhow::ensure!(
+            name.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+            "scratch database names are [a-z0-9_]"
+        );
+        let mut conn = PgConnectOptions::from_str(url)?.connect().await?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+            .execute(&mut conn)
+            .await?;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+        with_database(url, name)
+    }
+
+    /// Drops database `name` on the server of `url` (connections to it are ended).
+    pub async fn drop(url: &str, name: &str) -> anyhow::Result<()> {
+        let mut conn = PgConnectOptions::from_str(url)?.connect().await?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+        Ok(())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn the_database_name_is_replaced() {
+            let w = |u| super::with_database(u, "b").unwrap();
+            assert_eq!(w("postgres://u@h:5432/postgres"), "postgres://u@h:5432/b");
+            assert_eq!(
+                w("postgres://u:p@h/db?sslmode=disable"),
+                "postgres://u:p@h/b?sslmode=disable"
+            );
+            assert_eq!(w("postgres://h:5432"), "postgres://h:5432/b");
+            assert_eq!(w("postgresql://h?x=1"), "postgresql://h/b?x=1");
+        }
+    }
+}

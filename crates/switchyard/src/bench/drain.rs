@@ -26,7 +26,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     .await?;
 
     // The outage: a paused node accepts and queues everything.
-    let cluster = server::Cluster::new(args.database_url.clone())?;
+    let cluster = server::Cluster::new(args.database_url.clone()).await?;
     let paused = cluster.start(0, true).await?;
     let token = cluster.admin_token()?;
     let client = reqwest::Client::new();
@@ -117,6 +117,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     if delivered < backlog {
         anyhow::bail!("only {delivered} of {backlog} deliveries arrived");
     }
+    cluster.finish().await?;
     Ok(())
 }
 

@@ -27,7 +27,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     .await?;
 
     // 2. Switchyard in between.
-    let cluster = server::Cluster::new(args.database_url.clone())?;
+    let cluster = server::Cluster::new(args.database_url.clone()).await?;
     let mut servers = Vec::with_capacity(args.nodes);
     for node in 0..args.nodes {
         servers.push(cluster.start(node, false).await?);
@@ -136,5 +136,6 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     if delivered < expected {
         anyhow::bail!("only {delivered} of {expected} deliveries arrived");
     }
+    cluster.finish().await?;
     Ok(())
 }

@@ -29,7 +29,7 @@ const PURGE: [(&str, &str); 3] = [
 pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let recv = receiver::Receiver::start(args.receiver_delay()?).await?;
     let bodies = Arc::new(vec![serde_json::to_vec(&super::sample_event())?]);
-    let cluster = server::Cluster::new(args.database_url.clone())?;
+    let cluster = server::Cluster::new(args.database_url.clone()).await?;
     let token = cluster.admin_token()?;
     let scrape = cluster.token("metrics:read")?;
     let client = reqwest::Client::new();
@@ -195,6 +195,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
         "offline `switchyard prune` (unpaced): {offline_rows} rows in {offline_secs:.2} s = {:.0} rows/s",
         offline_rows as f64 / offline_secs.max(1e-9)
     );
+    cluster.finish().await?;
     Ok(())
 }
 

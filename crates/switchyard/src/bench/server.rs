@@ -16,23 +16,45 @@ pub struct Server {
 }
 
 /// What the servers of one benchmark run share: the database (SQLite in each data dir when
-/// `None`), the master key file and the JWT secret.
+/// `None`; on PostgreSQL a scratch database created beside the one named, so every run starts
+/// empty), the master key file and the JWT secret.
 pub struct Cluster {
     pub database_url: Option<String>,
+    /// The server URL given and the scratch database made on it.
+    scratch: Option<(String, String)>,
     shared: std::path::PathBuf,
     jwt_secret: String,
 }
 
 impl Cluster {
-    pub fn new(database_url: Option<String>) -> anyhow::Result<Self> {
+    pub async fn new(database_url: Option<String>) -> anyhow::Result<Self> {
         let shared = std::env::temp_dir().join(format!("switchyard-bench-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&shared);
         std::fs::create_dir_all(&shared)?;
+        let (database_url, scratch) = match database_url {
+            Some(url) => {
+                let name = format!("switchyard_bench_{}", std::process::id());
+                let scratch_url = switchyard_store::postgres::scratch::create(&url, &name)
+                    .await
+                    .context("creating the benchmark's scratch database")?;
+                (Some(scratch_url), Some((url, name)))
+            }
+            None => (None, None),
+        };
         Ok(Self {
             database_url,
+            scratch,
             shared,
             jwt_secret: switchyard_core::crypto::random_token(36),
         })
+    }
+
+    /// Drops the scratch database (the shared files go when the cluster is dropped).
+    pub async fn finish(self) -> anyhow::Result<()> {
+        if let Some((url, name)) = &self.scratch {
+            switchyard_store::postgres::scratch::drop(url, name).await?;
+        }
+        Ok(())
     }
 
     /// An admin token for the default instance, valid on every node.
