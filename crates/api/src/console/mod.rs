@@ -33,6 +33,7 @@ mod routes_page;
 mod session;
 mod signin;
 mod subscriptions;
+mod targets;
 
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;

@@ -7,8 +7,8 @@
 use super::backend::{segment, with_query};
 use super::page::{self, Chrome, Flash};
 use super::session::{secure, signed_out, Posted, Session};
-use super::subscriptions;
 use super::Console;
+use super::{subscriptions, targets};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{Method, StatusCode};
@@ -39,6 +39,14 @@ pub(super) fn router() -> Router<Console> {
             "/console/routes/subscriptions/{id}/delete",
             post(subscriptions::delete),
         )
+        .route("/console/routes/targets/new", get(targets::new_form))
+        .route("/console/routes/targets", post(targets::create))
+        .route(
+            "/console/routes/targets/{id}",
+            get(targets::edit_form).post(targets::update),
+        )
+        .route("/console/routes/targets/{id}/rotate", post(targets::rotate))
+        .route("/console/routes/targets/{id}/delete", post(targets::delete))
 }
 
 /// A subscription as the SailPoint API writes it.
@@ -128,6 +136,7 @@ struct TargetRow {
     timeout: String,
     kind: String,
     payload_type: String,
+    breaker: Option<targets::Breaker>,
 }
 
 impl From<TargetIn> for TargetRow {
@@ -144,6 +153,7 @@ impl From<TargetIn> for TargetRow {
             timeout: t.timeout,
             kind,
             payload_type: t.payload_type,
+            breaker: None,
         }
     }
 }
@@ -222,6 +232,12 @@ pub(super) struct FlashQuery {
     error: Option<String>,
 }
 
+impl FlashQuery {
+    pub(super) fn flash(&self) -> Option<Flash> {
+        Flash::from_query(self.ok.as_deref(), self.error.as_deref())
+    }
+}
+
 /// `GET /console/routes`.
 async fn list(State(c): State<Console>, session: Session, Query(q): Query<FlashQuery>) -> Response {
     let everything = json!({});
@@ -248,6 +264,16 @@ async fn list(State(c): State<Console>, session: Session, Query(q): Query<FlashQ
         #[serde(default)]
         targets: Vec<TargetIn>,
     }
+    let mut target_rows: Result<Vec<TargetRow>, String> = targets
+        .parse::<Targets>()
+        .map(|t| t.targets.into_iter().map(Into::into).collect());
+    if let Ok(rows) = target_rows.as_mut() {
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let health = targets::breakers(&c, &session, &ids).await;
+        for (row, b) in rows.iter_mut().zip(health) {
+            row.breaker = Some(b);
+        }
+    }
     page::html(
         StatusCode::OK,
         &RoutesPage {
@@ -259,9 +285,7 @@ async fn list(State(c): State<Console>, session: Session, Query(q): Query<FlashQ
             subscriptions: subs
                 .parse::<Vec<SubscriptionIn>>()
                 .map(|v| v.into_iter().map(Into::into).collect()),
-            targets: targets
-                .parse::<Targets>()
-                .map(|t| t.targets.into_iter().map(Into::into).collect()),
+            targets: target_rows,
             triggers: triggers
                 .parse::<Vec<TriggerIn>>()
                 .map(|v| v.into_iter().map(Into::into).collect()),

@@ -592,3 +592,137 @@ async fn subscriptions_are_created_edited_with_a_patch_preview_and_deleted() {
     let (st, _) = s.get(&format!("/beta/trigger-subscriptions/{id}")).await;
     assert_eq!(st, 404);
 }
+
+#[tokio::test]
+async fn targets_are_created_edited_rotated_deleted_and_show_their_circuit_breaker() {
+    use crate::calls;
+    let s = TestServer::start_with(|c| {
+        c.delivery.breaker_failures = 2;
+        c.delivery.breaker_cooldown = "1h".into();
+    })
+    .await;
+    let r = calls::Receiver::start().await;
+    let c = Console::sign_in(&s, &s.token("admin")).await;
+    let (st, page) = c.get("/console/routes/targets/new").await;
+    assert_eq!(st, 200);
+    assert!(page.contains("<label for=\"f-timeout\">"));
+    let form = |timeout: &str| {
+        vec![
+            ("name", "console target".to_string()),
+            ("endpoint", r.url("/flaky")),
+            ("timeout", timeout.to_string()),
+            ("kind", "restWebhook".to_string()),
+            ("payloadType", "PAYLOAD_TYPE_JSON".to_string()),
+        ]
+    };
+    // A bad timeout: the API's message beside the timeout field, values kept.
+    let (st, _, page) = c.post_page("/console/routes/targets", form("soon")).await;
+    assert_eq!(st, 400, "{page}");
+    assert!(
+        element(&page, "f-timeout-err").contains("timeout"),
+        "{page}"
+    );
+    assert!(page.contains("value=\"console target\"") && page.contains("value=\"soon\""));
+    let (st, loc, _) = c.post_page("/console/routes/targets", form("5s")).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert!(loc.contains("created"), "{loc}");
+    let (_, found) = s.post("/v2/actions/targets/search", json!({})).await;
+    let id = found["targets"][0]["id"].as_str().unwrap().to_string();
+    let old_key = found["targets"][0]["signingKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Edit: the name changes, the rest stays.
+    let path = format!("/console/routes/targets/{id}");
+    let (st, page) = c.get(&path).await;
+    assert_eq!(st, 200);
+    assert!(page.contains("Rotate the signing key"));
+    let mut edit = form("5s");
+    edit[0].1 = "renamed target".into();
+    let (st, loc, page) = c.post_page(&path, edit).await;
+    assert_eq!(st, StatusCode::SEE_OTHER, "{page}");
+    assert!(loc.contains("updated"), "{loc}");
+    let (_, t) = s.get(&format!("/v2/actions/targets/{id}")).await;
+    assert_eq!(t["target"]["name"], "renamed target");
+    assert_eq!(t["target"]["endpoint"], r.url("/flaky"));
+
+    // Rotation: a grace period too long is the API's message beside the field.
+    let rotate = format!("{path}/rotate");
+    let (st, _, page) = c
+        .post_page(&rotate, vec![("expirationSigningKey", "700000s".into())])
+        .await;
+    assert_eq!(st, 400, "{page}");
+    assert!(
+        element(&page, "f-expirationSigningKey-err").contains("604800s"),
+        "{page}"
+    );
+    // A day: the page says until when the previous key signs (change date + 1 day).
+    let (st, loc, _) = c
+        .post_page(&rotate, vec![("expirationSigningKey", "86400s".into())])
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, t) = s.get(&format!("/v2/actions/targets/{id}")).await;
+    assert_ne!(t["target"]["signingKey"], old_key.as_str());
+    let changed = t["target"]["changeDate"].as_str().unwrap();
+    let (_, page) = c.get(&loc).await;
+    let flash = unescape(element(&page, "flash"));
+    let changed_ms = time_ms(changed);
+    let until = between(&flash, "until ", ";");
+    assert_eq!(time_ms(until) - changed_ms, 86_400_000, "{flash}");
+    assert!(flash.contains("keeps signing for 86400s"), "{flash}");
+
+    // The circuit breaker: closed, then open after two failed calls.
+    let (_, page) = c.get("/console/routes").await;
+    assert!(page.contains("st-breaker-closed"), "{page}");
+    r.set("/flaky", calls::Answer::empty(500));
+    calls::execution(&s, json!({"request": {"method": calls::ADD_HUMAN}}), &[&id]).await;
+    for _ in 0..2 {
+        calls::call(
+            &s,
+            json!({"condition": {"request": {"method": calls::ADD_HUMAN}}, "payload": {}}),
+        )
+        .await;
+    }
+    let (_, page) = c.get("/console/routes").await;
+    assert!(page.contains("st-breaker-open\">open<"), "{page}");
+    assert!(
+        page.contains("2 consecutive failure(s); probe after"),
+        "{page}"
+    );
+
+    // Another instance's console cannot change it.
+    let other = Console::sign_in(&s, &s.token_for("other", "admin")).await;
+    let (st, _) = other.get(&path).await;
+    assert_eq!(st, 404);
+    let (_, loc, _) = other
+        .post_page(&rotate, vec![("expirationSigningKey", "0s".into())])
+        .await;
+    assert!(loc.contains("error="), "{loc}");
+    let (_, t) = s.get(&format!("/v2/actions/targets/{id}")).await;
+    assert_eq!(t["target"]["name"], "renamed target");
+
+    // Delete.
+    let (st, loc) = c.post(&format!("{path}/delete"), &[]).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert!(loc.contains("deleted"), "{loc}");
+    let (st, _) = s.get(&format!("/v2/actions/targets/{id}")).await;
+    assert_eq!(st, 404);
+}
+
+/// Unix milliseconds of an RFC 3339 UTC time `YYYY-MM-DDTHH:MM:SS[.fff]Z` (days since 2000
+/// suffice for differences).
+fn time_ms(t: &str) -> i64 {
+    let n = |a: usize, b: usize| t[a..b].parse::<i64>().unwrap();
+    let (y, mo, d) = (n(0, 4), n(5, 7), n(8, 10));
+    let days_before = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334][(mo - 1) as usize];
+    let leap = (2000..y).filter(|y| y % 4 == 0).count() as i64 + i64::from(mo > 2 && y % 4 == 0);
+    let days = (y - 2000) * 365 + leap + days_before + d;
+    let secs = days * 86_400 + n(11, 13) * 3600 + n(14, 16) * 60 + n(17, 19);
+    let frac = if t.as_bytes()[19] == b'.' {
+        n(20, 23)
+    } else {
+        0
+    };
+    secs * 1000 + frac
+}
