@@ -24,6 +24,7 @@
 mod assets;
 mod backend;
 mod deliveries;
+mod executions;
 mod form;
 mod history;
 mod json_patch;

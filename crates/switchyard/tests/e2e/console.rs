@@ -726,3 +726,197 @@ fn time_ms(t: &str) -> i64 {
     };
     secs * 1000 + frac
 }
+
+#[tokio::test]
+async fn executions_are_set_listed_and_deleted() {
+    let s = TestServer::start().await;
+    let r = Receiver::start().await;
+    let (t1, _) = target(&s, "audit", &r.url("/t1"), json!({"restWebhook": {}})).await;
+    let (t2, _) = target(&s, "billing", &r.url("/t2"), json!({"restCall": {}})).await;
+    let c = Console::sign_in(&s, &s.token("admin")).await;
+    let (st, page) = c.get("/console/routes/executions/edit").await;
+    assert_eq!(st, 200);
+    assert!(page.contains("<label for=\"f-entries\">") && page.contains(&t1));
+
+    let method = "/zitadel.user.v2.UserService/AddHumanUser";
+    let form = |value: &str, entries: &str| {
+        vec![
+            ("condition", "request.method".to_string()),
+            ("value", value.to_string()),
+            ("entries", entries.to_string()),
+        ]
+    };
+    // A method the API does not know: its message beside the value field, values kept.
+    let (st, _, page) = c
+        .post_page(
+            "/console/routes/executions",
+            form("/no.Such/Method", "audit"),
+        )
+        .await;
+    assert_eq!(st, 400, "{page}");
+    assert!(
+        element(&page, "f-value-err").contains("condition.request"),
+        "{page}"
+    );
+    assert!(page.contains("value=\"/no.Such/Method\""));
+    // An unknown target: beside the entries.
+    let (st, _, page) = c
+        .post_page("/console/routes/executions", form(method, "nope"))
+        .await;
+    assert_eq!(st, 404, "{page}");
+    assert!(element(&page, "f-entries-err").contains("nope"), "{page}");
+
+    // An include names a condition with an execution: set one for the event group first.
+    let group = vec![
+        ("condition", "event.group".to_string()),
+        ("value", "user.human".to_string()),
+        ("entries", "audit".to_string()),
+    ];
+    let (st, _, page) = c.post_page("/console/routes/executions", group).await;
+    assert_eq!(st, StatusCode::SEE_OTHER, "{page}");
+    // Targets by name and id, and an include, in order.
+    let (st, loc, page) = c
+        .post_page(
+            "/console/routes/executions",
+            form(
+                method,
+                &format!("audit\n{t2}\ninclude event.group user.human"),
+            ),
+        )
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER, "{page}");
+    assert!(loc.contains("set"), "{loc}");
+    let (_, v) = s
+        .post("/resources/v3alpha/actions/executions/_search", json!([]))
+        .await;
+    let e = v["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["condition"]["request"].is_object())
+        .unwrap();
+    assert_eq!(e["condition"]["request"]["method"], method);
+    assert_eq!(
+        e["execution"]["targets"],
+        json!([{"target": t1}, {"target": t2}, {"include": {"event": {"group": "user.human"}}}])
+    );
+    let (_, page) = c.get("/console/routes").await;
+    assert!(page.contains("ZITADEL executions") && page.contains(method));
+    assert!(
+        page.contains(&format!("{t1} (audit)")) && page.contains("include event.group user.human")
+    );
+    // The edit form comes back filled.
+    let (_, page) = c
+        .get(&format!(
+            "/console/routes/executions/edit?condition=request.method&value={method}"
+        ))
+        .await;
+    assert!(page.contains(&format!("{t2} (billing)")), "{page}");
+
+    // Another instance cannot delete it.
+    let other = Console::sign_in(&s, &s.token_for("other", "admin")).await;
+    let (_, loc) = other
+        .post(
+            "/console/routes/executions/delete",
+            &[("condition", "request.method"), ("value", method)],
+        )
+        .await;
+    let (_, v) = s
+        .post("/resources/v3alpha/actions/executions/_search", json!([]))
+        .await;
+    assert_eq!(v["result"].as_array().unwrap().len(), 2, "{loc}");
+
+    let (st, loc) = c
+        .post(
+            "/console/routes/executions/delete",
+            &[("condition", "request.method"), ("value", method)],
+        )
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert!(loc.contains("deleted"), "{loc}");
+    let (_, v) = s
+        .post("/resources/v3alpha/actions/executions/_search", json!([]))
+        .await;
+    assert_eq!(v["result"].as_array().unwrap().len(), 1, "{v}");
+    assert!(v["result"][0]["condition"]["event"].is_object(), "{v}");
+}
+
+#[tokio::test]
+async fn a_test_invocation_takes_a_custom_input() {
+    let s = server_with_schedule("50ms").await;
+    let r = Receiver::start().await;
+    let sub = subscribe(&s, &r.url("/hook"), json!({"name": "tested"})).await;
+    let sub = sub["id"].as_str().unwrap().to_string();
+    let c = Console::sign_in(&s, &s.token("admin")).await;
+    let path = format!("/console/routes/subscriptions/{sub}/test");
+    let (st, page) = c.get(&path).await;
+    assert_eq!(st, 200);
+    // Prefilled with the trigger's example input.
+    let (_, triggers) = s.get("/beta/triggers").await;
+    let example = triggers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "idn:identity-created")
+        .unwrap()["exampleInput"]
+        .clone();
+    let shown: serde_json::Value = serde_json::from_str(&unescape(
+        element(&page, "f-input").split_once('>').unwrap().1,
+    ))
+    .unwrap();
+    assert_eq!(shown, example);
+
+    // Not JSON: said beside the input, what was typed kept.
+    let (st, _, page) = c
+        .post_page(
+            "/console/routes/test",
+            vec![("subscription", sub.clone()), ("input", "{nope".into())],
+        )
+        .await;
+    assert_eq!(st, 400);
+    assert!(element(&page, "f-input-err").contains("not JSON"), "{page}");
+    assert!(page.contains("{nope</textarea>"));
+    // Refused by the API (schema): its message beside the input.
+    let (st, _, page) = c
+        .post_page(
+            "/console/routes/test",
+            vec![("subscription", sub.clone()), ("input", "[1, 2]".into())],
+        )
+        .await;
+    assert_eq!(st, 400, "{page}");
+    assert!(
+        element(&page, "f-input-err").contains("must be a JSON object"),
+        "{page}"
+    );
+    // An object the trigger's input schema refuses.
+    let (st, _, page) = c
+        .post_page(
+            "/console/routes/test",
+            vec![
+                ("subscription", sub.clone()),
+                ("input", r#"{"identity": 5}"#.into()),
+            ],
+        )
+        .await;
+    assert_eq!(st, 400, "{page}");
+    let beside = unescape(element(&page, "f-input-err"));
+    assert!(beside.contains("identity"), "{beside}");
+    assert!(
+        page.contains("{&#34;identity&#34;: 5}</textarea>"),
+        "{page}"
+    );
+
+    // A custom input is what the subscription receives.
+    let mut input = example.clone();
+    input["identity"]["name"] = json!("Console Custom");
+    let (st, loc, _) = c
+        .post_page(
+            "/console/routes/test",
+            vec![("subscription", sub.clone()), ("input", input.to_string())],
+        )
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert!(loc.starts_with("/console/deliveries/"), "{loc}");
+    let got = r.wait_for(1, std::time::Duration::from_secs(10)).await;
+    assert_eq!(got[0].json()["identity"]["name"], "Console Custom");
+}
