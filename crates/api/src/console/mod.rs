@@ -71,6 +71,7 @@ pub fn router(state: AppState, api: Router) -> Router {
         .route("/console/assets/{name}", get(assets::serve))
         .route("/console/sign-in", get(signin::form).post(signin::submit))
         .route("/console/sign-out", post(signin::sign_out))
+        .route("/console/instance", post(signin::pick_instance))
         .route("/console/deliveries", get(deliveries::list))
         .route("/console/deliveries/recover", post(deliveries::recover))
         .route("/console/deliveries/{id}", get(deliveries::detail))

@@ -54,6 +54,8 @@ pub struct Chrome {
     pub instance: String,
     pub csrf: String,
     pub flash: Option<Flash>,
+    /// A `system` token: the chrome offers to pick the instance.
+    pub system: bool,
 }
 
 impl Chrome {
@@ -61,9 +63,10 @@ impl Chrome {
         Self {
             active,
             subject: session.subject.clone(),
-            instance: session.instance.clone(),
+            instance: session.shown_instance().to_string(),
             csrf: session.csrf.clone(),
             flash,
+            system: session.is_system(),
         }
     }
 }

@@ -920,3 +920,88 @@ async fn a_test_invocation_takes_a_custom_input() {
     let got = r.wait_for(1, std::time::Duration::from_secs(10)).await;
     assert_eq!(got[0].json()["identity"]["name"], "Console Custom");
 }
+
+#[tokio::test]
+async fn a_system_token_picks_the_instance_it_looks_at_and_others_cannot() {
+    let s = TestServer::start().await;
+    let r = Receiver::start().await;
+    let other_admin = s.token_for("other", "admin");
+    let resp = s
+        .send_as(
+            Some(&other_admin),
+            reqwest::Method::POST,
+            "/beta/trigger-subscriptions",
+            Some(
+                json!({"name": "other hook", "triggerId": "idn:identity-created",
+                "type": "HTTP", "httpConfig": {"url": r.url("/o")}}),
+            ),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let other_sub = resp.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let system = Console::sign_in(&s, &s.token("system")).await;
+    let (_, page) = system.get("/console/routes").await;
+    assert!(page.contains("id=\"pick-instance\"") && !page.contains("other hook"));
+    // Picking `other`: the session keeps it, every page shows that instance.
+    let resp = system
+        .http
+        .post(s.url("/console/instance"))
+        .header(COOKIE, &system.cookie)
+        .header("origin", &s.base)
+        .header("referer", s.url("/console/routes?ok=x"))
+        .form(&[("instance", "other"), ("csrf", &system.csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()[LOCATION], "/console/routes");
+    let set = resp.headers()[SET_COOKIE].to_str().unwrap();
+    let viewing = Console {
+        s: &s,
+        http: client(),
+        cookie: set.split(';').next().unwrap().to_string(),
+        csrf: system.csrf.clone(),
+    };
+    let (_, page) = viewing.get("/console/routes").await;
+    assert!(
+        page.contains("other hook") && page.contains("value=\"other\""),
+        "{page}"
+    );
+    let (st, _) = viewing.get("/console/deliveries").await;
+    assert_eq!(st, 200);
+    // And acts there: disabling the other instance's subscription works.
+    let (_, loc) = viewing
+        .post(
+            &format!("/console/routes/subscriptions/{other_sub}/enabled"),
+            &[("enabled", "false")],
+        )
+        .await;
+    assert!(loc.contains("ok="), "{loc}");
+    let resp = s
+        .send_as(
+            Some(&other_admin),
+            reqwest::Method::GET,
+            &format!("/beta/trigger-subscriptions/{other_sub}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        resp.json::<serde_json::Value>().await.unwrap()["enabled"],
+        false
+    );
+
+    // An instance admin may not pick another instance.
+    let admin = Console::sign_in(&s, &s.token("admin")).await;
+    let (_, page) = admin.get("/console/routes").await;
+    assert!(!page.contains("id=\"pick-instance\""));
+    let (st, _) = admin
+        .post("/console/instance", &[("instance", "other")])
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (_, page) = admin.get("/console/routes").await;
+    assert!(!page.contains("other hook"));
+}
