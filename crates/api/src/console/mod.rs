@@ -18,6 +18,8 @@
 //!   authenticated with the server's master key (XChaCha20-Poly1305), so nothing is kept on the
 //!   server and every node of a cluster accepts it. HttpOnly, SameSite=Strict, Path=/console.
 //!   State-changing requests need the session's CSRF token and a same-origin `Origin`.
+//!   An action's outcome reaches the next page in a second sealed cookie (a minute at most,
+//!   cleared once shown; [`page::redirect`]), not in the URL.
 //!
 //! Console pages are not API operations: they are not in the OpenAPI document.
 
@@ -78,6 +80,10 @@ pub fn router(state: AppState, api: Router) -> Router {
         .route("/console/deliveries/{id}/replay", post(deliveries::replay))
         .route("/console/deliveries/{id}/cancel", post(deliveries::cancel))
         .merge(routes_page::router())
+        .layer(axum::middleware::from_fn_with_state(
+            console.clone(),
+            page::clear_shown_flash,
+        ))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(console)
 }

@@ -4,17 +4,17 @@
 //! `/v2/actions/targets`, `/beta/triggers`, `/v1/catalog/zitadel-events`,
 //! `/beta/trigger-invocations/test`), so their scopes and validation apply unchanged.
 
-use super::backend::{segment, with_query};
+use super::backend::segment;
 use super::executions::{self, ExecutionRow};
 use super::form::{Button, Field, FormPage, Group};
-use super::page::{self, Chrome, Flash};
+use super::page::{self, Chrome, Flash, Incoming};
 use super::session::{secure, signed_out, Posted, Session};
 use super::Console;
 use super::{subscriptions, targets};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
@@ -235,21 +235,12 @@ struct RoutesPage {
     zitadel_events: Result<Vec<String>, String>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(super) struct FlashQuery {
-    ok: Option<String>,
-    error: Option<String>,
-}
-
-impl FlashQuery {
-    pub(super) fn flash(&self) -> Option<Flash> {
-        Flash::from_query(self.ok.as_deref(), self.error.as_deref())
-    }
-}
-
 /// `GET /console/routes`.
-async fn list(State(c): State<Console>, session: Session, Query(q): Query<FlashQuery>) -> Response {
+async fn list(
+    State(c): State<Console>,
+    session: Session,
+    Incoming(incoming): Incoming,
+) -> Response {
     let everything = json!({});
     let (subs, targets, triggers, events) = tokio::join!(
         c.get(&session, "/beta/trigger-subscriptions?limit=250"),
@@ -293,11 +284,7 @@ async fn list(State(c): State<Console>, session: Session, Query(q): Query<FlashQ
     page::html(
         StatusCode::OK,
         &RoutesPage {
-            chrome: Chrome::new(
-                &session,
-                "routes",
-                Flash::from_query(q.ok.as_deref(), q.error.as_deref()),
-            ),
+            chrome: Chrome::new(&session, "routes", incoming),
             subscriptions: subs
                 .parse::<Vec<SubscriptionIn>>()
                 .map(|v| v.into_iter().map(Into::into).collect()),
@@ -316,12 +303,12 @@ pub(super) fn back(c: &Console, answer: &super::backend::Answer, done: &str) -> 
     if answer.unauthenticated() {
         return signed_out(&Method::POST, &Default::default(), secure(c));
     }
-    let (k, v) = if answer.ok() {
-        ("ok", done.to_string())
+    let flash = if answer.ok() {
+        Flash::ok(done)
     } else {
-        ("error", answer.error_text())
+        Flash::error(answer.error_text())
     };
-    Redirect::to(&with_query("/console/routes", &[(k, &v)])).into_response()
+    page::redirect(c, "/console/routes", flash)
 }
 
 #[derive(Deserialize)]
@@ -466,11 +453,11 @@ async fn test_invocation(State(c): State<Console>, p: Posted<TestForm>) -> Respo
         return back(&c, &answer, "");
     }
     match answer.body[0]["id"].as_str() {
-        Some(id) if answer.ok() => Redirect::to(&with_query(
+        Some(id) if answer.ok() => page::redirect(
+            &c,
             &format!("/console/deliveries/{}", segment(id)),
-            &[("ok", "Test invocation sent.")],
-        ))
-        .into_response(),
+            Flash::ok("Test invocation sent."),
+        ),
         _ if answer.ok() => back(&c, &answer, "No subscription matched the test invocation."),
         _ => test_error(&p.session, &p.form, answer.status, &answer.error_text()),
     }

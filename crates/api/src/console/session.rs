@@ -104,14 +104,7 @@ impl Session {
     /// The session in the request's cookie, if it is one this server sealed and it has not
     /// ended.
     pub fn from_headers(headers: &HeaderMap, key: &MasterKey, now_ms: i64) -> Option<Session> {
-        let sealed = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|c| c.trim().split_once('='))
-            .find(|(name, _)| *name == COOKIE)
-            .map(|(_, value)| value)?;
+        let sealed = cookie(headers, COOKIE)?;
         if sealed.len() > 8192 {
             return None;
         }
@@ -124,6 +117,18 @@ impl Session {
     fn csrf_matches(&self, offered: &str) -> bool {
         !offered.is_empty() && bool::from(self.csrf.as_bytes().ct_eq(offered.as_bytes()))
     }
+}
+
+/// The value of the request's cookie `name`.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value)
 }
 
 /// Whether the cookie should be `Secure`: the server is reached over https.

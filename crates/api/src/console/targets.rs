@@ -6,13 +6,13 @@
 
 use super::backend::{segment, Answer};
 use super::form::{Button, Field, FieldErrors, FormPage, Group, SideForm};
-use super::page::{self, Chrome, Flash};
-use super::routes_page::{back, FlashQuery};
+use super::page::{self, Chrome, Flash, Incoming};
+use super::routes_page::back;
 use super::session::{secure, signed_out, Posted, Session};
 use super::Console;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use switchyard_core::zitadel::KeyExpiration;
@@ -227,7 +227,7 @@ pub(super) async fn edit_form(
     State(c): State<Console>,
     session: Session,
     Path(id): Path<String>,
-    Query(q): Query<FlashQuery>,
+    Incoming(incoming): Incoming,
 ) -> Response {
     let answer = load(&c, &session, &id).await;
     if answer.unauthenticated() {
@@ -238,7 +238,7 @@ pub(super) async fn edit_form(
     }
     let target = &answer.body["target"];
     let mut page = edit_page(&session, &id, target, &TargetForm::from_wire(target));
-    page.chrome.flash = q.flash();
+    page.chrome.flash = incoming;
     page::html(StatusCode::OK, &page)
 }
 
@@ -320,7 +320,7 @@ pub(super) async fn rotate(
             ),
             None => format!("Signing key rotated at {changed}."),
         };
-        return Redirect::to(&super::backend::with_query(&edit, &[("ok", &text)])).into_response();
+        return page::redirect(&c, &edit, Flash::ok(text));
     }
     let current = load(&c, &p.session, &id).await;
     if !current.ok() {

@@ -82,7 +82,57 @@ impl<'a> Console<'a> {
             .send()
             .await
             .unwrap();
-        location(resp)
+        self.with_flash(resp).await.0
+    }
+
+    /// Status and Location of an answer; when it is a redirect carrying a message (the sealed
+    /// flash cookie), the page it leads to is opened with the cookie and its message appended
+    /// to the location as `#ok=words+of+it` or `#error=...`, and that page must clear the
+    /// cookie. Also returns the answer's own body.
+    async fn with_flash(&self, resp: Response) -> ((StatusCode, String), String) {
+        let flash = resp
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .find(|v| v.starts_with("switchyard_flash="))
+            .map(|v| v.split(';').next().unwrap().to_string());
+        let (st, loc) = {
+            let st = resp.status();
+            let loc = resp
+                .headers()
+                .get(LOCATION)
+                .map(|l| l.to_str().unwrap().to_string())
+                .unwrap_or_default();
+            (st, loc)
+        };
+        let body = resp.text().await.unwrap();
+        let Some(flash) = flash else {
+            return ((st, loc), body);
+        };
+        assert!(!loc.contains("ok=") && !loc.contains("error="), "{loc}");
+        let page = self
+            .http
+            .get(self.s.url(&loc))
+            .header(COOKIE, format!("{}; {flash}", self.cookie))
+            .send()
+            .await
+            .unwrap();
+        let cleared = page
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .any(|v| v.to_str().unwrap().starts_with("switchyard_flash=;"));
+        assert!(cleared, "the page showing the message clears it");
+        let text = page.text().await.unwrap();
+        let kind = between(&text, "id=\"flash\" class=\"flash ", "\"").to_string();
+        let words = unescape(between(&text, "role=\"alert\">", "</p>"))
+            + &unescape(between(&text, "role=\"status\">", "</p>"));
+        assert!(!kind.is_empty(), "{text}");
+        (
+            (st, format!("{loc}#{kind}={}", words.replace(' ', "+"))),
+            body,
+        )
     }
 }
 
@@ -104,13 +154,8 @@ impl Console<'_> {
             .send()
             .await
             .unwrap();
-        let st = resp.status();
-        let loc = resp
-            .headers()
-            .get(LOCATION)
-            .map(|l| l.to_str().unwrap().to_string())
-            .unwrap_or_default();
-        (st, loc, resp.text().await.unwrap())
+        let ((st, loc), body) = self.with_flash(resp).await;
+        (st, loc, body)
     }
 }
 
@@ -316,7 +361,7 @@ async fn state_changes_need_the_csrf_token_and_this_origin() {
     let (st, loc) = c.post(&path, &[]).await;
     assert_eq!(st, StatusCode::SEE_OTHER);
     assert!(
-        loc.starts_with(&format!("/console/deliveries/{inv}?ok=")),
+        loc.starts_with(&format!("/console/deliveries/{inv}#ok=")),
         "{loc}"
     );
 }
@@ -665,8 +710,7 @@ async fn targets_are_created_edited_rotated_deleted_and_show_their_circuit_break
     let (_, t) = s.get(&format!("/v2/actions/targets/{id}")).await;
     assert_ne!(t["target"]["signingKey"], old_key.as_str());
     let changed = t["target"]["changeDate"].as_str().unwrap();
-    let (_, page) = c.get(&loc).await;
-    let flash = unescape(element(&page, "flash"));
+    let flash = loc.split_once("#ok=").unwrap().1.replace('+', " ");
     let changed_ms = time_ms(changed);
     let until = between(&flash, "until ", ";");
     assert_eq!(time_ms(until) - changed_ms, 86_400_000, "{flash}");
@@ -1004,4 +1048,49 @@ async fn a_system_token_picks_the_instance_it_looks_at_and_others_cannot() {
     assert_eq!(st, StatusCode::FORBIDDEN);
     let (_, page) = admin.get("/console/routes").await;
     assert!(!page.contains("other hook"));
+}
+
+#[tokio::test]
+async fn messages_travel_in_a_sealed_cookie_not_in_the_url() {
+    let s = TestServer::start().await;
+    let c = Console::sign_in(&s, &s.token("admin")).await;
+    // A crafted link cannot put words on a console page, nor can a forged cookie.
+    let (_, page) = c.get("/console/routes?error=Your+account+is+locked").await;
+    assert!(!page.contains("account is locked"));
+    let resp = c
+        .http
+        .get(s.url("/console/routes"))
+        .header(COOKIE, format!("{}; switchyard_flash=v1:x:AAAA", c.cookie))
+        .send()
+        .await
+        .unwrap();
+    assert!(!resp.text().await.unwrap().contains("id=\"flash\""));
+    // An action's outcome: a 303 to a clean URL with a short-lived HttpOnly cookie; the next
+    // page shows it once and clears it (checked by `with_flash`).
+    let resp = c
+        .http
+        .post(s.url("/console/routes/subscriptions/nope/delete"))
+        .header(COOKIE, &c.cookie)
+        .header("origin", &s.base)
+        .form(&[("csrf", &c.csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()[LOCATION], "/console/routes");
+    let set = resp.headers()[SET_COOKIE].to_str().unwrap().to_string();
+    for flag in [
+        "switchyard_flash=",
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/console",
+        "Max-Age=60",
+    ] {
+        assert!(set.contains(flag), "{flag} in {set}");
+    }
+    assert!(!set.contains("not found"), "the message is sealed");
+    let ((_, loc), _) = c.with_flash(resp).await;
+    assert!(
+        loc.starts_with("/console/routes#error=") && loc.contains("not+found"),
+        "{loc}"
+    );
 }
