@@ -110,8 +110,11 @@ def test_console_in_a_browser(fast_server, browser):
         sub = api(s, admin, "POST", "/beta/trigger-subscriptions", json={
             "name": "console hook", "triggerId": "idn:identity-created", "type": "HTTP",
             "httpConfig": {"url": r.url("/hook")}})
-        api(s, admin, "POST", "/v2/actions/targets", json={
+        target = api(s, admin, "POST", "/v2/actions/targets", json={
             "name": "audit target", "endpoint": r.url("/target"), "timeout": "5s", "restWebhook": {}})
+        api(s, admin, "PUT", "/resources/v3alpha/actions/executions", json={
+            "condition": {"event": {"group": "user.human"}},
+            "execution": {"targets": [{"target": target["id"]}]}})
 
         ctx = browser.new_context(viewport={"width": 1280, "height": 860})
         page = ctx.new_page()
@@ -124,6 +127,7 @@ def test_console_in_a_browser(fast_server, browser):
         page.get_by_role("link", name="Routes", exact=True).click()
         expect(page.get_by_role("cell", name="console hook").first).to_be_visible()
         expect(page.get_by_role("cell", name="audit target").first).to_be_visible()
+        expect(page.get_by_role("cell", name="event.group user.human", exact=True)).to_be_visible()
         page.screenshot(path=os.path.join(SHOTS, "routes.png"), full_page=True)
 
         # A subscription created, edited (with its JSON Patch previewed) and deleted through the
@@ -137,6 +141,7 @@ def test_console_in_a_browser(fast_server, browser):
         expect(page.locator("#f-url-err")).to_contain_text("httpConfig.url")
         expect(url_field).to_have_attribute("aria-invalid", "true")
         expect(url_field).to_have_attribute("aria-describedby", "f-url-err")
+        expect(url_field).to_be_focused()  # keyboard users land on the field to fix
         expect(page.get_by_role("alert")).to_contain_text("URL")
         expect(page.get_by_label("Name", exact=True)).to_have_value("browser hook")
         page.screenshot(path=os.path.join(SHOTS, "subscription-error.png"), full_page=True)
