@@ -9,10 +9,12 @@
 mod amqp;
 mod mqtt;
 mod secret;
+mod sqs;
 
 pub use amqp::AmqpTarget;
 pub use mqtt::topic_of as mqtt_topic;
 pub use secret::{is_sealed, MAX_PASSWORD_CHARS};
+pub use sqs::{valid_region as valid_aws_region, SqsTarget};
 
 use crate::invocation::DestinationKind;
 use crate::ValidationError;
@@ -23,16 +25,17 @@ use url::{Host, Url};
 /// sealed password.
 pub const MAX_URL_CHARS: usize = 1000;
 
-/// The schemes a route may deliver to: HTTP, and the brokers (`tls`, `rediss`, `amqps`, `mqtts`:
-/// the same over TLS).
-const SCHEMES: [&str; 10] = [
-    "http", "https", "nats", "tls", "redis", "rediss", "amqp", "amqps", "mqtt", "mqtts",
+/// The schemes a route may deliver to: HTTP, the brokers (`tls`, `rediss`, `amqps`, `mqtts`:
+/// the same over TLS) and AWS SQS.
+const SCHEMES: [&str; 11] = [
+    "http", "https", "nats", "tls", "redis", "rediss", "amqp", "amqps", "mqtt", "mqtts", "sqs",
 ];
 
 /// An absolute `http` or `https` URL with a host, as the WHATWG parser reads it, or a broker URL
 /// (a Switchyard extension): `nats://HOST[:PORT]/SUBJECT`,
 /// `redis://HOST[:PORT][/DB]?stream=NAME[&maxlen=N]`,
-/// `amqp://HOST[:PORT][/VHOST]?exchange=EX&routingKey=RK`, `mqtt://HOST[:PORT]/TOPIC`.
+/// `amqp://HOST[:PORT][/VHOST]?exchange=EX&routingKey=RK`, `mqtt://HOST[:PORT]/TOPIC`,
+/// `sqs://REGION/ACCOUNT/QUEUE`.
 #[derive(Clone)]
 pub struct DeliveryUrl {
     text: String,
@@ -79,7 +82,7 @@ impl DeliveryUrl {
         match authority {
             None => {
                 return Err(bad(
-                    "must be an absolute URL with the scheme http or https, e.g. https://example.com/hook, or a broker URL: nats://HOST:PORT/SUBJECT (tls:// over TLS), redis[s]://HOST:PORT/DB?stream=NAME, amqp[s]://HOST:PORT/VHOST?exchange=EX&routingKey=RK, mqtt[s]://HOST:PORT/TOPIC".into(),
+                    "must be an absolute URL with the scheme http or https, e.g. https://example.com/hook, or a broker URL: nats://HOST:PORT/SUBJECT (tls:// over TLS), redis[s]://HOST:PORT/DB?stream=NAME, amqp[s]://HOST:PORT/VHOST?exchange=EX&routingKey=RK, mqtt[s]://HOST:PORT/TOPIC, sqs://REGION/ACCOUNT/QUEUE".into(),
                 ))
             }
             Some(a) if a.is_empty() || a.starts_with(['/', '\\']) => {
@@ -118,6 +121,9 @@ impl DeliveryUrl {
             }
             "mqtt" | "mqtts" => {
                 mqtt_topic(&parsed).map_err(bad)?;
+            }
+            "sqs" => {
+                SqsTarget::of(&parsed).map_err(bad)?;
             }
             _ => {}
         }
@@ -159,6 +165,7 @@ impl DeliveryUrl {
             "redis" | "rediss" => DestinationKind::Redis,
             "amqp" | "amqps" => DestinationKind::Amqp,
             "mqtt" | "mqtts" => DestinationKind::Mqtt,
+            "sqs" => DestinationKind::Sqs,
             _ => DestinationKind::Http,
         }
     }

@@ -126,6 +126,8 @@ pub enum Endpoint {
     Amqp(DeliveryUrl),
     /// An MQTT topic (`mqtt://HOST:PORT/TOPIC`).
     Mqtt(DeliveryUrl),
+    /// An AWS SQS queue (`sqs://REGION/ACCOUNT/QUEUE`).
+    Sqs(DeliveryUrl),
     /// The default event bus of an AWS account in a region (a SailPoint EVENTBRIDGE
     /// subscription).
     EventBridge { account: String, region: String },
@@ -140,7 +142,8 @@ impl Endpoint {
             Kind::Redis => Endpoint::Redis(url),
             Kind::Amqp => Endpoint::Amqp(url),
             Kind::Mqtt => Endpoint::Mqtt(url),
-            Kind::Http | Kind::EventBridge | Kind::Sqs => Endpoint::Http(url),
+            Kind::Sqs => Endpoint::Sqs(url),
+            Kind::Http | Kind::EventBridge => Endpoint::Http(url),
         }
     }
 
@@ -151,7 +154,8 @@ impl Endpoint {
             | Endpoint::Nats(url)
             | Endpoint::Redis(url)
             | Endpoint::Amqp(url)
-            | Endpoint::Mqtt(url) => crate::transport::http::masked(url),
+            | Endpoint::Mqtt(url)
+            | Endpoint::Sqs(url) => crate::transport::http::masked(url),
             Endpoint::EventBridge { account, region } => {
                 format!("eventbridge://{region}/{account}")
             }

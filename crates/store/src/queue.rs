@@ -355,6 +355,24 @@ pub trait QueueStore {
         id: &str,
     ) -> StoreResult<bool>;
 
+    /// When and why a route was switched off (by a 410, `autoDisable` or an operator), if it is.
+    async fn route_disabled(
+        &self,
+        instance: &InstanceId,
+        kind: RouteKind,
+        id: &str,
+    ) -> StoreResult<Option<(Timestamp, String)>>;
+
+    /// An operator switches a target off: as a 410 would (its live invocations are cancelled,
+    /// fan-out skips it) until it is switched back on or changed. False when it already was.
+    async fn disable_route(
+        &self,
+        instance: &InstanceId,
+        kind: RouteKind,
+        id: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+
     /// Switches a route back on (after its owner changed it).
     async fn enable_route(
         &self,

@@ -231,7 +231,10 @@ pub struct Retention {
     pub interval: String,
     /// Most rows one purge batch deletes per table (one short transaction each).
     pub batch: u32,
-    /// Pause between two batches, so the purge never holds writers up for long.
+    /// How long one background purge batch should take: batches are sized to it, so the
+    /// purge never holds publishes and result writes up for much longer.
+    pub batch_time: String,
+    /// Shortest pause between two batches (the pause is at least as long as the last batch).
     pub pause: String,
 }
 
@@ -242,6 +245,7 @@ impl Default for Retention {
             events: "30d".into(),
             interval: "1m".into(),
             batch: 1000,
+            batch_time: "20ms".into(),
             pause: "20ms".into(),
         }
     }
@@ -267,6 +271,12 @@ impl Retention {
         if !(1..=10_000).contains(&self.batch) {
             bail!("retention.batch must be from 1 to 10000");
         }
+        let batch_time = dur("batch_time", &self.batch_time)?;
+        if !(std::time::Duration::from_millis(1)..=std::time::Duration::from_secs(10))
+            .contains(&batch_time)
+        {
+            bail!("retention.batch_time must be from 1ms to 10s");
+        }
         let interval = dur("interval", &self.interval)?;
         if interval < std::time::Duration::from_millis(100) {
             bail!("retention.interval must be at least 100ms");
@@ -275,6 +285,7 @@ impl Retention {
             attempts: age("attempts", &self.attempts)?,
             events: age("events", &self.events)?,
             batch: self.batch,
+            batch_time,
             pause: dur("pause", &self.pause)?,
             interval,
         })
@@ -613,6 +624,11 @@ mod tests {
             c.retention.events = events.into();
             c.retention.batch = batch;
             assert!(c.validate().is_err(), "{attempts} {events} {batch}");
+        }
+        for batch_time in ["0ms", "11s"] {
+            let mut c = Config::default();
+            c.retention.batch_time = batch_time.into();
+            assert!(c.validate().is_err(), "{batch_time}");
         }
         let mut c = Config::default();
         c.retention.attempts = "off".into();

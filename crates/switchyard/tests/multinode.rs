@@ -16,6 +16,7 @@
 //! - A route's rate limit (a token bucket in the database) holds within ±10 % for two nodes
 //!   delivering together.
 //! - FIFO per key holds for two nodes publishing and delivering one key's events together.
+//! - Operator events of a route failing on two nodes at once are reported once each.
 //!
 //! The tests of this binary run one at a time (`SERIAL`): a database restart would cut the
 //! others' connections too.
@@ -1099,5 +1100,154 @@ async fn fifo_per_key_holds_across_two_nodes_on(url: String) {
             "two deliveries of one key were in flight at once"
         );
     }
+    shut_down(nodes, &root).await;
+}
+
+/// Bodies delivered to `/ops/<name>`, and the status `/fail` answers with.
+#[derive(Clone, Default)]
+struct OpsLog {
+    bodies: Arc<Mutex<Vec<(String, Value)>>>,
+    fail_status: Arc<Mutex<u16>>,
+}
+
+async fn start_ops_receiver() -> (String, OpsLog) {
+    let log = OpsLog::default();
+    *log.fail_status.lock().unwrap() = 503;
+    async fn ops(
+        State(log): State<OpsLog>,
+        axum::extract::Path(name): axum::extract::Path<String>,
+        body: axum::body::Bytes,
+    ) -> StatusCode {
+        let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        log.bodies.lock().unwrap().push((name, v));
+        StatusCode::OK
+    }
+    async fn fail(State(log): State<OpsLog>) -> StatusCode {
+        let status = *log.fail_status.lock().unwrap();
+        StatusCode::from_u16(status).unwrap()
+    }
+    let app = Router::new()
+        .route("/ops/{name}", post(ops))
+        .route("/hook", post(fail))
+        .with_state(log.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, log)
+}
+
+impl OpsLog {
+    fn count(&self, name: &str) -> usize {
+        self.bodies
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(n, _)| n == name)
+            .count()
+    }
+
+    async fn wait_for(&self, name: &str, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.count(name) < n {
+            assert!(
+                Instant::now() < deadline,
+                "{name}: {} of {n} operator events arrived",
+                self.count(name)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn operator_events_are_reported_once_by_two_nodes() {
+    with_db(operator_events_are_reported_once_by_two_nodes_on).await;
+}
+
+/// A subscription failing on two nodes at once (one try per invocation): the nodes report its
+/// run of failures once, `switchyard:route-failing` at the fifth failure (the default), each
+/// invocation out of tries once, and its recovery once.
+async fn operator_events_are_reported_once_by_two_nodes_on(url: String) {
+    const EVENTS: usize = 12;
+    let (base_url, log) = start_ops_receiver().await;
+    let TwoNodes {
+        root,
+        nodes,
+        bases,
+        http,
+        auth,
+    } = two_nodes_with_policy(
+        &url,
+        "ops",
+        &format!("{base_url}/hook"),
+        json!({"maxAttempts": 1}),
+    )
+    .await;
+    for name in ["route-failing", "route-recovered", "attempts-exhausted"] {
+        let r = http
+            .post(format!("{}/trigger-subscriptions/v1", bases[0]))
+            .header("authorization", &auth)
+            .json(
+                &json!({"name": format!("ops {name}"), "triggerId": format!("switchyard:{name}"),
+                          "type": "HTTP",
+                          "httpConfig": {"url": format!("{base_url}/ops/{name}"),
+                                         "httpDispatchMode": "SYNC"}}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    }
+    let publish = |n: usize| {
+        let (http, auth, base) = (http.clone(), auth.clone(), bases[n % 2].clone());
+        async move {
+            let payload = json!({"identity": {"type": "IDENTITY", "id": format!("id-{n}"), "name": "n"},
+                                 "attributes": {"department": "Ops"}});
+            let r = http
+                .post(format!("{base}/v1/events"))
+                .header("authorization", &auth)
+                .json(&json!({"type": "idn:identity-created", "payload": payload}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 202);
+        }
+    };
+    let tasks: Vec<_> = (0..EVENTS).map(|n| tokio::spawn(publish(n))).collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    log.wait_for("attempts-exhausted", EVENTS).await;
+    log.wait_for("route-failing", 1).await;
+    // The recovery: one more event, delivered.
+    *log.fail_status.lock().unwrap() = 200;
+    publish(EVENTS).await;
+    log.wait_for("route-recovered", 1).await;
+    // Give a duplicate report time to arrive, then count.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(log.count("route-failing"), 1, "one run, reported once");
+    assert_eq!(log.count("route-recovered"), 1);
+    let exhausted: HashSet<String> = log
+        .bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(n, _)| n == "attempts-exhausted")
+        .map(|(_, v)| v["invocationId"].to_string())
+        .collect();
+    assert_eq!(log.count("attempts-exhausted"), EVENTS, "{exhausted:?}");
+    assert_eq!(exhausted.len(), EVENTS, "one report per invocation");
+    let failing = log
+        .bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(n, _)| n == "route-failing")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    assert!(
+        failing["consecutiveFailures"].as_u64().unwrap() >= 5,
+        "{failing}"
+    );
     shut_down(nodes, &root).await;
 }

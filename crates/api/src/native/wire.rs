@@ -331,6 +331,18 @@ pub struct TargetHealthOut {
     pub opened_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_at: Option<String>,
+    /// Set while the target is switched off (fan-out and calls skip it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<TargetDisabledOut>,
+}
+
+/// When and why a target was switched off.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetDisabledOut {
+    pub at: String,
+    /// `operator`, `autoDisable: …`, or the 410 that switched it off.
+    pub reason: String,
 }
 
 /// An invocation in a list (its attempts are in `GET /v1/invocations/{id}`).

@@ -16,6 +16,7 @@ pub mod mqtt;
 pub mod nats;
 mod reconnect;
 pub mod redis;
+pub mod sqs;
 mod tls;
 
 use crate::prepare::Prepared;
@@ -115,6 +116,7 @@ pub struct Transports {
     redis: redis::Redis,
     amqp: amqp::Amqp,
     mqtt: mqtt::Mqtt,
+    sqs: sqs::Sqs,
 }
 
 /// What the transports are built from.
@@ -136,6 +138,7 @@ impl Transports {
             amqp: amqp::Amqp::new(config.policy.clone()),
             mqtt: mqtt::Mqtt::new(config.policy.clone()),
             http: http::Sender::new(config.max_idle_per_host, config.policy)?,
+            sqs: sqs::Sqs::new(aws.clone()),
             eventbridge: eventbridge::EventBridge::new(aws, config.eventbridge),
         })
     }
@@ -158,6 +161,7 @@ impl Transports {
             Endpoint::Redis(url) => self.redis.xadd(url, msg, timeout).await,
             Endpoint::Amqp(url) => self.amqp.publish(url, msg, timeout).await,
             Endpoint::Mqtt(url) => self.mqtt.publish(url, msg, timeout).await,
+            Endpoint::Sqs(url) => self.sqs.send(url, msg, timeout).await,
             Endpoint::EventBridge { account, region } => {
                 self.eventbridge.send(account, region, msg, timeout).await
             }
@@ -202,6 +206,7 @@ pub fn kind(endpoint: &Endpoint) -> DestinationKind {
         Endpoint::Redis(_) => DestinationKind::Redis,
         Endpoint::Amqp(_) => DestinationKind::Amqp,
         Endpoint::Mqtt(_) => DestinationKind::Mqtt,
+        Endpoint::Sqs(_) => DestinationKind::Sqs,
         Endpoint::EventBridge { .. } => DestinationKind::EventBridge,
     }
 }

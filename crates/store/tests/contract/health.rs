@@ -3,7 +3,7 @@
 //! nothing; a route failing for its auto-disable period is switched off with its queued work
 //! cancelled; switching a route back on starts its health over.
 
-use crate::catalog::inst;
+use crate::catalog::{inst, key as signing_key, sub};
 use crate::queue::{event, inv};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +15,7 @@ use switchyard_store::Store;
 crate::contract!(
     a_run_of_failures_is_reported_once_and_recovers,
     a_route_failing_for_its_period_is_disabled,
+    a_subscription_failing_for_its_period_is_disabled,
     switching_a_route_back_on_starts_its_health_over,
 );
 
@@ -150,6 +151,58 @@ pub async fn a_route_failing_for_its_period_is_disabled(s: Arc<dyn Store>) {
         .await
         .unwrap();
     assert!(c.is_empty());
+}
+
+pub async fn a_subscription_failing_for_its_period_is_disabled(s: Arc<dyn Store>) {
+    let i = inst("h1");
+    s.create_subscription(
+        &i,
+        &sub("s1", "idn:identity-created"),
+        50,
+        &signing_key("k", 1),
+        Timestamp(1),
+    )
+    .await
+    .unwrap();
+    s.publish(&[event(
+        &i,
+        "e1",
+        100,
+        vec![inv(
+            "q1",
+            RouteKind::Subscription,
+            "s1",
+            InitialState::Pending,
+        )],
+    )])
+    .await
+    .unwrap();
+    let route = RouteKey {
+        instance: i.clone(),
+        kind: RouteKind::Subscription,
+        route_id: "s1".into(),
+    };
+    let mut o = RouteObservation::new(route.clone());
+    o.auto_disable_after = Some(Duration::from_millis(500));
+    for t in [1000, 1600] {
+        o.failure(Timestamp(t), "HTTP 503");
+    }
+    let c = s.observe_routes(&[o], 100).await.unwrap();
+    assert_eq!(
+        c,
+        vec![HealthChange::AutoDisabled {
+            route,
+            failing_since: Timestamp(1000),
+            disabled_at: Timestamp(1600),
+        }]
+    );
+    // Switched off in its own document, as its owner would with a PATCH.
+    let off = s.subscription(&i, "s1").await.unwrap();
+    assert!(!off.enabled);
+    assert_eq!(off.name, "s1");
+    let q = s.invocation(&i, "q1").await.unwrap();
+    assert_eq!(q.status, InvocationStatus::Cancelled);
+    assert!(q.last_error.unwrap().contains("autoDisable"));
 }
 
 pub async fn switching_a_route_back_on_starts_its_health_over(s: Arc<dyn Store>) {

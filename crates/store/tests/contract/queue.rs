@@ -16,6 +16,7 @@ crate::contract!(
     concurrent_claims_never_share_an_invocation,
     outcomes_retry_deliver_and_replay,
     gone_disables_both_route_kinds,
+    an_operator_disables_a_target,
     chains_release_and_cancel,
     wakeups_follow_new_due_work,
 );
@@ -432,6 +433,56 @@ pub async fn gone_disables_both_route_kinds(s: Arc<dyn Store>) {
         .is_route_disabled(&i, RouteKind::Target, "t1")
         .await
         .unwrap());
+}
+
+pub async fn an_operator_disables_a_target(s: Arc<dyn Store>) {
+    let i = inst("q1");
+    s.publish(&[event(
+        &i,
+        "e1",
+        100,
+        vec![
+            inv("a", RouteKind::Target, "t1", InitialState::Pending),
+            inv("b", RouteKind::Target, "t2", InitialState::Pending),
+        ],
+    )])
+    .await
+    .unwrap();
+    assert_eq!(
+        s.route_disabled(&i, RouteKind::Target, "t1").await.unwrap(),
+        None
+    );
+    assert!(s
+        .disable_route(&i, RouteKind::Target, "t1", Timestamp(200))
+        .await
+        .unwrap());
+    assert_eq!(
+        s.route_disabled(&i, RouteKind::Target, "t1").await.unwrap(),
+        Some((Timestamp(200), "operator".to_string()))
+    );
+    // Its live invocation is cancelled; the other target's is not; a second switch-off is a no-op.
+    assert_eq!(status(&s, &i, "a").await, "cancelled");
+    assert_eq!(status(&s, &i, "b").await, "pending");
+    assert!(!s
+        .disable_route(&i, RouteKind::Target, "t1", Timestamp(300))
+        .await
+        .unwrap());
+    assert_eq!(
+        s.route_disabled(&i, RouteKind::Target, "t1").await.unwrap(),
+        Some((Timestamp(200), "operator".to_string()))
+    );
+    // Only this instance's target.
+    assert_eq!(
+        s.route_disabled(&inst("q2"), RouteKind::Target, "t1")
+            .await
+            .unwrap(),
+        None
+    );
+    s.enable_route(&i, RouteKind::Target, "t1").await.unwrap();
+    assert_eq!(
+        s.route_disabled(&i, RouteKind::Target, "t1").await.unwrap(),
+        None
+    );
 }
 
 pub async fn chains_release_and_cancel(s: Arc<dyn Store>) {

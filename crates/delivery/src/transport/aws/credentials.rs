@@ -11,8 +11,8 @@
 //! These requests go to AWS's own endpoints (or the operator's overrides), never to an address a
 //! tenant chose, so they use a plain client rather than the outbound-protected one.
 
-use super::sigv4::Credentials;
 use super::Env;
+use aws_credential_types::Credentials;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -169,11 +169,11 @@ impl CredentialChain {
         }
         let field =
             |name: &str| xml_field(&text, name).ok_or_else(|| format!("STS answer without {name}"));
-        let creds = Credentials {
-            access_key_id: field("AccessKeyId")?,
-            secret_access_key: field("SecretAccessKey")?,
-            session_token: Some(field("SessionToken")?),
-        };
+        let creds = keys(
+            field("AccessKeyId")?,
+            field("SecretAccessKey")?,
+            Some(field("SessionToken")?),
+        );
         Ok(Some((
             creds,
             xml_field(&text, "Expiration").and_then(|e| parse_time(&e)),
@@ -252,11 +252,16 @@ impl CredentialChain {
 }
 
 fn from_env(env: &Env) -> Option<Credentials> {
-    Some(Credentials {
-        access_key_id: env.get("AWS_ACCESS_KEY_ID")?,
-        secret_access_key: env.get("AWS_SECRET_ACCESS_KEY")?,
-        session_token: env.get("AWS_SESSION_TOKEN"),
-    })
+    Some(keys(
+        env.get("AWS_ACCESS_KEY_ID")?,
+        env.get("AWS_SECRET_ACCESS_KEY")?,
+        env.get("AWS_SESSION_TOKEN"),
+    ))
+}
+
+/// Credentials as the signer takes them. Expiry is tracked by the chain's cache, not here.
+fn keys(id: String, secret: String, token: Option<String>) -> Credentials {
+    Credentials::new(id, secret, token, None, "switchyard")
 }
 
 /// Static keys of the selected profile, from the credentials file first, then the config file.
@@ -283,14 +288,10 @@ fn from_profile(env: &Env) -> Result<Option<Credentials>, String> {
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
         };
-        let keys = ini_section(&text, &section);
-        let get = |k: &str| keys.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let pairs = ini_section(&text, &section);
+        let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         if let (Some(id), Some(secret)) = (get("aws_access_key_id"), get("aws_secret_access_key")) {
-            return Ok(Some(Credentials {
-                access_key_id: id,
-                secret_access_key: secret,
-                session_token: get("aws_session_token"),
-            }));
+            return Ok(Some(keys(id, secret, get("aws_session_token"))));
         }
     }
     Ok(None)
@@ -329,11 +330,11 @@ fn json_credentials(body: &str) -> Result<(Credentials, Option<Timestamp>), Stri
             .ok_or_else(|| format!("credentials answer without {k}"))
     };
     Ok((
-        Credentials {
-            access_key_id: field("AccessKeyId")?,
-            secret_access_key: field("SecretAccessKey")?,
-            session_token: field("Token").ok(),
-        },
+        keys(
+            field("AccessKeyId")?,
+            field("SecretAccessKey")?,
+            field("Token").ok(),
+        ),
         field("Expiration").ok().and_then(|e| parse_time(&e)),
     ))
 }
@@ -403,7 +404,7 @@ mod tests {
             r#"{"AccessKeyId":"A","SecretAccessKey":"B","Token":"C","Expiration":"2026-11-30T00:00:00Z"}"#,
         )
         .unwrap();
-        assert_eq!(c.session_token.as_deref(), Some("C"));
+        assert_eq!(c.session_token(), Some("C"));
         assert!(exp.is_some());
         assert_eq!(form_encode("a b/c=d"), "a%20b%2Fc%3Dd");
     }
@@ -426,7 +427,7 @@ mod tests {
         ]);
         let chain = CredentialChain::new(env, reqwest::Client::new());
         let c = chain.get(Timestamp(0)).await.unwrap();
-        assert_eq!((c.access_key_id.as_str(), c.session_token), ("P", None));
+        assert_eq!((c.access_key_id(), c.session_token()), ("P", None));
         let env = Env::from_pairs([
             ("AWS_ACCESS_KEY_ID", "E1"),
             ("AWS_SECRET_ACCESS_KEY", "E2"),
@@ -434,7 +435,7 @@ mod tests {
             ("AWS_PROFILE", "ops"),
         ]);
         let chain = CredentialChain::new(env, reqwest::Client::new());
-        assert_eq!(chain.get(Timestamp(0)).await.unwrap().access_key_id, "E1");
+        assert_eq!(chain.get(Timestamp(0)).await.unwrap().access_key_id(), "E1");
         let chain = CredentialChain::new(
             Env::from_pairs([
                 ("AWS_CONFIG_FILE", "/nonexistent"),

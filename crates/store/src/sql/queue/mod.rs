@@ -249,6 +249,43 @@ impl<B: Backend> QueueStore for SqlStore<B> {
         Ok(n > 0)
     }
 
+    async fn route_disabled(
+        &self,
+        instance: &InstanceId,
+        kind: RouteKind,
+        id: &str,
+    ) -> StoreResult<Option<(Timestamp, String)>> {
+        disabled_since(&mut self.read().await?, instance, kind, id).await
+    }
+
+    async fn disable_route(
+        &self,
+        instance: &InstanceId,
+        kind: RouteKind,
+        id: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let result = async {
+            if disabled_since(&mut tx, instance, kind, id).await?.is_some() {
+                return Ok(false);
+            }
+            outcomes::switch_off::<B>(
+                &mut tx,
+                instance,
+                kind,
+                id,
+                at,
+                "operator",
+                "the route was disabled by an operator",
+            )
+            .await?;
+            Ok(true)
+        }
+        .await;
+        finish(tx, result).await
+    }
+
     async fn enable_route(
         &self,
         instance: &InstanceId,
@@ -257,6 +294,24 @@ impl<B: Backend> QueueStore for SqlStore<B> {
     ) -> StoreResult<()> {
         enable_route(&mut self.write().await?, instance, kind, id).await
     }
+}
+
+/// When and why the engine or an operator switched a route off.
+async fn disabled_since(
+    conn: &mut impl Conn,
+    instance: &InstanceId,
+    kind: RouteKind,
+    id: &str,
+) -> StoreResult<Option<(Timestamp, String)>> {
+    Ok(Stmt::new(
+        "SELECT disabled_at, reason FROM disabled_routes
+          WHERE instance_id = $1 AND route_kind = $2 AND route_id = $3",
+    )
+    .bind(instance)
+    .bind(kind)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?)
 }
 
 super::sql_row! {

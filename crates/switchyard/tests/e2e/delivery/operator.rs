@@ -255,3 +255,76 @@ async fn event_deliveries_feed_the_targets_circuit_breaker() {
     wait_status(&s, &invocation_for(&second, &tid), "delivered").await;
     assert_eq!(breaker(&s, &tid).await["state"], "closed");
 }
+
+#[tokio::test]
+async fn an_operator_switches_a_target_off_and_on() {
+    let s = TestServer::start_with(|c| {
+        c.retry_schedule = "1h".into();
+        c.delivery.poll_interval = "200ms".into();
+    })
+    .await;
+    let r = Receiver::start().await;
+    watch_operator_events(&s, &r).await;
+    r.default_for("/down", 503);
+    let (tid, _) = target(
+        &s,
+        "down",
+        &r.url("/down"),
+        json!({"restWebhook": {"interruptOnError": false}}),
+    )
+    .await;
+    execution(&s, "user.human.added", &[&tid]).await;
+    let first = publish(&s, "user.human.added", json!({"userId": "u1"})).await;
+    let waiting = invocation_for(&first, &tid);
+    // Failed once, waiting an hour for its next try.
+    r.wait_for_path("/down", 1, WAIT).await;
+
+    let (st, v) = s
+        .post(&format!("/v1/targets/{tid}/disable"), json!({}))
+        .await;
+    assert_eq!(st, 204, "{v}");
+    let disabled = nth(&r, "route-disabled", 1).await;
+    assert_eq!(disabled["reason"], "operator", "{disabled}");
+    assert_eq!(disabled["route"]["kind"], "target", "{disabled}");
+    assert_eq!(disabled["route"]["id"], tid.as_str(), "{disabled}");
+    // Its waiting invocation ends cancelled; the health shows when and why.
+    wait_status(&s, &waiting, "cancelled").await;
+    let h = breaker(&s, &tid).await;
+    assert_eq!(h["disabled"]["reason"], "operator", "{h}");
+    assert!(h["disabled"]["at"].is_string(), "{h}");
+    // Switching it off again changes nothing and reports nothing.
+    let (st, _) = s
+        .post(&format!("/v1/targets/{tid}/disable"), json!({}))
+        .await;
+    assert_eq!(st, 204);
+    // Fan-out skips it while it is off.
+    let skipped = publish(&s, "user.human.added", json!({"userId": "u2"})).await;
+    assert!(
+        !skipped["invocations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["routeId"] == tid.as_str()),
+        "{skipped}"
+    );
+
+    // Switched back on, it delivers again.
+    r.default_for("/down", 200);
+    let (st, v) = s
+        .post(&format!("/v1/targets/{tid}/enable"), json!({}))
+        .await;
+    assert_eq!(st, 204, "{v}");
+    assert!(breaker(&s, &tid).await.get("disabled").is_none());
+    let back = publish(&s, "user.human.added", json!({"userId": "u3"})).await;
+    wait_status(&s, &invocation_for(&back, &tid), "delivered").await;
+    assert_eq!(
+        r.on("/ops/route-disabled").len(),
+        1,
+        "one switch-off, one event"
+    );
+
+    // An unknown target is a 404 in the native shape.
+    let (st, v) = s.post("/v1/targets/nope/disable", json!({})).await;
+    assert_eq!(st, 404, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("nope"), "{v}");
+}
