@@ -49,6 +49,10 @@ pub(super) fn router() -> Router<Console> {
         )
         .route("/console/routes/targets/{id}/rotate", post(targets::rotate))
         .route("/console/routes/targets/{id}/delete", post(targets::delete))
+        .route(
+            "/console/routes/targets/{id}/enabled",
+            post(targets::switch),
+        )
         .route("/console/routes/executions/edit", get(executions::form))
         .route("/console/routes/executions", post(executions::save))
         .route(
@@ -146,6 +150,13 @@ struct TargetRow {
     kind: String,
     payload_type: String,
     breaker: Option<targets::Breaker>,
+}
+
+impl TargetRow {
+    /// Switched off by an operator, an auto-disable or a 410.
+    fn is_off(&self) -> bool {
+        self.breaker.as_ref().is_some_and(|b| b.disabled.is_some())
+    }
 }
 
 impl From<TargetIn> for TargetRow {

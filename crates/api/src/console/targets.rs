@@ -1,8 +1,9 @@
 //! Creating, editing, deleting ZITADEL targets and rotating their signing keys from the Routes
 //! page, with the API's v2 REST calls (`/v2/actions/targets`). A rotation sends
 //! `expirationSigningKey`; the page then says until when the previous key still signs (the
-//! change date the API answers plus the grace period). Each target's circuit breaker comes from
-//! `GET /v1/targets/{id}/health`.
+//! change date the API answers plus the grace period). Each target's circuit breaker, and
+//! whether it is switched off (when, why), comes from `GET /v1/targets/{id}/health`; the
+//! operator switch is `POST /v1/targets/{id}/disable` / `enable`.
 
 use super::backend::{segment, Answer};
 use super::form::{Button, Field, FieldErrors, FormPage, Group, SideForm};
@@ -356,11 +357,37 @@ pub(super) async fn delete(
     back(&c, &answer, &format!("Target {id} deleted."))
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct SwitchForm {
+    enabled: String,
+}
+
+/// `POST /console/routes/targets/{id}/enabled`: the API's operator switch
+/// (`POST /v1/targets/{id}/enable` or `/disable`).
+pub(super) async fn switch(
+    State(c): State<Console>,
+    Path(id): Path<String>,
+    p: Posted<SwitchForm>,
+) -> Response {
+    let on = p.form.enabled == "true";
+    let path = format!(
+        "/v1/targets/{}/{}",
+        segment(&id),
+        if on { "enable" } else { "disable" }
+    );
+    let answer = c.call(&p.session, Method::POST, &path, None).await;
+    let done = format!("Target {id} switched {}.", if on { "on" } else { "off" });
+    back(&c, &answer, &done)
+}
+
 /// A target's circuit breaker as the Routes page shows it.
 pub(super) struct Breaker {
     pub state: String,
     pub failures: u64,
     pub retry_at: String,
+    /// When and why the target was switched off, while it is.
+    pub disabled: Option<(String, String)>,
 }
 
 /// The breaker of each of `ids` (an unreadable one shows the API's message as its state).
@@ -375,12 +402,17 @@ pub(super) async fn breakers(c: &Console, session: &Session, ids: &[String]) -> 
                 state: a.body["state"].as_str().unwrap_or("unknown").to_string(),
                 failures: a.body["consecutiveFailures"].as_u64().unwrap_or(0),
                 retry_at: a.body["retryAt"].as_str().unwrap_or_default().to_string(),
+                disabled: a.body["disabled"].as_object().map(|d| {
+                    let s = |k: &str| d.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                    (s("at"), s("reason"))
+                }),
             }
         } else {
             Breaker {
                 state: a.error_text(),
                 failures: 0,
                 retry_at: String::new(),
+                disabled: None,
             }
         });
     }

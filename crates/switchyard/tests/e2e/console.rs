@@ -735,8 +735,33 @@ async fn targets_are_created_edited_rotated_deleted_and_show_their_circuit_break
         "{page}"
     );
 
+    // The operator switch: off (the page says since when and why), then on again.
+    let (st, loc) = c
+        .post(&format!("{path}/enabled"), &[("enabled", "false")])
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert!(
+        loc.contains("#ok=") && loc.contains("switched+off"),
+        "{loc}"
+    );
+    let (_, h) = s.get(&format!("/v1/targets/{id}/health")).await;
+    assert_eq!(h["disabled"]["reason"], "operator", "{h}");
+    let (_, page) = c.get("/console/routes").await;
+    assert!(page.contains("switched off</span> <small>since"), "{page}");
+    assert!(page.contains("(operator)") && page.contains("Switch target renamed target on"));
+    let (_, loc) = c
+        .post(&format!("{path}/enabled"), &[("enabled", "true")])
+        .await;
+    assert!(loc.contains("switched+on"), "{loc}");
+    let (_, h) = s.get(&format!("/v1/targets/{id}/health")).await;
+    assert!(h.get("disabled").is_none(), "{h}");
+
     // Another instance's console cannot change it.
     let other = Console::sign_in(&s, &s.token_for("other", "admin")).await;
+    let (_, loc) = other
+        .post(&format!("{path}/enabled"), &[("enabled", "false")])
+        .await;
+    assert!(loc.contains("#error="), "{loc}");
     let (st, _) = other.get(&path).await;
     assert_eq!(st, 404);
     let (_, loc, _) = other
