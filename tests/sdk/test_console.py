@@ -1,8 +1,9 @@
 """The web console in a real browser: Debian's Chromium driven by Playwright (Python), against the
 real binary. Signs in, sees a subscription and a target, sends a test invocation to a failing
 receiver, finds it among the failed deliveries, opens its attempts, replays it once the receiver
-is back and sees it delivered; a form posted from another origin is refused; a token of another
-instance sees none of it. Saves screenshots of the main pages to docs/console/."""
+is back and sees it delivered; creates, edits (JSON Patch preview) and deletes a subscription,
+with a validation error shown beside its field; rotates a target's key; a form posted from
+another origin is refused; a token of another instance sees none of it. Saves screenshots of the main pages to docs/console/."""
 
 import http.server as httpserver
 import os
@@ -109,8 +110,11 @@ def test_console_in_a_browser(fast_server, browser):
         sub = api(s, admin, "POST", "/beta/trigger-subscriptions", json={
             "name": "console hook", "triggerId": "idn:identity-created", "type": "HTTP",
             "httpConfig": {"url": r.url("/hook")}})
-        api(s, admin, "POST", "/v2/actions/targets", json={
+        target = api(s, admin, "POST", "/v2/actions/targets", json={
             "name": "audit target", "endpoint": r.url("/target"), "timeout": "5s", "restWebhook": {}})
+        api(s, admin, "PUT", "/resources/v3alpha/actions/executions", json={
+            "condition": {"event": {"group": "user.human"}},
+            "execution": {"targets": [{"target": target["id"]}]}})
 
         ctx = browser.new_context(viewport={"width": 1280, "height": 860})
         page = ctx.new_page()
@@ -123,8 +127,56 @@ def test_console_in_a_browser(fast_server, browser):
         page.get_by_role("link", name="Routes", exact=True).click()
         expect(page.get_by_role("cell", name="console hook").first).to_be_visible()
         expect(page.get_by_role("cell", name="audit target").first).to_be_visible()
+        expect(page.get_by_role("cell", name="event.group user.human", exact=True)).to_be_visible()
         page.screenshot(path=os.path.join(SHOTS, "routes.png"), full_page=True)
-        page.get_by_role("button", name="Send a test invocation to console hook").click()
+
+        # A subscription created, edited (with its JSON Patch previewed) and deleted through the
+        # browser; the API's validation message appears beside the field it names.
+        page.get_by_role("link", name="New subscription").click()
+        page.get_by_label("Name", exact=True).fill("browser hook")
+        page.get_by_label("Trigger").select_option("idn:identity-created")
+        page.get_by_label("URL", exact=True).fill("not a url")
+        page.get_by_role("button", name="Create subscription").click()
+        url_field = page.get_by_label("URL", exact=True)
+        expect(page.locator("#f-url-err")).to_contain_text("httpConfig.url")
+        expect(url_field).to_have_attribute("aria-invalid", "true")
+        expect(url_field).to_have_attribute("aria-describedby", "f-url-err")
+        expect(url_field).to_be_focused()  # keyboard users land on the field to fix
+        expect(page.get_by_role("alert")).to_contain_text("URL")
+        expect(page.get_by_label("Name", exact=True)).to_have_value("browser hook")
+        page.screenshot(path=os.path.join(SHOTS, "subscription-error.png"), full_page=True)
+        url_field.fill(r.url("/browser"))
+        page.get_by_role("button", name="Create subscription").click()
+        expect(page.get_by_role("status")).to_contain_text("created")
+        page.get_by_role("link", name="Edit browser hook").click()
+        page.get_by_label("URL", exact=True).fill(r.url("/browser2"))
+        page.get_by_role("button", name="Preview changes").click()
+        expect(page.locator("#patch-preview")).to_contain_text('"path": "/httpConfig/url"')
+        expect(page.locator("#patch-preview")).to_contain_text(r.url("/browser2"))
+        page.screenshot(path=os.path.join(SHOTS, "subscription-edit.png"), full_page=True)
+        page.get_by_role("button", name="Save changes").click()
+        expect(page.get_by_role("status")).to_contain_text("updated")
+        created = [x for x in api(s, admin, "GET", "/beta/trigger-subscriptions") if x["name"] == "browser hook"]
+        assert created and created[0]["httpConfig"]["url"] == r.url("/browser2"), created
+        page.once("dialog", lambda d: d.accept())
+        page.get_by_role("button", name="Delete browser hook").click()
+        expect(page.get_by_role("status")).to_contain_text("deleted")
+        expect(page.get_by_role("cell", name="browser hook")).to_have_count(0)
+        assert not [x for x in api(s, admin, "GET", "/beta/trigger-subscriptions") if x["name"] == "browser hook"]
+
+        # The target's page: its form and the key rotation.
+        page.get_by_role("link", name="Edit audit target").click()
+        page.get_by_label("Grace period of the previous key").fill("3600s")
+        page.get_by_role("button", name="Rotate signing key").click()
+        expect(page.get_by_role("status")).to_contain_text("keeps signing for 3600s, until")
+        page.screenshot(path=os.path.join(SHOTS, "target.png"), full_page=True)
+
+        # A test invocation with the trigger's example input (the form is prefilled).
+        page.get_by_role("link", name="Routes", exact=True).click()
+        page.get_by_role("link", name="Send a test invocation to console hook").click()
+        expect(page.get_by_label("Input (JSON)")).to_contain_text("identity")
+        page.screenshot(path=os.path.join(SHOTS, "test-invocation.png"), full_page=True)
+        page.get_by_role("button", name="Send test invocation").click()
         expect(page.get_by_role("status")).to_contain_text("Test invocation sent")
         inv = page.locator("h1 .mono").inner_text().strip()
         wait_status(s, admin, inv, "failed")
@@ -172,6 +224,10 @@ def test_console_in_a_browser(fast_server, browser):
         page.goto(s.base + "/console/deliveries")
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
         page.screenshot(path=os.path.join(SHOTS, "deliveries-phone.png"))
+        page.goto(s.base + "/console/routes/subscriptions/new")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        page.screenshot(path=os.path.join(SHOTS, "subscription-phone.png"))
+        page.goto(s.base + "/console/deliveries")
 
         # Keyboard: the skip link is the first stop and jumps to the content.
         page.keyboard.press("Tab")

@@ -86,6 +86,10 @@ impl Console {
         content_type: &str,
     ) -> Answer {
         let bytes = body.map(|b| serde_json::to_vec(b).unwrap_or_default());
+        let path = match &session.viewing {
+            Some(instance) => with_query(path, &[("instance.id", instance)]),
+            None => path.to_string(),
+        };
         let mut req = Request::builder()
             .method(method)
             .uri(path)

@@ -3,13 +3,13 @@
 //! /v1/invocations/replay`). Every read and action is the API call of the same name.
 
 use super::backend::{segment, with_query, Answer};
-use super::page::{self, Chrome, Flash};
+use super::page::{self, Chrome, Flash, Incoming};
 use super::session::{secure, signed_out, Posted, Session};
 use super::Console;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{Method, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -40,8 +40,6 @@ pub(super) struct Filters {
     since: String,
     until: String,
     cursor: String,
-    ok: Option<String>,
-    error: Option<String>,
 }
 
 impl Filters {
@@ -117,6 +115,7 @@ struct ListPage {
 pub(super) async fn list(
     State(c): State<Console>,
     session: Session,
+    Incoming(incoming): Incoming,
     Query(f): Query<Filters>,
 ) -> Response {
     let mut pairs = f.pairs();
@@ -126,7 +125,7 @@ pub(super) async fn list(
     if answer.unauthenticated() {
         return signed_out(&Method::GET, &Default::default(), secure(&c));
     }
-    let mut flash = Flash::from_query(f.ok.as_deref(), f.error.as_deref());
+    let mut flash = incoming;
     let (rows, next) = match answer.parse::<RowPage>() {
         Ok(p) => (p.data, p.next_cursor),
         Err(e) => {
@@ -242,13 +241,6 @@ struct DetailPage {
     can_act: bool,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(super) struct FlashQuery {
-    ok: Option<String>,
-    error: Option<String>,
-}
-
 fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
 }
@@ -258,7 +250,7 @@ pub(super) async fn detail(
     State(c): State<Console>,
     session: Session,
     Path(id): Path<String>,
-    Query(q): Query<FlashQuery>,
+    Incoming(incoming): Incoming,
 ) -> Response {
     let answer = c
         .get(&session, &format!("/v1/invocations/{}", segment(&id)))
@@ -268,7 +260,14 @@ pub(super) async fn detail(
     }
     let d = match answer.parse::<DetailIn>() {
         Ok(d) => d,
-        Err(e) => return page::error_page(answer.status, Flash::error(e)),
+        // A message carried here (an action's outcome) is not lost on the error page.
+        Err(e) => {
+            let text = match incoming {
+                Some(f) if f.text != e => format!("{} — {e}", f.text),
+                _ => e,
+            };
+            return page::error_page(answer.status, Flash::error(text));
+        }
     };
     let status = d.row.status.as_str();
     let can_replay = matches!(status, "failed" | "delivered" | "cancelled" | "completed");
@@ -278,11 +277,7 @@ pub(super) async fn detail(
     page::html(
         StatusCode::OK,
         &DetailPage {
-            chrome: Chrome::new(
-                &session,
-                "deliveries",
-                Flash::from_query(q.ok.as_deref(), q.error.as_deref()),
-            ),
+            chrome: Chrome::new(&session, "deliveries", incoming),
             can_act: session.allows(switchyard_core::auth::Scope::InvocationsStart),
             output: d.output.as_ref().map(pretty),
             deadline_at: d.deadline_at,
@@ -300,12 +295,12 @@ fn after(c: &Console, answer: &Answer, back: &str, done: &str) -> Response {
     if answer.unauthenticated() {
         return signed_out(&Method::POST, &Default::default(), secure(c));
     }
-    let (k, v) = if answer.ok() {
-        ("ok", done.to_string())
+    let flash = if answer.ok() {
+        Flash::ok(done)
     } else {
-        ("error", answer.error_text())
+        Flash::error(answer.error_text())
     };
-    Redirect::to(&with_query(back, &[(k, &v)])).into_response()
+    page::redirect(c, back, flash)
 }
 
 #[derive(Deserialize)]

@@ -95,6 +95,15 @@ pub struct Button {
     pub label: &'static str,
 }
 
+/// A second, smaller form on the same page (an action beside the edit, such as a key rotation).
+pub struct SideForm {
+    pub title: &'static str,
+    pub note: String,
+    pub action: String,
+    pub fields: Vec<Field>,
+    pub button: &'static str,
+}
+
 /// A whole form page.
 #[derive(Template)]
 #[template(path = "console/form.html")]
@@ -110,6 +119,7 @@ pub struct FormPage {
     pub preview: Option<(String, String)>,
     pub buttons: Vec<Button>,
     pub back: String,
+    pub side_forms: Vec<SideForm>,
 }
 
 impl FormPage {

@@ -18,12 +18,15 @@
 //!   authenticated with the server's master key (XChaCha20-Poly1305), so nothing is kept on the
 //!   server and every node of a cluster accepts it. HttpOnly, SameSite=Strict, Path=/console.
 //!   State-changing requests need the session's CSRF token and a same-origin `Origin`.
+//!   An action's outcome reaches the next page in a second sealed cookie (a minute at most,
+//!   cleared once shown; [`page::redirect`]), not in the URL.
 //!
 //! Console pages are not API operations: they are not in the OpenAPI document.
 
 mod assets;
 mod backend;
 mod deliveries;
+mod executions;
 mod form;
 mod history;
 mod json_patch;
@@ -33,6 +36,7 @@ mod routes_page;
 mod session;
 mod signin;
 mod subscriptions;
+mod targets;
 
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
@@ -69,12 +73,17 @@ pub fn router(state: AppState, api: Router) -> Router {
         .route("/console/assets/{name}", get(assets::serve))
         .route("/console/sign-in", get(signin::form).post(signin::submit))
         .route("/console/sign-out", post(signin::sign_out))
+        .route("/console/instance", post(signin::pick_instance))
         .route("/console/deliveries", get(deliveries::list))
         .route("/console/deliveries/recover", post(deliveries::recover))
         .route("/console/deliveries/{id}", get(deliveries::detail))
         .route("/console/deliveries/{id}/replay", post(deliveries::replay))
         .route("/console/deliveries/{id}/cancel", post(deliveries::cancel))
         .merge(routes_page::router())
+        .layer(axum::middleware::from_fn_with_state(
+            console.clone(),
+            page::clear_shown_flash,
+        ))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(console)
 }

@@ -4,15 +4,17 @@
 //! `/v2/actions/targets`, `/beta/triggers`, `/v1/catalog/zitadel-events`,
 //! `/beta/trigger-invocations/test`), so their scopes and validation apply unchanged.
 
-use super::backend::{segment, with_query};
-use super::page::{self, Chrome, Flash};
+use super::backend::segment;
+use super::executions::{self, ExecutionRow};
+use super::form::{Button, Field, FormPage, Group};
+use super::page::{self, Chrome, Flash, Incoming};
 use super::session::{secure, signed_out, Posted, Session};
-use super::subscriptions;
 use super::Console;
+use super::{subscriptions, targets};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
@@ -39,6 +41,25 @@ pub(super) fn router() -> Router<Console> {
             "/console/routes/subscriptions/{id}/delete",
             post(subscriptions::delete),
         )
+        .route("/console/routes/targets/new", get(targets::new_form))
+        .route("/console/routes/targets", post(targets::create))
+        .route(
+            "/console/routes/targets/{id}",
+            get(targets::edit_form).post(targets::update),
+        )
+        .route("/console/routes/targets/{id}/rotate", post(targets::rotate))
+        .route("/console/routes/targets/{id}/delete", post(targets::delete))
+        .route(
+            "/console/routes/targets/{id}/enabled",
+            post(targets::switch),
+        )
+        .route("/console/routes/executions/edit", get(executions::form))
+        .route("/console/routes/executions", post(executions::save))
+        .route(
+            "/console/routes/executions/delete",
+            post(executions::delete),
+        )
+        .route("/console/routes/subscriptions/{id}/test", get(test_form))
 }
 
 /// A subscription as the SailPoint API writes it.
@@ -128,6 +149,14 @@ struct TargetRow {
     timeout: String,
     kind: String,
     payload_type: String,
+    breaker: Option<targets::Breaker>,
+}
+
+impl TargetRow {
+    /// Switched off by an operator, an auto-disable or a 410.
+    fn is_off(&self) -> bool {
+        self.breaker.as_ref().is_some_and(|b| b.disabled.is_some())
+    }
 }
 
 impl From<TargetIn> for TargetRow {
@@ -144,6 +173,7 @@ impl From<TargetIn> for TargetRow {
             timeout: t.timeout,
             kind,
             payload_type: t.payload_type,
+            breaker: None,
         }
     }
 }
@@ -211,19 +241,17 @@ struct RoutesPage {
     chrome: Chrome,
     subscriptions: Result<Vec<SubscriptionRow>, String>,
     targets: Result<Vec<TargetRow>, String>,
+    executions: Result<Vec<ExecutionRow>, String>,
     triggers: Result<Vec<TriggerRow>, String>,
     zitadel_events: Result<Vec<String>, String>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(super) struct FlashQuery {
-    ok: Option<String>,
-    error: Option<String>,
-}
-
 /// `GET /console/routes`.
-async fn list(State(c): State<Console>, session: Session, Query(q): Query<FlashQuery>) -> Response {
+async fn list(
+    State(c): State<Console>,
+    session: Session,
+    Incoming(incoming): Incoming,
+) -> Response {
     let everything = json!({});
     let (subs, targets, triggers, events) = tokio::join!(
         c.get(&session, "/beta/trigger-subscriptions?limit=250"),
@@ -248,20 +276,31 @@ async fn list(State(c): State<Console>, session: Session, Query(q): Query<FlashQ
         #[serde(default)]
         targets: Vec<TargetIn>,
     }
+    let mut target_rows: Result<Vec<TargetRow>, String> = targets
+        .parse::<Targets>()
+        .map(|t| t.targets.into_iter().map(Into::into).collect());
+    let mut names = Vec::new();
+    if let Ok(rows) = target_rows.as_mut() {
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let health = targets::breakers(&c, &session, &ids).await;
+        for (row, b) in rows.iter_mut().zip(health) {
+            row.breaker = Some(b);
+        }
+        names = rows
+            .iter()
+            .map(|r| (r.id.clone(), r.name.clone()))
+            .collect();
+    }
+    let executions = executions::list(&c, &session, &names).await;
     page::html(
         StatusCode::OK,
         &RoutesPage {
-            chrome: Chrome::new(
-                &session,
-                "routes",
-                Flash::from_query(q.ok.as_deref(), q.error.as_deref()),
-            ),
+            chrome: Chrome::new(&session, "routes", incoming),
             subscriptions: subs
                 .parse::<Vec<SubscriptionIn>>()
                 .map(|v| v.into_iter().map(Into::into).collect()),
-            targets: targets
-                .parse::<Targets>()
-                .map(|t| t.targets.into_iter().map(Into::into).collect()),
+            targets: target_rows,
+            executions,
             triggers: triggers
                 .parse::<Vec<TriggerIn>>()
                 .map(|v| v.into_iter().map(Into::into).collect()),
@@ -275,12 +314,12 @@ pub(super) fn back(c: &Console, answer: &super::backend::Answer, done: &str) -> 
     if answer.unauthenticated() {
         return signed_out(&Method::POST, &Default::default(), secure(c));
     }
-    let (k, v) = if answer.ok() {
-        ("ok", done.to_string())
+    let flash = if answer.ok() {
+        Flash::ok(done)
     } else {
-        ("error", answer.error_text())
+        Flash::error(answer.error_text())
     };
-    Redirect::to(&with_query("/console/routes", &[(k, &v)])).into_response()
+    page::redirect(c, "/console/routes", flash)
 }
 
 #[derive(Deserialize)]
@@ -317,8 +356,74 @@ pub(super) struct TestForm {
     input: String,
 }
 
+/// The test form: the subscription and an input, prefilled with its trigger's example.
+fn test_page(session: &Session, subscription: &str, input: &str) -> FormPage {
+    FormPage {
+        chrome: Chrome::new(session, "routes", None),
+        title: "Send a test invocation".into(),
+        intro: "The input is checked against the trigger's input schema by the API; the \
+                subscription receives it as a test invocation (its filter applies, a disabled \
+                subscription receives it too)."
+            .into(),
+        action: "/console/routes/test".into(),
+        groups: vec![Group {
+            legend: "Test invocation",
+            fields: vec![
+                Field::text("subscription", "Subscription", subscription).kind("readonly"),
+                Field::text("input", "Input (JSON)", input)
+                    .kind("textarea")
+                    .hint("Prefilled with the trigger's example input. Empty: the example."),
+            ],
+        }],
+        error: None,
+        preview: None,
+        buttons: vec![Button {
+            value: "send",
+            label: "Send test invocation",
+        }],
+        back: "/console/routes".into(),
+        side_forms: Vec::new(),
+    }
+}
+
+/// The test form with `message` beside the input.
+fn test_error(session: &Session, form: &TestForm, status: StatusCode, message: &str) -> Response {
+    let mut page = test_page(session, &form.subscription, &form.input);
+    page.error = Some(format!("Input (JSON): {message}"));
+    if let Some(f) = page.groups[0].fields.iter_mut().find(|f| f.name == "input") {
+        f.error = Some(message.to_string());
+    }
+    page::html(status, &page)
+}
+
+/// `GET /console/routes/subscriptions/{id}/test`.
+async fn test_form(State(c): State<Console>, session: Session, Path(id): Path<String>) -> Response {
+    let sub = c
+        .get(
+            &session,
+            &format!("/beta/trigger-subscriptions/{}", segment(&id)),
+        )
+        .await;
+    if sub.unauthenticated() {
+        return signed_out(&Method::GET, &Default::default(), secure(&c));
+    }
+    if !sub.ok() {
+        return page::error_page(sub.status, Flash::error(sub.error_text()));
+    }
+    let trigger = sub.body["triggerId"].as_str().unwrap_or_default();
+    let triggers = c.get(&session, "/beta/triggers?limit=250").await;
+    let example = triggers
+        .body
+        .as_array()
+        .and_then(|ts| ts.iter().find(|t| t["id"] == trigger))
+        .map(|t| pretty(&t["exampleInput"]))
+        .unwrap_or_default();
+    page::html(StatusCode::OK, &test_page(&session, &id, &example))
+}
+
 /// `POST /console/routes/test`: a SailPoint test invocation of one subscription (its trigger's
-/// example input unless one is given); shows the invocation it made.
+/// example input unless one is given); shows the invocation it made, or the form with the
+/// problem (not JSON, refused by the API) beside the input.
 async fn test_invocation(State(c): State<Console>, p: Posted<TestForm>) -> Response {
     let subs = c
         .get(
@@ -342,11 +447,8 @@ async fn test_invocation(State(c): State<Console>, p: Posted<TestForm>) -> Respo
         match serde_json::from_str::<Value>(&p.form.input) {
             Ok(v) => body["input"] = v,
             Err(e) => {
-                return Redirect::to(&with_query(
-                    "/console/routes",
-                    &[("error", &format!("input: not JSON ({e})"))],
-                ))
-                .into_response()
+                let message = format!("input: not JSON ({e})");
+                return test_error(&p.session, &p.form, StatusCode::BAD_REQUEST, &message);
             }
         }
     }
@@ -358,13 +460,16 @@ async fn test_invocation(State(c): State<Console>, p: Posted<TestForm>) -> Respo
             Some(&body),
         )
         .await;
+    if answer.unauthenticated() {
+        return back(&c, &answer, "");
+    }
     match answer.body[0]["id"].as_str() {
-        Some(id) if answer.ok() => Redirect::to(&with_query(
+        Some(id) if answer.ok() => page::redirect(
+            &c,
             &format!("/console/deliveries/{}", segment(id)),
-            &[("ok", "Test invocation sent.")],
-        ))
-        .into_response(),
+            Flash::ok("Test invocation sent."),
+        ),
         _ if answer.ok() => back(&c, &answer, "No subscription matched the test invocation."),
-        _ => back(&c, &answer, ""),
+        _ => test_error(&p.session, &p.form, answer.status, &answer.error_text()),
     }
 }

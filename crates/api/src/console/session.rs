@@ -47,6 +47,10 @@ pub struct Session {
     pub scopes: String,
     /// When the session ends (Unix milliseconds).
     pub expires_at: i64,
+    /// The instance a `system` token's pages look at, when not its own (every API call then
+    /// names it with `instance.id`, the API's own selector; other tokens cannot set it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub viewing: Option<String>,
 }
 
 impl Session {
@@ -60,12 +64,23 @@ impl Session {
             instance: principal.instance.as_str().to_string(),
             scopes,
             expires_at: now_ms + LIFETIME_MS,
+            viewing: None,
         }
     }
 
     /// Whether the token holds (or implies) `scope`; only used to hide buttons.
     pub fn allows(&self, scope: Scope) -> bool {
         Scopes::from_claim(&self.scopes).allows(scope)
+    }
+
+    /// Whether the token is a `system` token (it may look at any instance).
+    pub fn is_system(&self) -> bool {
+        Scopes::from_claim(&self.scopes).is_system()
+    }
+
+    /// The instance the pages show: the one chosen by a system token, else the token's own.
+    pub fn shown_instance(&self) -> &str {
+        self.viewing.as_deref().unwrap_or(&self.instance)
     }
 
     /// The `Set-Cookie` value that stores this session.
@@ -89,14 +104,7 @@ impl Session {
     /// The session in the request's cookie, if it is one this server sealed and it has not
     /// ended.
     pub fn from_headers(headers: &HeaderMap, key: &MasterKey, now_ms: i64) -> Option<Session> {
-        let sealed = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|c| c.trim().split_once('='))
-            .find(|(name, _)| *name == COOKIE)
-            .map(|(_, value)| value)?;
+        let sealed = cookie(headers, COOKIE)?;
         if sealed.len() > 8192 {
             return None;
         }
@@ -109,6 +117,18 @@ impl Session {
     fn csrf_matches(&self, offered: &str) -> bool {
         !offered.is_empty() && bool::from(self.csrf.as_bytes().ct_eq(offered.as_bytes()))
     }
+}
+
+/// The value of the request's cookie `name`.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value)
 }
 
 /// Whether the cookie should be `Secure`: the server is reached over https.
@@ -296,6 +316,7 @@ mod tests {
             instance: "default".into(),
             scopes: "admin".into(),
             expires_at: 1_000,
+            viewing: None,
         };
         let cookie = s.cookie(&key, false);
         let value = cookie.split(';').next().unwrap().to_string();

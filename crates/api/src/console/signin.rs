@@ -126,3 +126,50 @@ pub(super) async fn sign_out(State(c): State<Console>, _: Posted<Nothing>) -> Re
     )
         .into_response()
 }
+
+#[derive(Deserialize)]
+pub(super) struct InstanceForm {
+    #[serde(default)]
+    instance: String,
+}
+
+/// `POST /console/instance`: a `system` token picks the instance its pages look at (kept in the
+/// sealed session; every API call then carries `instance.id`). Other tokens are bound to their
+/// instance by the API itself, so the console refuses instead of pretending.
+pub(super) async fn pick_instance(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    p: Posted<InstanceForm>,
+) -> Response {
+    let mut session = p.session;
+    if !session.is_system() {
+        return page::error_page(
+            StatusCode::FORBIDDEN,
+            Flash::error("only a system token may look at another instance"),
+        );
+    }
+    let wanted = p.form.instance.trim();
+    session.viewing = if wanted.is_empty() || wanted == session.instance {
+        None
+    } else {
+        match switchyard_core::InstanceId::parse(wanted) {
+            Ok(id) => Some(id.as_str().to_string()),
+            Err(e) => {
+                return page::error_page(
+                    StatusCode::BAD_REQUEST,
+                    Flash::error(format!("instance: {}", e.rule)),
+                )
+            }
+        }
+    };
+    // Back to the page the form was on (same origin was checked), else the overview.
+    let to = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.find("/console").map(|i| r[i..].to_string()))
+        .filter(|p| p.starts_with("/console") && !p.starts_with("/console/sign-in"))
+        .map(|p| p.split('?').next().unwrap_or("/console").to_string())
+        .unwrap_or_else(|| "/console".into());
+    let cookie = session.cookie(&c.state.master_key, secure(&c));
+    ([(header::SET_COOKIE, cookie)], Redirect::to(&to)).into_response()
+}

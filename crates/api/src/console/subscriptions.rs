@@ -292,6 +292,7 @@ fn form_page(
         preview: None,
         buttons,
         back: "/console/routes".into(),
+        side_forms: Vec::new(),
     }
 }
 
