@@ -179,3 +179,64 @@ def test_endpoint_down_fails_the_attempt_and_a_retry_succeeds(moto, moto_port, q
         if second:
             second.stop()
         s.stop()
+
+
+def test_partner_mode_creates_the_source_delivers_through_it_and_deletes_it(moto, queue):
+    """With `[eventbridge] partner` set, a subscription gets its own partner event source
+    (CreatePartnerEventSource), deliveries are PutPartnerEvents entries with that source, and
+    deleting the subscription deletes the source (moto marks it DELETED)."""
+    sqs, url = queue
+    s = Server({
+        "AWS_ENDPOINT_URL": moto,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "SWITCHYARD_RETRY_SCHEDULE": ",".join(["200ms"] * 20),
+        "SWITCHYARD_DELIVERY__POLL_INTERVAL": "100ms",
+        "SWITCHYARD_EVENTBRIDGE__PARTNER": "acme.test",
+    })
+    try:
+        headers, sub_id = setup_subscription(s)
+        source = f"aws.partner/acme.test/{sub_id}/idn/acme-eb-order-created"
+        events = aws("events", moto)
+        described = events.describe_event_source(Name=source)
+        assert described["Name"] == source and described["State"] == "ACTIVE", described
+        inv_id = publish(s, headers, "o-9")
+        [event] = receive(sqs, url)
+        assert event["source"] == source
+        assert event["detail-type"] == TRIGGER
+        assert event["detail"]["orderId"] == "o-9"
+        assert event["detail"]["_metadata"]["invocationId"] == inv_id
+        v = invocation(s, headers, inv_id, lambda v: v["status"] == "delivered")
+        assert v["attempts"][-1]["transport"] == "eventbridge"
+        r = requests.delete(f"{s.base}/trigger-subscriptions/v1/{sub_id}", headers=headers)
+        assert r.status_code == 204, r.text
+        assert events.describe_event_source(Name=source)["State"] == "DELETED"
+    finally:
+        s.stop()
+
+
+def test_partner_mode_without_aws_refuses_the_subscription():
+    """If the partner event source cannot be created, the subscription is not kept."""
+    s = Server({
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "SWITCHYARD_EVENTBRIDGE__PARTNER": "acme.test",
+    })
+    try:
+        headers = {"Authorization": f"Bearer {s.token()}"}
+        r = requests.post(f"{s.base}/v1/triggers", headers=headers, json={
+            "id": TRIGGER, "name": "Order Created", "type": "FIRE_AND_FORGET",
+            "inputSchema": json.dumps({"type": "object"}), "exampleInput": {"orderId": "o-1"}})
+        assert r.status_code == 201, r.text
+        r = requests.post(f"{s.base}/trigger-subscriptions/v1", headers=headers, json={
+            "name": "to eventbridge", "triggerId": TRIGGER, "type": "EVENTBRIDGE",
+            "eventBridgeConfig": {"awsAccount": ACCOUNT, "awsRegion": REGION}})
+        assert r.status_code == 503, r.text
+        assert "partner event source" in r.text and "CreatePartnerEventSource" in r.text, r.text
+        r = requests.get(f"{s.base}/trigger-subscriptions/v1", headers=headers)
+        assert r.json() == [], r.text
+    finally:
+        s.stop()

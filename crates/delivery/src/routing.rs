@@ -130,7 +130,12 @@ pub enum Endpoint {
     Sqs(DeliveryUrl),
     /// The default event bus of an AWS account in a region (a SailPoint EVENTBRIDGE
     /// subscription).
-    EventBridge { account: String, region: String },
+    /// `partner_source`: the subscription's partner event source, in partner mode.
+    EventBridge {
+        account: String,
+        region: String,
+        partner_source: Option<String>,
+    },
 }
 
 impl Endpoint {
@@ -156,7 +161,9 @@ impl Endpoint {
             | Endpoint::Amqp(url)
             | Endpoint::Mqtt(url)
             | Endpoint::Sqs(url) => crate::transport::http::masked(url),
-            Endpoint::EventBridge { account, region } => {
+            Endpoint::EventBridge {
+                account, region, ..
+            } => {
                 format!("eventbridge://{region}/{account}")
             }
         }

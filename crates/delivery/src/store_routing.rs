@@ -45,6 +45,8 @@ pub struct StoreRouting {
     clock: Arc<dyn Clock>,
     zitadel_catalog: Arc<ZitadelCatalog>,
     subscription_timeout: Duration,
+    /// EventBridge partner mode: the partner name of every subscription's event source.
+    eventbridge_partner: Option<String>,
     plans: RwLock<HashMap<PlanKey, Cached<Arc<FanoutPlan>>>>,
     destinations: RwLock<HashMap<DestKey, Cached<Option<Arc<Destination>>>>>,
     policies: RwLock<HashMap<PolicyKey, Cached<Arc<RoutePolicy>>>>,
@@ -64,10 +66,26 @@ impl StoreRouting {
             clock,
             zitadel_catalog,
             subscription_timeout,
+            eventbridge_partner: None,
             plans: RwLock::default(),
             destinations: RwLock::default(),
             policies: RwLock::default(),
         }
+    }
+
+    /// Delivers EVENTBRIDGE subscriptions as `partner`'s partner events.
+    pub fn with_eventbridge_partner(mut self, partner: Option<String>) -> Self {
+        self.eventbridge_partner = partner;
+        self
+    }
+
+    fn partner_source(&self, subscription_id: &str, trigger_id: &str) -> Option<String> {
+        let partner = self.eventbridge_partner.as_deref()?;
+        Some(crate::transport::eventbridge::partner_source_name(
+            partner,
+            subscription_id,
+            trigger_id,
+        ))
     }
 
     async fn build_plan(
@@ -163,6 +181,7 @@ impl StoreRouting {
                                 endpoint: Endpoint::EventBridge {
                                     account: eb.aws_account().to_string(),
                                     region: eb.aws_region().to_string(),
+                                    partner_source: self.partner_source(&sub.id, &sub.trigger_id),
                                 },
                                 timeout: self.subscription_timeout,
                                 authorization: None,

@@ -206,6 +206,10 @@ pub struct EventBridge {
     pub source: String,
     /// The event bus in the subscription's account.
     pub bus: String,
+    /// Partner mode: each subscription gets the partner event source
+    /// `aws.partner/{partner}/{subscriptionId}/idn/{trigger}` and is delivered with
+    /// `PutPartnerEvents` (for an operator registered as an EventBridge partner).
+    pub partner: Option<String>,
 }
 
 impl Default for EventBridge {
@@ -214,6 +218,7 @@ impl Default for EventBridge {
         Self {
             source: d.source,
             bus: d.bus,
+            partner: d.partner,
         }
     }
 }
@@ -463,10 +468,16 @@ impl Config {
         if e.bus.is_empty() || e.bus.len() > 256 || !e.bus.chars().all(bus_ok) {
             bail!("eventbridge.bus must be an event bus name (letters, digits, . _ - /)");
         }
+        if let Some(p) = &e.partner {
+            if !switchyard_delivery::transport::eventbridge::valid_partner(p) {
+                bail!("eventbridge.partner must be 1 to 64 letters, digits, '.', '-' or '_'");
+            }
+        }
         Ok(
             switchyard_delivery::transport::eventbridge::EventBridgeSettings {
                 source: e.source.clone(),
                 bus: e.bus.clone(),
+                partner: e.partner.clone(),
             },
         )
     }

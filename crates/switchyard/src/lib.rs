@@ -95,13 +95,16 @@ impl Application {
         let shared = store.clone();
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let zitadel_catalog = Arc::new(config.zitadel_catalog.catalog());
-        let routing = Arc::new(StoreRouting::new(
-            shared.clone(),
-            data.master_key.clone(),
-            clock.clone(),
-            zitadel_catalog.clone(),
-            config.subscription_timeout()?,
-        ));
+        let routing = Arc::new(
+            StoreRouting::new(
+                shared.clone(),
+                data.master_key.clone(),
+                clock.clone(),
+                zitadel_catalog.clone(),
+                config.subscription_timeout()?,
+            )
+            .with_eventbridge_partner(config.eventbridge.partner.clone()),
+        );
         let mut engine_config = config.engine()?;
         engine_config.callback_base = public_url.clone();
         engine_config.secrets =

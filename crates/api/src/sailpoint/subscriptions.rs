@@ -174,7 +174,34 @@ async fn create_impl(
             ),
             other => other.into(),
         })?;
+    if let Err(e) = partner_source(&state, &sub, true).await {
+        // Without its event source the subscription could never deliver: undo it.
+        let _ = state
+            .store
+            .delete_subscription(&tenant.instance, &id, state.clock.now())
+            .await;
+        return Err(ApiError::new(
+            Code::Unavailable,
+            format!("the EventBridge partner event source could not be created: {e}"),
+        )
+        .into());
+    }
     Ok((StatusCode::CREATED, Json(wire(&cat, &sub))))
+}
+
+/// In EventBridge partner mode, creates (`create`) or deletes the partner event source of an
+/// EVENTBRIDGE subscription; nothing to do otherwise.
+async fn partner_source(state: &AppState, sub: &Subscription, create: bool) -> Result<(), String> {
+    let SubscriptionTarget::EventBridge(eb) = &sub.target else {
+        return Ok(());
+    };
+    let eventbridge = state.engine.eventbridge();
+    let Some(name) = eventbridge.partner_source(&sub.id, &sub.trigger_id) else {
+        return Ok(());
+    };
+    eventbridge
+        .partner_source_op(create, &name, eb.aws_account(), eb.aws_region())
+        .await
 }
 
 async fn list_impl(
@@ -247,11 +274,20 @@ async fn delete_impl(
     state: AppState,
     id: String,
 ) -> ApiResult<StatusCode, SailPoint> {
+    let sub = state
+        .store
+        .subscription(&tenant.instance, &id)
+        .await
+        .map_err(|e| not_found_or(e, &id))?;
     state
         .store
         .delete_subscription(&tenant.instance, &id, state.clock.now())
         .await
         .map_err(|e| not_found_or(e, &id))?;
+    if let Err(e) = partner_source(&state, &sub, false).await {
+        // The subscription is gone either way; the operator can remove a left-over source.
+        tracing::warn!(subscription = %id, error = %e, "EventBridge partner event source not deleted");
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

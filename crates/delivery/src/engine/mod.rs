@@ -201,6 +201,11 @@ impl Engine {
     }
 
     /// Every transport's clients, shared with synchronous calls.
+    /// The EventBridge client: partner event sources are made and removed through it.
+    pub fn eventbridge(&self) -> &crate::transport::eventbridge::EventBridge {
+        self.inner.transports.eventbridge()
+    }
+
     pub(crate) fn transports(&self) -> &Transports {
         &self.inner.transports
     }

@@ -6,6 +6,13 @@
 //! retried on the normal schedule. Requests are signed with the standard credential chain and
 //! go to the standard endpoint or its overrides (`AWS_ENDPOINT_URL_EVENTBRIDGE`,
 //! `AWS_ENDPOINT_URL`).
+//!
+//! Partner mode (`[eventbridge] partner = "NAME"`), as SailPoint does it: each EVENTBRIDGE
+//! subscription gets its own partner event source `aws.partner/{partner}/{subscriptionId}/idn/{trigger}`
+//! in the subscription's account and region, created with the subscription
+//! (`CreatePartnerEventSource`) and deleted with it (`DeletePartnerEventSource`); deliveries are
+//! `PutPartnerEvents` entries with that source, which the customer associates with a partner
+//! event bus on their side.
 
 use super::aws::{error_text, valid_region, Aws, Operation};
 use super::{Response, SendError};
@@ -21,6 +28,8 @@ pub struct EventBridgeSettings {
     pub source: String,
     /// The bus name in the subscription's account.
     pub bus: String,
+    /// Partner mode: the partner name in every subscription's partner event source.
+    pub partner: Option<String>,
 }
 
 impl Default for EventBridgeSettings {
@@ -28,6 +37,7 @@ impl Default for EventBridgeSettings {
         Self {
             source: "switchyard".into(),
             bus: "default".into(),
+            partner: None,
         }
     }
 }
@@ -54,11 +64,72 @@ impl EventBridge {
         )
     }
 
-    /// `PutEvents` of one entry.
+    /// The partner event source of a subscription, in partner mode (`None` otherwise).
+    pub fn partner_source(&self, subscription_id: &str, trigger_id: &str) -> Option<String> {
+        let partner = self.settings.partner.as_deref()?;
+        Some(partner_source_name(partner, subscription_id, trigger_id))
+    }
+
+    /// `CreatePartnerEventSource` (`create`) or `DeletePartnerEventSource` of `name` for
+    /// `account` in `region`. Deleting a source that is gone already succeeds.
+    pub async fn partner_source_op(
+        &self,
+        create: bool,
+        name: &str,
+        account: &str,
+        region: &str,
+    ) -> Result<(), String> {
+        if !valid_region(region) {
+            return Err(format!("'{region}' is not an AWS region"));
+        }
+        let (action, target) = if create {
+            (
+                "CreatePartnerEventSource",
+                "AWSEvents.CreatePartnerEventSource",
+            )
+        } else {
+            (
+                "DeletePartnerEventSource",
+                "AWSEvents.DeletePartnerEventSource",
+            )
+        };
+        let endpoint = self.aws.env.endpoint("EVENTBRIDGE", "events", Some(region));
+        let body = json!({"Name": name, "Account": account});
+        let answer = self
+            .aws
+            .call(
+                &Operation {
+                    endpoint: &endpoint,
+                    region,
+                    service: "events",
+                    target,
+                    content_type: "application/x-amz-json-1.1",
+                },
+                body.to_string().into_bytes(),
+                Duration::from_secs(10),
+            )
+            .await
+            .map_err(|e| format!("EventBridge {action}: {e}"))?;
+        if (200..300).contains(&answer.status) {
+            return Ok(());
+        }
+        let text = error_text(answer.status, &answer.body);
+        if !create && text.starts_with("ResourceNotFoundException") {
+            return Ok(());
+        }
+        Err(format!(
+            "EventBridge {action} answered {}: {text}",
+            answer.status
+        ))
+    }
+
+    /// One entry: `PutPartnerEvents` with the subscription's partner source in partner mode
+    /// (`partner_source`), else `PutEvents` to the account's bus.
     pub async fn send(
         &self,
         account: &str,
         region: &str,
+        partner_source: Option<&str>,
         msg: Prepared,
         timeout: Duration,
     ) -> Response {
@@ -84,14 +155,25 @@ impl EventBridge {
                 started,
             );
         }
-        let body = json!({
-            "Entries": [{
-                "Source": self.settings.source,
-                "DetailType": msg.event_type,
-                "Detail": detail,
-                "EventBusName": self.bus_arn(account, region),
-            }]
-        });
+        let (body, action) = match partner_source {
+            Some(source) => (
+                json!({"Entries": [{
+                    "Source": source,
+                    "DetailType": msg.event_type,
+                    "Detail": detail,
+                }]}),
+                "PutPartnerEvents",
+            ),
+            None => (
+                json!({"Entries": [{
+                    "Source": self.settings.source,
+                    "DetailType": msg.event_type,
+                    "Detail": detail,
+                    "EventBusName": self.bus_arn(account, region),
+                }]}),
+                "PutEvents",
+            ),
+        };
         let endpoint = self.aws.env.endpoint("EVENTBRIDGE", "events", Some(region));
         let answer = self
             .aws
@@ -100,7 +182,7 @@ impl EventBridge {
                     endpoint: &endpoint,
                     region,
                     service: "events",
-                    target: "AWSEvents.PutEvents",
+                    target: &format!("AWSEvents.{action}"),
                     content_type: "application/x-amz-json-1.1",
                 },
                 body.to_string().into_bytes(),
@@ -114,13 +196,13 @@ impl EventBridge {
             Err(e) => Response::failed(SendError::Failed(format!("EventBridge: {e}")), started),
             Ok(a) if !(200..300).contains(&a.status) => Response::failed(
                 SendError::Failed(format!(
-                    "EventBridge PutEvents answered {}: {}",
+                    "EventBridge {action} answered {}: {}",
                     a.status,
                     error_text(a.status, &a.body)
                 )),
                 started,
             ),
-            Ok(a) => match entry_result(&a.body) {
+            Ok(a) => match entry_result(&a.body, partner_source.is_some()) {
                 Ok(event_id) => Response::acknowledged(format!("EventId={event_id}"), started),
                 Err(e) => Response::failed(SendError::Failed(e), started),
             },
@@ -128,8 +210,43 @@ impl EventBridge {
     }
 }
 
-/// The event id of the one entry, or why EventBridge refused it.
-fn entry_result(body: &[u8]) -> Result<String, String> {
+/// `aws.partner/{partner}/{subscriptionId}/idn/{trigger}`: the trigger id without its `idn:`
+/// prefix, every character AWS does not take in a source name (`[.-_A-Za-z0-9]`) as `-`.
+pub fn partner_source_name(partner: &str, subscription_id: &str, trigger_id: &str) -> String {
+    let trigger = trigger_id.strip_prefix("idn:").unwrap_or(trigger_id);
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    };
+    let mut name = format!(
+        "aws.partner/{partner}/{}/idn/{}",
+        clean(subscription_id),
+        clean(trigger)
+    );
+    name.truncate(256);
+    name
+}
+
+/// Whether `partner` can be the partner segment of a source name (checked at start-up).
+pub fn valid_partner(partner: &str) -> bool {
+    !partner.is_empty()
+        && partner.len() <= 64
+        && partner
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
+/// The event id of the one entry, or why EventBridge refused it. `partner`: a
+/// `PutPartnerEvents` answer, which some implementations (moto) give without entries; with
+/// `FailedEntryCount` 0 that is an acceptance.
+fn entry_result(body: &[u8], partner: bool) -> Result<String, String> {
     let v: Value = serde_json::from_slice(body)
         .map_err(|e| format!("EventBridge answered something that is not JSON: {e}"))?;
     let entry = v.get("Entries").and_then(|e| e.get(0));
@@ -153,6 +270,9 @@ fn entry_result(body: &[u8]) -> Result<String, String> {
     }
     match text("EventId") {
         id if !id.is_empty() => Ok(id),
+        _ if partner && entry.is_none() && v.get("FailedEntryCount").is_some() => {
+            Ok("(none given; FailedEntryCount 0)".into())
+        }
         _ => Err("EventBridge answered without an event id".into()),
     }
 }
@@ -164,18 +284,39 @@ mod tests {
     #[test]
     fn entry_results() {
         assert_eq!(
-            entry_result(br#"{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}"#),
+            entry_result(
+                br#"{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}"#,
+                false
+            ),
             Ok("e-1".into())
         );
         let refused = entry_result(
             br#"{"FailedEntryCount":1,"Entries":[{"ErrorCode":"ThrottlingException","ErrorMessage":"slow down"}]}"#,
+            true,
         )
         .unwrap_err();
         assert!(
             refused.contains("ThrottlingException: slow down"),
             "{refused}"
         );
-        assert!(entry_result(b"<html>").is_err());
-        assert!(entry_result(br#"{"FailedEntryCount":0,"Entries":[{}]}"#).is_err());
+        assert!(entry_result(b"<html>", false).is_err());
+        assert!(entry_result(br#"{"FailedEntryCount":0,"Entries":[{}]}"#, false).is_err());
+        assert!(entry_result(br#"{"FailedEntryCount":0,"Entries":[]}"#, false).is_err());
+        assert!(entry_result(br#"{"FailedEntryCount":0,"Entries":[]}"#, true).is_ok());
+    }
+
+    #[test]
+    fn partner_source_names() {
+        assert_eq!(
+            partner_source_name("acme.com", "0f3c-11", "idn:identity-created"),
+            "aws.partner/acme.com/0f3c-11/idn/identity-created"
+        );
+        assert_eq!(
+            partner_source_name("p", "s", "acme:order created"),
+            "aws.partner/p/s/idn/acme-order-created"
+        );
+        assert!(partner_source_name("p", "s", &"x".repeat(400)).len() <= 256);
+        assert!(valid_partner("sailpoint.com"));
+        assert!(!valid_partner("a/b") && !valid_partner(""));
     }
 }

@@ -148,6 +148,11 @@ impl Transports {
         &self.http
     }
 
+    /// The EventBridge client (partner event sources are created and deleted through it).
+    pub fn eventbridge(&self) -> &eventbridge::EventBridge {
+        &self.eventbridge
+    }
+
     /// The NATS clients (also used by synchronous call chains for request-reply).
     pub fn nats(&self) -> &nats::Nats {
         &self.nats
@@ -162,8 +167,14 @@ impl Transports {
             Endpoint::Amqp(url) => self.amqp.publish(url, msg, timeout).await,
             Endpoint::Mqtt(url) => self.mqtt.publish(url, msg, timeout).await,
             Endpoint::Sqs(url) => self.sqs.send(url, msg, timeout).await,
-            Endpoint::EventBridge { account, region } => {
-                self.eventbridge.send(account, region, msg, timeout).await
+            Endpoint::EventBridge {
+                account,
+                region,
+                partner_source,
+            } => {
+                self.eventbridge
+                    .send(account, region, partner_source.as_deref(), msg, timeout)
+                    .await
             }
         }
     }
