@@ -61,9 +61,11 @@ pub struct AppState {
 
 impl AppState {
     /// Rejects a route URL that outbound protection would refuse anyway (a private, loopback or
-    /// metadata address in any spelling, `localhost`, or http on an https-only server), naming
-    /// the field.
+    /// metadata address in any spelling, `localhost`, or http on an https-only server), or a
+    /// destination kind this build has no transport for, naming the field.
     pub fn check_outbound(&self, field: &str, url: &DeliveryUrl) -> Result<(), ValidationError> {
+        switchyard_delivery::transport::compiled_in(url.kind())
+            .map_err(|missing| ValidationError::new(field, missing))?;
         self.outbound
             .check_url(url)
             .map_err(|reason| ValidationError::new(field, reason))

@@ -81,6 +81,7 @@ impl StoreRouting {
 
     fn partner_source(&self, subscription_id: &str, trigger_id: &str) -> Option<String> {
         let partner = self.eventbridge_partner.as_deref()?;
+        // `partner_source_name` is plain text work, compiled in every build.
         Some(crate::transport::eventbridge::partner_source_name(
             partner,
             subscription_id,

@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use switchyard_core::invocation::DestinationKind;
 use switchyard_core::sailpoint::jsonpath::FilterCheck;
 use switchyard_core::sailpoint::query::{compare, FilterSpec, Op};
 use switchyard_core::sailpoint::SubscriptionTarget;
@@ -82,7 +83,10 @@ pub(super) fn wire(cat: &TriggerCatalog, sub: &Subscription) -> Value {
 fn check_outbound(state: &AppState, sub: &Subscription) -> Result<(), ValidationError> {
     match &sub.target {
         SubscriptionTarget::Http(h) => state.check_outbound("httpConfig.url", h.delivery_url()),
-        SubscriptionTarget::EventBridge(_) => Ok(()),
+        SubscriptionTarget::EventBridge(_) => {
+            switchyard_delivery::transport::compiled_in(DestinationKind::EventBridge)
+                .map_err(|missing| ValidationError::new("type", missing))
+        }
     }
 }
 
@@ -195,12 +199,15 @@ async fn partner_source(state: &AppState, sub: &Subscription, create: bool) -> R
     let SubscriptionTarget::EventBridge(eb) = &sub.target else {
         return Ok(());
     };
-    let eventbridge = state.engine.eventbridge();
-    let Some(name) = eventbridge.partner_source(&sub.id, &sub.trigger_id) else {
+    let Some(name) = state
+        .engine
+        .eventbridge_partner_source(&sub.id, &sub.trigger_id)
+    else {
         return Ok(());
     };
-    eventbridge
-        .partner_source_op(create, &name, eb.aws_account(), eb.aws_region())
+    state
+        .engine
+        .eventbridge_partner_source_op(create, &name, eb.aws_account(), eb.aws_region())
         .await
 }
 

@@ -305,6 +305,7 @@ async fn send(
             zitadel_signature(&keys, at.unix_seconds(), &body),
         ));
     }
+    #[cfg(feature = "nats")]
     if target.url.kind() == DestinationKind::Nats {
         let nats = transports.nats();
         return match target.kind {
@@ -323,6 +324,9 @@ async fn send(
         };
     }
     if target.url.kind() != DestinationKind::Http {
+        if let Err(missing) = crate::transport::compiled_in(target.url.kind()) {
+            return Response::failed(SendError::Unavailable(missing), Instant::now());
+        }
         // Other brokers take a publish only: a restCall needs an answer.
         if let TargetType::Call { .. } = target.kind {
             return Response::failed(

@@ -201,9 +201,47 @@ impl Engine {
     }
 
     /// Every transport's clients, shared with synchronous calls.
-    /// The EventBridge client: partner event sources are made and removed through it.
-    pub fn eventbridge(&self) -> &crate::transport::eventbridge::EventBridge {
-        self.inner.transports.eventbridge()
+    /// In EventBridge partner mode, the partner event source of a subscription (`None`
+    /// otherwise, and in a build without the `aws` feature).
+    pub fn eventbridge_partner_source(
+        &self,
+        subscription_id: &str,
+        trigger_id: &str,
+    ) -> Option<String> {
+        #[cfg(feature = "aws")]
+        return self
+            .inner
+            .transports
+            .eventbridge()
+            .partner_source(subscription_id, trigger_id);
+        #[cfg(not(feature = "aws"))]
+        {
+            let _ = (subscription_id, trigger_id);
+            None
+        }
+    }
+
+    /// Creates (`create`) or deletes a partner event source (see
+    /// [`Self::eventbridge_partner_source`]).
+    pub async fn eventbridge_partner_source_op(
+        &self,
+        create: bool,
+        name: &str,
+        account: &str,
+        region: &str,
+    ) -> Result<(), String> {
+        #[cfg(feature = "aws")]
+        return self
+            .inner
+            .transports
+            .eventbridge()
+            .partner_source_op(create, name, account, region)
+            .await;
+        #[cfg(not(feature = "aws"))]
+        {
+            let _ = (create, name, account, region);
+            crate::transport::compiled_in(switchyard_core::invocation::DestinationKind::EventBridge)
+        }
     }
 
     pub(crate) fn transports(&self) -> &Transports {

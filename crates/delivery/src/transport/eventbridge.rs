@@ -14,11 +14,17 @@
 //! `PutPartnerEvents` entries with that source, which the customer associates with a partner
 //! event bus on their side.
 
+#[cfg(feature = "aws")]
 use super::aws::{error_text, valid_region, Aws, Operation};
+#[cfg(feature = "aws")]
 use super::{Response, SendError};
+#[cfg(feature = "aws")]
 use crate::prepare::Prepared;
+#[cfg(feature = "aws")]
 use serde_json::{json, Value};
+#[cfg(feature = "aws")]
 use std::sync::Arc;
+#[cfg(feature = "aws")]
 use std::time::{Duration, Instant};
 
 /// EventBridge settings (`[eventbridge]` in the configuration).
@@ -43,13 +49,18 @@ impl Default for EventBridgeSettings {
 }
 
 /// Largest `Detail` EventBridge takes in one entry (the whole entry must stay under 256 KiB).
+#[cfg(feature = "aws")]
 const MAX_DETAIL_BYTES: usize = 256 * 1024 - 1024;
 
+/// The client (built with the cargo feature `aws`; the settings above always are, since
+/// configuration checks them).
+#[cfg(feature = "aws")]
 pub struct EventBridge {
     aws: Arc<Aws>,
     settings: EventBridgeSettings,
 }
 
+#[cfg(feature = "aws")]
 impl EventBridge {
     pub fn new(aws: Arc<Aws>, settings: EventBridgeSettings) -> Self {
         Self { aws, settings }
@@ -246,6 +257,7 @@ pub fn valid_partner(partner: &str) -> bool {
 /// The event id of the one entry, or why EventBridge refused it. `partner`: a
 /// `PutPartnerEvents` answer, which some implementations (moto) give without entries; with
 /// `FailedEntryCount` 0 that is an acceptance.
+#[cfg(feature = "aws")]
 fn entry_result(body: &[u8], partner: bool) -> Result<String, String> {
     let v: Value = serde_json::from_slice(body)
         .map_err(|e| format!("EventBridge answered something that is not JSON: {e}"))?;
@@ -281,6 +293,7 @@ fn entry_result(body: &[u8], partner: bool) -> Result<String, String> {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "aws")]
     #[test]
     fn entry_results() {
         assert_eq!(

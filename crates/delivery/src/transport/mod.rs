@@ -8,15 +8,22 @@
 //! so no delivery sets up its own connection and one destination's outage cannot hold up a
 //! worker beyond that delivery's own timeout.
 
+#[cfg(feature = "amqp")]
 pub mod amqp;
 pub mod aws;
 pub mod eventbridge;
 pub mod http;
+#[cfg(feature = "mqtt")]
 pub mod mqtt;
+#[cfg(feature = "nats")]
 pub mod nats;
+#[cfg(any(feature = "amqp", feature = "mqtt"))]
 mod reconnect;
+#[cfg(feature = "redis")]
 pub mod redis;
+#[cfg(feature = "aws")]
 pub mod sqs;
+#[cfg(any(feature = "redis", feature = "mqtt"))]
 mod tls;
 
 use crate::prepare::Prepared;
@@ -111,11 +118,17 @@ impl Response {
 /// The long-lived clients of every transport, owned by the engine and shared by its workers.
 pub struct Transports {
     http: http::Sender,
+    #[cfg(feature = "aws")]
     eventbridge: eventbridge::EventBridge,
+    #[cfg(feature = "nats")]
     nats: nats::Nats,
+    #[cfg(feature = "redis")]
     redis: redis::Redis,
+    #[cfg(feature = "amqp")]
     amqp: amqp::Amqp,
+    #[cfg(feature = "mqtt")]
     mqtt: mqtt::Mqtt,
+    #[cfg(feature = "aws")]
     sqs: sqs::Sqs,
 }
 
@@ -131,14 +144,23 @@ pub struct TransportConfig {
 
 impl Transports {
     pub fn new(config: TransportConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        #[cfg(feature = "aws")]
         let aws = Arc::new(aws::Aws::new(config.aws_env, clock)?);
+        #[cfg(not(feature = "aws"))]
+        let _ = (config.aws_env, config.eventbridge, clock);
         Ok(Self {
+            #[cfg(feature = "nats")]
             nats: nats::Nats::new(config.policy.clone()),
+            #[cfg(feature = "redis")]
             redis: redis::Redis::new(config.policy.clone()),
+            #[cfg(feature = "amqp")]
             amqp: amqp::Amqp::new(config.policy.clone()),
+            #[cfg(feature = "mqtt")]
             mqtt: mqtt::Mqtt::new(config.policy.clone()),
             http: http::Sender::new(config.max_idle_per_host, config.policy)?,
+            #[cfg(feature = "aws")]
             sqs: sqs::Sqs::new(aws.clone()),
+            #[cfg(feature = "aws")]
             eventbridge: eventbridge::EventBridge::new(aws, config.eventbridge),
         })
     }
@@ -149,24 +171,35 @@ impl Transports {
     }
 
     /// The EventBridge client (partner event sources are created and deleted through it).
+    #[cfg(feature = "aws")]
     pub fn eventbridge(&self) -> &eventbridge::EventBridge {
         &self.eventbridge
     }
 
     /// The NATS clients (also used by synchronous call chains for request-reply).
+    #[cfg(feature = "nats")]
     pub fn nats(&self) -> &nats::Nats {
         &self.nats
     }
 
     /// Sends `msg` to `endpoint`, waiting at most `timeout` for its answer or acknowledgement.
     pub async fn send(&self, endpoint: &Endpoint, msg: Prepared, timeout: Duration) -> Response {
+        if let Err(missing) = compiled_in(kind(endpoint)) {
+            return Response::failed(SendError::Unavailable(missing), Instant::now());
+        }
         match endpoint {
             Endpoint::Http(url) => self.http.post(url, &msg.headers, msg.body, timeout).await,
+            #[cfg(feature = "nats")]
             Endpoint::Nats(url) => self.nats.publish(url, msg, timeout).await,
+            #[cfg(feature = "redis")]
             Endpoint::Redis(url) => self.redis.xadd(url, msg, timeout).await,
+            #[cfg(feature = "amqp")]
             Endpoint::Amqp(url) => self.amqp.publish(url, msg, timeout).await,
+            #[cfg(feature = "mqtt")]
             Endpoint::Mqtt(url) => self.mqtt.publish(url, msg, timeout).await,
+            #[cfg(feature = "aws")]
             Endpoint::Sqs(url) => self.sqs.send(url, msg, timeout).await,
+            #[cfg(feature = "aws")]
             Endpoint::EventBridge {
                 account,
                 region,
@@ -176,12 +209,24 @@ impl Transports {
                     .send(account, region, partner_source.as_deref(), msg, timeout)
                     .await
             }
+            // A kind left out of this build (answered above).
+            #[allow(unreachable_patterns)]
+            _ => Response::failed(
+                SendError::Unavailable("this build cannot send there".into()),
+                Instant::now(),
+            ),
         }
     }
 }
 
 /// The first address of `host` that outbound protection allows (brokers connect to it, so the
 /// address checked is the address used).
+#[cfg(any(
+    feature = "nats",
+    feature = "redis",
+    feature = "amqp",
+    feature = "mqtt"
+))]
 pub(crate) async fn resolve_checked(
     policy: &OutboundPolicy,
     host: &str,
@@ -207,6 +252,28 @@ pub(crate) async fn resolve_checked(
         Some(reason) => SendError::Refused(reason),
         None => SendError::Failed(format!("{host} has no addresses")),
     })
+}
+
+/// Whether this build carries `kind`'s transport: each broker and AWS is a cargo feature of the
+/// binary (all in its default set). A route of a left-out kind is refused when saved (400) and
+/// a stored one stays queued (`SendError::Unavailable`) until a build that has it runs.
+pub fn compiled_in(kind: DestinationKind) -> Result<(), String> {
+    let (present, feature) = match kind {
+        DestinationKind::Http => (true, ""),
+        DestinationKind::Nats => (cfg!(feature = "nats"), "nats"),
+        DestinationKind::Amqp => (cfg!(feature = "amqp"), "amqp"),
+        DestinationKind::Redis => (cfg!(feature = "redis"), "redis"),
+        DestinationKind::Mqtt => (cfg!(feature = "mqtt"), "mqtt"),
+        DestinationKind::EventBridge | DestinationKind::Sqs => (cfg!(feature = "aws"), "aws"),
+    };
+    if present {
+        Ok(())
+    } else {
+        Err(format!(
+            "this build has no {} support (built without the cargo feature '{feature}')",
+            kind.as_str()
+        ))
+    }
 }
 
 /// The kind of transport that carries deliveries to `endpoint`.
