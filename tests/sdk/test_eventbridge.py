@@ -183,8 +183,9 @@ def test_endpoint_down_fails_the_attempt_and_a_retry_succeeds(moto, moto_port, q
 
 def test_partner_mode_creates_the_source_delivers_through_it_and_deletes_it(moto, queue):
     """With `[eventbridge] partner` set, a subscription gets its own partner event source
-    (CreatePartnerEventSource), deliveries are PutPartnerEvents entries with that source, and
-    deleting the subscription deletes the source (moto marks it DELETED)."""
+    (CreatePartnerEventSource), deliveries are PutPartnerEvents entries with that source, moving
+    the subscription to another region moves the source, and deleting the subscription deletes
+    the source (moto marks it DELETED)."""
     sqs, url = queue
     s = Server({
         "AWS_ENDPOINT_URL": moto,
@@ -209,9 +210,20 @@ def test_partner_mode_creates_the_source_delivers_through_it_and_deletes_it(moto
         assert event["detail"]["_metadata"]["invocationId"] == inv_id
         v = invocation(s, headers, inv_id, lambda v: v["status"] == "delivered")
         assert v["attempts"][-1]["transport"] == "eventbridge"
+        # Moved to another region, the subscription takes its event source along.
+        r = requests.patch(
+            f"{s.base}/beta/trigger-subscriptions/{sub_id}",
+            headers={**headers, "Content-Type": "application/json-patch+json"},
+            data=json.dumps([{"op": "replace", "path": "/eventBridgeConfig/awsRegion",
+                              "value": "us-west-2"}]))
+        assert r.status_code == 200, r.text
+        west = boto3.client("events", endpoint_url=moto, region_name="us-west-2",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        assert west.describe_event_source(Name=source)["State"] == "ACTIVE"
+        assert events.describe_event_source(Name=source)["State"] == "DELETED"
         r = requests.delete(f"{s.base}/trigger-subscriptions/v1/{sub_id}", headers=headers)
         assert r.status_code == 204, r.text
-        assert events.describe_event_source(Name=source)["State"] == "DELETED"
+        assert west.describe_event_source(Name=source)["State"] == "DELETED"
     finally:
         s.stop()
 

@@ -174,6 +174,14 @@ async fn start_node(db_url: &str, data_dir: &Path, key_file: &Path) -> (Child, S
     (child, base)
 }
 
+/// Serves `app` on a free loopback port; returns its base URL.
+async fn serve(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
 /// Every delivery's `webhook-id`, with how often it arrived.
 type Seen = Arc<Mutex<HashMap<String, u32>>>;
 
@@ -188,9 +196,7 @@ async fn start_receiver() -> (String, Seen) {
     let app = Router::new()
         .route("/hook", post(hook))
         .with_state(seen.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = format!("{}/hook", serve(app).await);
     (url, seen)
 }
 
@@ -866,9 +872,7 @@ async fn start_timed_receiver() -> (String, Arrivals) {
     let app = Router::new()
         .route("/hook", post(hook))
         .with_state(arrivals.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = format!("{}/hook", serve(app).await);
     (url, arrivals)
 }
 
@@ -1024,9 +1028,7 @@ async fn start_key_receiver() -> (String, KeyLogs) {
     let app = Router::new()
         .route("/hook", post(hook))
         .with_state(log.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = format!("{}/hook", serve(app).await);
     (url, log)
 }
 
@@ -1130,9 +1132,7 @@ async fn start_ops_receiver() -> (String, OpsLog) {
         .route("/ops/{name}", post(ops))
         .route("/hook", post(fail))
         .with_state(log.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = serve(app).await;
     (url, log)
 }
 

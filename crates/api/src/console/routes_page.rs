@@ -309,10 +309,28 @@ async fn list(
     )
 }
 
+/// The sign-in page when the API no longer accepts the session's token.
+pub(super) fn bounce(c: &Console, answer: &super::backend::Answer) -> Option<Response> {
+    answer
+        .unauthenticated()
+        .then(|| signed_out(&Method::POST, &Default::default(), secure(c)))
+}
+
+/// Deletes what the API has at `path`, then back to the Routes page saying `done`.
+pub(super) async fn delete_then_back(
+    c: &Console,
+    session: &Session,
+    path: &str,
+    done: &str,
+) -> Response {
+    let answer = c.call(session, Method::DELETE, path, None).await;
+    back(c, &answer, done)
+}
+
 /// Back to the Routes page with the API's error, or with `done` when the call succeeded.
 pub(super) fn back(c: &Console, answer: &super::backend::Answer, done: &str) -> Response {
-    if answer.unauthenticated() {
-        return signed_out(&Method::POST, &Default::default(), secure(c));
+    if let Some(out) = bounce(c, answer) {
+        return out;
     }
     let flash = if answer.ok() {
         Flash::ok(done)

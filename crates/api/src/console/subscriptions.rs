@@ -8,7 +8,7 @@ use super::backend::{segment, Answer};
 use super::form::{Button, Field, FieldErrors, FormPage, Group};
 use super::json_patch::diff;
 use super::page::{self, Chrome};
-use super::routes_page::back;
+use super::routes_page::{back, bounce, delete_then_back};
 use super::session::{secure, signed_out, Posted, Session};
 use super::Console;
 use axum::extract::{Path, State};
@@ -332,12 +332,6 @@ fn edit_page(session: &Session, id: &str, form: &SubForm) -> FormPage {
     page
 }
 
-fn bounce(c: &Console, answer: &Answer) -> Option<Response> {
-    answer
-        .unauthenticated()
-        .then(|| signed_out(&Method::POST, &Default::default(), secure(c)))
-}
-
 /// `GET /console/routes/subscriptions/new`.
 pub(super) async fn new_form(State(c): State<Console>, session: Session) -> Response {
     let triggers = trigger_options(&c, &session).await;
@@ -444,15 +438,14 @@ pub(super) async fn delete(
     Path(id): Path<String>,
     p: Posted<super::deliveries::NoFields>,
 ) -> Response {
-    let answer = c
-        .call(
-            &p.session,
-            Method::DELETE,
-            &format!("{API}/{}", segment(&id)),
-            None,
-        )
-        .await;
-    back(&c, &answer, &format!("Subscription {id} deleted."))
+    let path = format!("{API}/{}", segment(&id));
+    delete_then_back(
+        &c,
+        &p.session,
+        &path,
+        &format!("Subscription {id} deleted."),
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 use super::backend::{segment, Answer};
 use super::form::{Button, Field, FieldErrors, FormPage, Group, SideForm};
 use super::page::{self, Chrome, Flash, Incoming};
-use super::routes_page::back;
+use super::routes_page::{back, bounce, delete_then_back};
 use super::session::{secure, signed_out, Posted, Session};
 use super::Console;
 use axum::extract::{Path, State};
@@ -156,12 +156,6 @@ fn rotate_form(id: &str, signing_key: &str, value: &str) -> SideForm {
         .hint("A duration up to 604800s (7 days), such as 86400s; 0s stops it at once.")],
         button: "Rotate signing key",
     }
-}
-
-fn bounce(c: &Console, answer: &Answer) -> Option<Response> {
-    answer
-        .unauthenticated()
-        .then(|| signed_out(&Method::POST, &Default::default(), secure(c)))
 }
 
 /// `GET /console/routes/targets/new`.
@@ -346,15 +340,8 @@ pub(super) async fn delete(
     Path(id): Path<String>,
     p: Posted<super::deliveries::NoFields>,
 ) -> Response {
-    let answer = c
-        .call(
-            &p.session,
-            Method::DELETE,
-            &format!("{API}/{}", segment(&id)),
-            None,
-        )
-        .await;
-    back(&c, &answer, &format!("Target {id} deleted."))
+    let path = format!("{API}/{}", segment(&id));
+    delete_then_back(&c, &p.session, &path, &format!("Target {id} deleted.")).await
 }
 
 #[derive(Debug, Default, Deserialize)]

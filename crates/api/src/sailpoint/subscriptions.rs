@@ -119,12 +119,30 @@ pub(super) async fn replace(
     let sub = Subscription::from_doc(&previous.id, &previous.trigger_id, &doc)?;
     sub.check_secrets()?;
     check_outbound(state, &sub)?;
+    // In partner mode a subscription moved to another account or region (or to or from
+    // EVENTBRIDGE) moves its event source: the new one first, so a refusal changes nothing.
+    let moved = eventbridge_place(previous) != eventbridge_place(&sub);
+    if moved {
+        partner_source(state, &sub, true)
+            .await
+            .map_err(|e| partner_unavailable(&e))?;
+    }
     let sealed = seal(state, sub.clone());
-    state
+    let stored = state
         .store
         .update_subscription(instance, &sealed, state.clock.now())
         .await
-        .map_err(|e| not_found_or(e, &previous.id))?;
+        .map_err(|e| not_found_or(e, &previous.id));
+    if moved {
+        let (old, why) = match &stored {
+            Ok(_) => (previous, "its subscription moved"),
+            Err(_) => (&sub, "its subscription was not changed"),
+        };
+        if let Err(e) = partner_source(state, old, false).await {
+            tracing::warn!(subscription = %previous.id, error = %e, "EventBridge partner event source not deleted ({why})");
+        }
+    }
+    stored?;
     if previous.enabled && !sub.enabled {
         state.engine.route_disabled_by_operator(
             instance,
@@ -184,13 +202,24 @@ async fn create_impl(
             .store
             .delete_subscription(&tenant.instance, &id, state.clock.now())
             .await;
-        return Err(ApiError::new(
-            Code::Unavailable,
-            format!("the EventBridge partner event source could not be created: {e}"),
-        )
-        .into());
+        return Err(partner_unavailable(&e).into());
     }
     Ok((StatusCode::CREATED, Json(wire(&cat, &sub))))
+}
+
+fn partner_unavailable(e: &str) -> ApiError {
+    ApiError::new(
+        Code::Unavailable,
+        format!("the EventBridge partner event source could not be created: {e}"),
+    )
+}
+
+/// Where an EVENTBRIDGE subscription's events go (account, region); `None` for other types.
+fn eventbridge_place(sub: &Subscription) -> Option<(&str, &str)> {
+    match &sub.target {
+        SubscriptionTarget::EventBridge(eb) => Some((eb.aws_account(), eb.aws_region())),
+        _ => None,
+    }
 }
 
 /// In EventBridge partner mode, creates (`create`) or deletes the partner event source of an

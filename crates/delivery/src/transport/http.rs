@@ -106,6 +106,16 @@ fn classify(e: &reqwest::Error) -> SendError {
     if let Some(refused) = find_refusal(e) {
         return SendError::Refused(refused.0.clone());
     }
+    let msg = describe(e);
+    if e.is_timeout() {
+        SendError::TimedOut(msg)
+    } else {
+        SendError::Failed(msg)
+    }
+}
+
+/// A one-line description of a failed request with its cause chain (also for the AWS calls).
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     let mut msg = if e.is_timeout() {
         "timed out".to_string()
     } else if e.is_connect() {
@@ -119,11 +129,7 @@ fn classify(e: &reqwest::Error) -> SendError {
         msg.push_str(&s.to_string());
         src = s.source();
     }
-    if e.is_timeout() {
-        SendError::TimedOut(msg)
-    } else {
-        SendError::Failed(msg)
-    }
+    msg
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use super::credentials::CredentialChain;
 use super::Env;
+use crate::transport::http::describe;
 use aws_credential_types::Credentials;
 use std::sync::Arc;
 use std::time::Duration;
@@ -128,24 +129,6 @@ fn sign(
         .into_iter()
         .map(|h| (h.name(), h.value().to_string()))
         .collect())
-}
-
-/// A one-line description of a failed AWS request with its cause chain.
-fn describe(e: &reqwest::Error) -> String {
-    let mut msg = if e.is_timeout() {
-        "timed out".to_string()
-    } else if e.is_connect() {
-        "connection failed".to_string()
-    } else {
-        "request failed".to_string()
-    };
-    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
-    msg
 }
 
 /// The error code and message of an AWS JSON error answer (`__type`, `message`/`Message`).
