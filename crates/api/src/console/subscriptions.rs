@@ -4,7 +4,7 @@
 //! message is shown beside the field it names, with the values entered kept. An edit first
 //! shows the patch it will send (computed here from the stored subscription and the form).
 
-use super::backend::{segment, Answer};
+use super::backend::segment;
 use super::form::{Button, Field, FieldErrors, FormPage, Group};
 use super::json_patch::diff;
 use super::page::{self, Chrome};
