@@ -144,9 +144,22 @@ impl DeliveryUrl {
     }
 
     /// The normalized host: a domain name (lower-case, IDNA-mapped) or an IP address.
+    ///
+    /// Broker schemes are not "special" to the URL standard, so their hosts stay opaque text:
+    /// `mqtt://169.254.169.254/t` names a domain `169.254.169.254`. Such a host is read again as
+    /// an http host would be (every IPv4 spelling), so an address is always judged as the
+    /// address it is, whatever the scheme.
     pub fn host(&self) -> Host<&str> {
         // `parse` refused every URL without a host.
-        self.parsed.host().unwrap_or(Host::Domain(""))
+        match self.parsed.host() {
+            Some(Host::Domain(name)) if !self.parsed.is_special() => match Host::parse(name) {
+                Ok(Host::Ipv4(v4)) => Host::Ipv4(v4),
+                Ok(Host::Ipv6(v6)) => Host::Ipv6(v6),
+                _ => Host::Domain(name),
+            },
+            Some(host) => host,
+            None => Host::Domain(""),
+        }
     }
 
     pub fn is_https(&self) -> bool {
@@ -295,6 +308,17 @@ mod tests {
             );
         }
         assert_eq!(host("http://0/"), "0.0.0.0");
+        // Broker schemes keep hosts as text; an address among them is still an address.
+        for broker in [
+            "mqtt://169.254.169.254/t",
+            "nats://0xa9.0xfe.0xa9.0xfe:4222/s",
+            "redis://2852039166/0?stream=s",
+            "amqp://u:p@169.254.43518/v?exchange=e&routingKey=k",
+        ] {
+            assert_eq!(host(broker), "169.254.169.254", "{broker}");
+        }
+        assert_eq!(host("mqtt://[::1]/t"), "[::1]");
+        assert_eq!(host("nats://broker.example:4222/s"), "broker.example");
         assert_eq!(host("http://0251.0376.0251.0376/"), "169.254.169.254");
         assert_eq!(host("http://[::ffff:127.0.0.1]/"), "[::ffff:7f00:1]");
         assert_eq!(host("http://[0:0::1]/"), "[::1]");

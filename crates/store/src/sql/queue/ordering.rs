@@ -126,6 +126,9 @@ pub(super) async fn link<B: Backend>(
                 moved.push((*e, t.tail_id.as_str()));
             }
         }
+        if moved.is_empty() {
+            continue;
+        }
         Stmt::new(
             "INSERT INTO ordering_tails (instance_id, route_kind, route_id, order_key, tail_id)",
         )
