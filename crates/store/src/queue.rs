@@ -347,13 +347,15 @@ pub trait QueueStore {
     /// metrics; finished ones are counted by the engine's counters instead.
     async fn queue_depth(&self) -> StoreResult<Vec<(InvocationStatus, i64)>>;
 
-    /// Whether the delivery engine switched a route off.
+    /// Whether the delivery engine or an operator switched a route off.
     async fn is_route_disabled(
         &self,
         instance: &InstanceId,
         kind: RouteKind,
         id: &str,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<bool> {
+        Ok(self.route_disabled(instance, kind, id).await?.is_some())
+    }
 
     /// When and why a route was switched off (by a 410, `autoDisable` or an operator), if it is.
     async fn route_disabled(

@@ -15,7 +15,7 @@
 //! event bus on their side.
 
 #[cfg(feature = "aws")]
-use super::aws::{error_text, valid_region, Aws, Operation};
+use super::aws::{attempt, error_text, valid_region, Answer, Aws, Operation};
 #[cfg(feature = "aws")]
 use super::{Response, SendError};
 #[cfg(feature = "aws")]
@@ -75,6 +75,31 @@ impl EventBridge {
         )
     }
 
+    /// One EventBridge API call (`action`, e.g. `PutEvents`) in `region`, at its endpoint or the
+    /// operator's override.
+    async fn call(
+        &self,
+        region: &str,
+        action: &str,
+        body: &Value,
+        timeout: Duration,
+    ) -> Result<Answer, String> {
+        let endpoint = self.aws.env.endpoint("EVENTBRIDGE", "events", Some(region));
+        self.aws
+            .call(
+                &Operation {
+                    endpoint: &endpoint,
+                    region,
+                    service: "events",
+                    target: &format!("AWSEvents.{action}"),
+                    content_type: "application/x-amz-json-1.1",
+                },
+                body.to_string().into_bytes(),
+                timeout,
+            )
+            .await
+    }
+
     /// The partner event source of a subscription, in partner mode (`None` otherwise).
     pub fn partner_source(&self, subscription_id: &str, trigger_id: &str) -> Option<String> {
         let partner = self.settings.partner.as_deref()?;
@@ -93,32 +118,14 @@ impl EventBridge {
         if !valid_region(region) {
             return Err(format!("'{region}' is not an AWS region"));
         }
-        let (action, target) = if create {
-            (
-                "CreatePartnerEventSource",
-                "AWSEvents.CreatePartnerEventSource",
-            )
+        let action = if create {
+            "CreatePartnerEventSource"
         } else {
-            (
-                "DeletePartnerEventSource",
-                "AWSEvents.DeletePartnerEventSource",
-            )
+            "DeletePartnerEventSource"
         };
-        let endpoint = self.aws.env.endpoint("EVENTBRIDGE", "events", Some(region));
         let body = json!({"Name": name, "Account": account});
         let answer = self
-            .aws
-            .call(
-                &Operation {
-                    endpoint: &endpoint,
-                    region,
-                    service: "events",
-                    target,
-                    content_type: "application/x-amz-json-1.1",
-                },
-                body.to_string().into_bytes(),
-                Duration::from_secs(10),
-            )
+            .call(region, action, &body, Duration::from_secs(10))
             .await
             .map_err(|e| format!("EventBridge {action}: {e}"))?;
         if (200..300).contains(&answer.status) {
@@ -185,39 +192,10 @@ impl EventBridge {
                 "PutEvents",
             ),
         };
-        let endpoint = self.aws.env.endpoint("EVENTBRIDGE", "events", Some(region));
-        let answer = self
-            .aws
-            .call(
-                &Operation {
-                    endpoint: &endpoint,
-                    region,
-                    service: "events",
-                    target: &format!("AWSEvents.{action}"),
-                    content_type: "application/x-amz-json-1.1",
-                },
-                body.to_string().into_bytes(),
-                timeout,
-            )
-            .await;
-        match answer {
-            Err(e) if e.starts_with("timed out") => {
-                Response::failed(SendError::TimedOut(format!("EventBridge: {e}")), started)
-            }
-            Err(e) => Response::failed(SendError::Failed(format!("EventBridge: {e}")), started),
-            Ok(a) if !(200..300).contains(&a.status) => Response::failed(
-                SendError::Failed(format!(
-                    "EventBridge {action} answered {}: {}",
-                    a.status,
-                    error_text(a.status, &a.body)
-                )),
-                started,
-            ),
-            Ok(a) => match entry_result(&a.body, partner_source.is_some()) {
-                Ok(event_id) => Response::acknowledged(format!("EventId={event_id}"), started),
-                Err(e) => Response::failed(SendError::Failed(e), started),
-            },
-        }
+        let answer = self.call(region, action, &body, timeout).await;
+        attempt("EventBridge", action, answer, started, |body| {
+            entry_result(body, partner_source.is_some()).map(|id| format!("EventId={id}"))
+        })
     }
 }
 

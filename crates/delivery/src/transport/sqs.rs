@@ -12,7 +12,7 @@
 //! address connected to is AWS's or the operator's. An AWS error, throttling or a network error
 //! is a failed attempt, retried on the normal schedule.
 
-use super::aws::{error_text, Aws, Operation};
+use super::aws::{attempt, Aws, Operation};
 use super::{Response, SendError};
 use crate::prepare::Prepared;
 use serde_json::{json, Map, Value};
@@ -68,25 +68,10 @@ impl Sqs {
                 timeout,
             )
             .await;
-        match answer {
-            Err(e) if e.starts_with("timed out") => {
-                Response::failed(SendError::TimedOut(format!("SQS: {e}")), started)
-            }
-            Err(e) => Response::failed(SendError::Failed(format!("SQS: {e}")), started),
-            Ok(a) if !(200..300).contains(&a.status) => Response::failed(
-                SendError::Failed(format!(
-                    "SQS SendMessage to {} answered {}: {}",
-                    target.queue,
-                    a.status,
-                    error_text(a.status, &a.body)
-                )),
-                started,
-            ),
-            Ok(a) => match message_id(&a.body) {
-                Ok(id) => Response::acknowledged(format!("MessageId={id}"), started),
-                Err(e) => Response::failed(SendError::Failed(e), started),
-            },
-        }
+        let call = format!("SendMessage to {}", target.queue);
+        attempt("SQS", &call, answer, started, |body| {
+            message_id(body).map(|id| format!("MessageId={id}"))
+        })
     }
 }
 

@@ -4,9 +4,10 @@
 use super::credentials::CredentialChain;
 use super::Env;
 use crate::transport::http::describe;
+use crate::transport::{Response, SendError};
 use aws_credential_types::Credentials;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use switchyard_core::Clock;
 
 /// The shared AWS client: environment, credentials, pooled HTTP.
@@ -15,6 +16,36 @@ pub struct Aws {
     http: reqwest::Client,
     credentials: Arc<CredentialChain>,
     clock: Arc<dyn Clock>,
+}
+
+/// The attempt one AWS call made (EventBridge, SQS): a timeout, a failure, AWS's refusal
+/// (`{service} {call} answered {status}: {error}`), or the acknowledgement `ack` reads from the
+/// answer (an error there fails the attempt too).
+pub fn attempt(
+    service: &str,
+    call: &str,
+    answer: Result<Answer, String>,
+    started: Instant,
+    ack: impl FnOnce(&[u8]) -> Result<String, String>,
+) -> Response {
+    match answer {
+        Err(e) if e.starts_with("timed out") => {
+            Response::failed(SendError::TimedOut(format!("{service}: {e}")), started)
+        }
+        Err(e) => Response::failed(SendError::Failed(format!("{service}: {e}")), started),
+        Ok(a) if !(200..300).contains(&a.status) => Response::failed(
+            SendError::Failed(format!(
+                "{service} {call} answered {}: {}",
+                a.status,
+                error_text(a.status, &a.body)
+            )),
+            started,
+        ),
+        Ok(a) => match ack(&a.body) {
+            Ok(id) => Response::acknowledged(id, started),
+            Err(e) => Response::failed(SendError::Failed(e), started),
+        },
+    }
 }
 
 /// One AWS JSON-protocol operation.

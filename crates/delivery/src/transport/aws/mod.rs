@@ -15,7 +15,7 @@ mod client;
 pub mod credentials;
 
 #[cfg(feature = "aws")]
-pub use client::{error_text, Answer, Aws, Operation};
+pub use client::{attempt, error_text, Answer, Aws, Operation};
 use std::collections::HashMap;
 
 /// A snapshot of the environment variables the AWS transports read (injected in tests).

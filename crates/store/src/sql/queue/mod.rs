@@ -231,24 +231,6 @@ impl<B: Backend> QueueStore for SqlStore<B> {
         Ok(depth)
     }
 
-    async fn is_route_disabled(
-        &self,
-        instance: &InstanceId,
-        kind: RouteKind,
-        id: &str,
-    ) -> StoreResult<bool> {
-        let (n,): (i64,) = Stmt::new(
-            "SELECT COUNT(*) FROM disabled_routes
-              WHERE instance_id = $1 AND route_kind = $2 AND route_id = $3",
-        )
-        .bind(instance)
-        .bind(kind)
-        .bind(id)
-        .fetch_one(&mut self.read().await?)
-        .await?;
-        Ok(n > 0)
-    }
-
     async fn route_disabled(
         &self,
         instance: &InstanceId,

@@ -72,6 +72,17 @@ impl LineRow {
     }
 }
 
+impl TailOf {
+    fn line(&self) -> Line<'_> {
+        (
+            &self.instance_id,
+            &self.route_kind,
+            &self.route_id,
+            &self.order_key,
+        )
+    }
+}
+
 /// Links every ordered invocation of `rows` (in acceptance order) behind the newest live one of
 /// its key; returns each row's place (rows without a key get the default). A batch costs four
 /// statements per chunk of keys however many keys it holds: start the lines that are new, lock
@@ -116,13 +127,7 @@ pub(super) async fn link<B: Backend>(
         let by_line: HashMap<Line, &Ends> = chunk.iter().map(|e| (e.line, e)).collect();
         let mut moved = Vec::with_capacity(tails.len());
         for t in &tails {
-            let line = (
-                t.instance_id.as_str(),
-                t.route_kind.as_str(),
-                t.route_id.as_str(),
-                t.order_key.as_str(),
-            );
-            if let Some(e) = by_line.get(&line) {
+            if let Some(e) = by_line.get(&t.line()) {
                 moved.push((*e, t.tail_id.as_str()));
             }
         }
@@ -217,17 +222,7 @@ async fn lock_tails<B: Backend>(
         ))
         .fetch_all(tx)
         .await?;
-        let found: HashSet<Line> = locked
-            .iter()
-            .map(|t| {
-                (
-                    t.instance_id.as_str(),
-                    t.route_kind.as_str(),
-                    t.route_id.as_str(),
-                    t.order_key.as_str(),
-                )
-            })
-            .collect();
+        let found: HashSet<Line> = locked.iter().map(TailOf::line).collect();
         pending.retain(|e| !found.contains(&e.line));
         tails.extend(locked);
     }
