@@ -30,6 +30,9 @@ pub struct Config {
     pub allow_networks: String,
     /// Refuse plain-http targets and subscriptions.
     pub https_only: bool,
+    /// A PEM file of CA certificates outbound TLS trusts besides the public web roots, for
+    /// receivers, brokers and AWS endpoints behind a private CA (`SWITCHYARD_CA_FILE`).
+    pub ca_file: Option<PathBuf>,
     /// Waits between delivery tries, e.g. "5s,30s,2m" (`SWITCHYARD_RETRY_SCHEDULE`).
     pub retry_schedule: String,
     pub delivery: Delivery,
@@ -373,6 +376,7 @@ impl Default for Config {
             limits: Limits::default(),
             allow_networks: String::new(),
             https_only: false,
+            ca_file: None,
             retry_schedule: "5s,30s,2m,10m,30m,1h,3h,6h,12h,24h".into(),
             delivery: Delivery::default(),
             eventbridge: EventBridge::default(),
@@ -448,6 +452,7 @@ impl Config {
             poll_interval: dur("poll_interval", &d.poll_interval)?,
             paused: d.paused,
             outbound: std::sync::Arc::new(self.outbound()?),
+            trust: std::sync::Arc::new(self.trust()?),
             filter_budget: self.limits.filter_budget,
             eventbridge: self.eventbridge_settings()?,
             health: self.health()?,
@@ -518,6 +523,15 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("allow_networks: {e}"))
     }
 
+    /// The certificates outbound TLS trusts: the public roots, plus `ca_file`'s.
+    pub fn trust(&self) -> anyhow::Result<switchyard_delivery::transport::tls::Trust> {
+        use switchyard_delivery::transport::tls::Trust;
+        match &self.ca_file {
+            Some(path) => Trust::with_ca_file(path),
+            None => Ok(Trust::public()),
+        }
+    }
+
     /// How long a subscriber may take to answer.
     pub fn subscription_timeout(&self) -> anyhow::Result<std::time::Duration> {
         switchyard_core::duration::parse_human(&self.delivery.subscription_timeout)
@@ -577,6 +591,16 @@ mod tests {
             a, b,
             "switchyard.example.toml must document exactly the defaults"
         );
+    }
+
+    #[test]
+    fn a_ca_file_that_cannot_be_used_stops_the_start() {
+        let c = Config {
+            ca_file: Some("/nonexistent/private-ca.pem".into()),
+            ..Config::default()
+        };
+        let error = c.validate().unwrap_err().to_string();
+        assert!(error.contains("ca_file /nonexistent/private-ca.pem"), "{error}");
     }
 
     #[test]

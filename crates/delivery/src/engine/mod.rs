@@ -18,6 +18,7 @@ use crate::publish::{
 };
 use crate::routing::Routing;
 use crate::transport::eventbridge::EventBridgeSettings;
+use crate::transport::tls::Trust;
 use crate::transport::{aws, TransportConfig, Transports};
 use crate::waiters::Waiters;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -47,6 +48,8 @@ pub struct EngineConfig {
     pub paused: bool,
     /// Which addresses deliveries may reach.
     pub outbound: Arc<OutboundPolicy>,
+    /// The certificates outbound TLS trusts (receivers, brokers, AWS endpoints).
+    pub trust: Arc<Trust>,
     /// Public base URL of the server: request-response callbacks go to
     /// `{callback_base}/trigger-invocations/v1/{id}/complete`.
     pub callback_base: String,
@@ -75,6 +78,7 @@ impl Default for EngineConfig {
             poll_interval: Duration::from_secs(5),
             paused: false,
             outbound: Arc::new(OutboundPolicy::default()),
+            trust: Arc::new(Trust::public()),
             callback_base: "http://127.0.0.1:8080".into(),
             secrets: InvocationSecrets::random(),
             filter_budget: switchyard_core::jsonpath::DEFAULT_BUDGET,
@@ -136,6 +140,7 @@ impl Engine {
             TransportConfig {
                 max_idle_per_host: config.concurrency,
                 policy: config.outbound.clone(),
+                trust: config.trust.clone(),
                 aws_env: config.aws_env.clone(),
                 eventbridge: config.eventbridge.clone(),
             },

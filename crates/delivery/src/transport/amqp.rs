@@ -1,6 +1,6 @@
 //! The RabbitMQ transport (`amqp://[USER:PASSWORD@]HOST:PORT/VHOST?exchange=EX&routingKey=RK`,
 //! AMQP 0-9-1; `amqps://` over TLS, the socket opened to the checked address and the
-//! certificate verified against the host's name).
+//! certificate verified against the host's name with the roots every transport trusts).
 //! Each delivery is one `basic.publish` with the mandatory flag on a channel in confirm mode,
 //! and counts as delivered only when the broker confirms it: a nack, or a message returned as
 //! unroutable (no queue bound for its routing key), is a failed attempt, as is a channel the
@@ -16,10 +16,11 @@
 //! checked, resolved here, not by the client.
 
 use super::reconnect::Reconnects;
+use super::tls::Trust;
 use super::{resolve_checked, Response, SendError};
 use crate::prepare::Prepared;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
-use lapin::tcp::{AsyncTcpStream, TLSConfig};
+use lapin::tcp::{AsyncTcpStream, RustlsConnector};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::uri::{AMQPAuthority, AMQPQueryString, AMQPScheme, AMQPUri, AMQPUserInfo};
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
@@ -56,14 +57,17 @@ impl LinkKey {
 
 pub struct Amqp {
     policy: Arc<OutboundPolicy>,
+    /// The TLS client every `amqps` connection uses.
+    tls: Arc<RustlsConnector>,
     links: Mutex<HashMap<LinkKey, Arc<OnceCell<Arc<Link>>>>>,
     reconnects: Reconnects,
 }
 
 impl Amqp {
-    pub fn new(policy: Arc<OutboundPolicy>) -> Self {
+    pub fn new(policy: Arc<OutboundPolicy>, trust: &Trust) -> Self {
         Self {
             policy,
+            tls: Arc::new(RustlsConnector::from(trust.client_config())),
             links: Mutex::new(HashMap::new()),
             reconnects: Reconnects::default(),
         }
@@ -149,7 +153,12 @@ impl Amqp {
             .get_or_try_init(|| async {
                 let server = key.shown();
                 self.reconnects.check(&server)?;
-                match tokio::time::timeout(timeout, connect(self.policy.clone(), key)).await {
+                match tokio::time::timeout(
+                    timeout,
+                    connect(self.policy.clone(), self.tls.clone(), key),
+                )
+                .await
+                {
                     Ok(Ok(conn)) => {
                         self.reconnects.succeeded(&server);
                         Ok(Arc::new(Link {
@@ -179,7 +188,11 @@ impl Amqp {
 }
 
 /// Opens a connection: TCP to a checked address, TLS for `amqps`, then the AMQP handshake.
-async fn connect(policy: Arc<OutboundPolicy>, key: &LinkKey) -> Result<Connection, SendError> {
+async fn connect(
+    policy: Arc<OutboundPolicy>,
+    connector: Arc<RustlsConnector>,
+    key: &LinkKey,
+) -> Result<Connection, SendError> {
     let uri = AMQPUri {
         scheme: if key.tls {
             AMQPScheme::AMQPS
@@ -214,7 +227,7 @@ async fn connect(policy: Arc<OutboundPolicy>, key: &LinkKey) -> Result<Connectio
             if tls {
                 let bare = host.trim_start_matches('[').trim_end_matches(']');
                 return stream
-                    .into_tls(bare, TLSConfig::default())
+                    .into_rustls(&connector, bare)
                     .await
                     .map_err(lapin::Error::from);
             }

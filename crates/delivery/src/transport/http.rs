@@ -3,6 +3,7 @@
 //! Webhooks asks), no proxy (a proxy would resolve and connect on our behalf, past outbound
 //! protection), per-request timeouts.
 
+use super::tls::Trust;
 use super::{Response, SendError};
 use crate::guard::{find_refusal, GuardedResolver};
 use std::sync::Arc;
@@ -26,8 +27,13 @@ pub struct Sender {
 }
 
 impl Sender {
-    pub fn new(max_idle_per_host: usize, policy: Arc<OutboundPolicy>) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
+    pub fn new(
+        max_idle_per_host: usize,
+        policy: Arc<OutboundPolicy>,
+        trust: &Trust,
+    ) -> anyhow::Result<Self> {
+        let client = trust
+            .http_client(reqwest::Client::builder())?
             .dns_resolver(Arc::new(GuardedResolver::new(policy.clone())))
             .no_proxy()
             .https_only(policy.https_only())
@@ -141,7 +147,12 @@ mod tests {
     }
 
     fn closed() -> Sender {
-        Sender::new(1, Arc::new(OutboundPolicy::new("", false).unwrap())).unwrap()
+        Sender::new(
+            1,
+            Arc::new(OutboundPolicy::new("", false).unwrap()),
+            &Trust::public(),
+        )
+        .unwrap()
     }
 
     #[tokio::test]

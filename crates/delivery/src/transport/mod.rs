@@ -21,10 +21,11 @@ pub mod nats;
 mod reconnect;
 #[cfg(feature = "redis")]
 pub mod redis;
+#[cfg(feature = "mqtt")]
+mod relay;
 #[cfg(feature = "aws")]
 pub mod sqs;
-#[cfg(any(feature = "redis", feature = "mqtt"))]
-mod tls;
+pub mod tls;
 
 use crate::prepare::Prepared;
 use crate::routing::Endpoint;
@@ -137,6 +138,8 @@ pub struct TransportConfig {
     /// Bounds the HTTP pool per host.
     pub max_idle_per_host: usize,
     pub policy: Arc<OutboundPolicy>,
+    /// The certificates outbound TLS trusts.
+    pub trust: Arc<tls::Trust>,
     /// The environment the AWS transports read (credentials, endpoint overrides).
     pub aws_env: aws::Env,
     pub eventbridge: eventbridge::EventBridgeSettings,
@@ -145,19 +148,19 @@ pub struct TransportConfig {
 impl Transports {
     pub fn new(config: TransportConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         #[cfg(feature = "aws")]
-        let aws = Arc::new(aws::Aws::new(config.aws_env, clock)?);
+        let aws = Arc::new(aws::Aws::new(config.aws_env, clock, &config.trust)?);
         #[cfg(not(feature = "aws"))]
         let _ = (config.aws_env, config.eventbridge, clock);
         Ok(Self {
             #[cfg(feature = "nats")]
-            nats: nats::Nats::new(config.policy.clone()),
+            nats: nats::Nats::new(config.policy.clone(), config.trust.clone()),
             #[cfg(feature = "redis")]
-            redis: redis::Redis::new(config.policy.clone()),
+            redis: redis::Redis::new(config.policy.clone(), config.trust.clone()),
             #[cfg(feature = "amqp")]
-            amqp: amqp::Amqp::new(config.policy.clone()),
+            amqp: amqp::Amqp::new(config.policy.clone(), &config.trust),
             #[cfg(feature = "mqtt")]
-            mqtt: mqtt::Mqtt::new(config.policy.clone()),
-            http: http::Sender::new(config.max_idle_per_host, config.policy)?,
+            mqtt: mqtt::Mqtt::new(config.policy.clone(), config.trust.clone()),
+            http: http::Sender::new(config.max_idle_per_host, config.policy, &config.trust)?,
             #[cfg(feature = "aws")]
             sqs: sqs::Sqs::new(aws.clone()),
             #[cfg(feature = "aws")]

@@ -12,20 +12,25 @@
 //! loop reports map back to the right waiters. While the broker is unreachable, publishes fail
 //! at once with the last connection error; every send is bounded by its own timeout, so a
 //! broker that is down holds up only its own deliveries. Before each connection the host is
-//! resolved and checked by outbound protection and the client is given the checked address.
+//! resolved and checked by outbound protection and the client is given the checked address; over
+//! TLS the transport opens the connection to that address and does the handshake itself (with the
+//! broker's name for SNI and the certificate), and hands the client the stream through a private
+//! Unix socket ([`super::relay`]), so the client never resolves the name again.
 
 use super::reconnect::Reconnects;
+use super::tls::Trust;
 use super::{resolve_checked, Response, SendError};
 use crate::prepare::Prepared;
 use rumqttc::v5::mqttbytes::v5::{PubAckReason, PublishProperties};
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{AsyncClient, Event, EventLoop, Incoming, MqttOptions};
-use rumqttc::{Outgoing, TlsConfiguration, Transport};
+use rumqttc::{Outgoing, Transport};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use switchyard_core::delivery_url::{mqtt_topic, DeliveryUrl};
 use switchyard_core::netguard::OutboundPolicy;
+use tokio::net::TcpStream;
 use tokio::sync::{oneshot, watch, Notify};
 
 /// Publishes handed to one connection and not yet acknowledged.
@@ -75,6 +80,7 @@ struct LinkState {
 
 pub struct Mqtt {
     policy: Arc<OutboundPolicy>,
+    trust: Arc<Trust>,
     links: Mutex<HashMap<LinkKey, Arc<Link>>>,
     /// Dropped with the transport: every link task ends.
     shutdown: watch::Sender<()>,
@@ -82,9 +88,10 @@ pub struct Mqtt {
 }
 
 impl Mqtt {
-    pub fn new(policy: Arc<OutboundPolicy>) -> Self {
+    pub fn new(policy: Arc<OutboundPolicy>, trust: Arc<Trust>) -> Self {
         Self {
             policy,
+            trust,
             links: Mutex::new(HashMap::new()),
             shutdown: watch::channel(()).0,
             reconnects: Arc::default(),
@@ -184,6 +191,7 @@ impl Mqtt {
             link.clone(),
             key.clone(),
             self.policy.clone(),
+            self.trust.clone(),
             self.reconnects.clone(),
             self.shutdown.subscribe(),
         ));
@@ -197,6 +205,7 @@ async fn drive(
     link: Arc<Link>,
     key: LinkKey,
     policy: Arc<OutboundPolicy>,
+    trust: Arc<Trust>,
     reconnects: Arc<Reconnects>,
     mut shutdown: watch::Receiver<()>,
 ) {
@@ -204,7 +213,7 @@ async fn drive(
     loop {
         link.state.lock().unwrap_or_else(|e| e.into_inner()).down = None;
         let attempt = tokio::select! {
-            a = connect(&key, &policy) => a,
+            a = connect(&key, &policy, &trust) => a,
             _ = shutdown.changed() => break,
         };
         let wait = match attempt {
@@ -250,26 +259,18 @@ async fn drive(
 async fn connect(
     key: &LinkKey,
     policy: &OutboundPolicy,
+    trust: &Trust,
 ) -> Result<(AsyncClient, EventLoop), SendError> {
     let addr = resolve_checked(policy, &key.host, key.port).await?;
     let id = format!("switchyard-{:016x}", rand::random::<u64>());
-    // Plain connections go to the checked address. Over TLS the certificate is verified against
-    // the host's name, so the client is given the name (resolved again by it): an address that
-    // changed since the check still has to present a certificate for that name.
-    let broker = if key.tls {
-        key.host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string()
+    let mut opts = if key.tls {
+        let relay = tls_relay(key, addr, trust).await?;
+        let mut opts = MqttOptions::new(id, relay.path.to_string_lossy(), 0);
+        opts.set_transport(Transport::Unix);
+        opts
     } else {
-        addr.ip().to_string()
+        MqttOptions::new(id, addr.ip().to_string(), addr.port())
     };
-    let mut opts = MqttOptions::new(id, broker, addr.port());
-    if key.tls {
-        opts.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
-            super::tls::client_config(),
-        )));
-    }
     opts.set_keep_alive(KEEP_ALIVE)
         .set_clean_start(true)
         .set_connection_timeout(CONNECT_TIMEOUT_SECS)
@@ -289,6 +290,33 @@ async fn connect(
             key.shown()
         ))),
     }
+}
+
+/// TCP to the checked `addr` and the TLS handshake with the broker's name, handed over for the
+/// client to connect to.
+async fn tls_relay(
+    key: &LinkKey,
+    addr: std::net::SocketAddr,
+    trust: &Trust,
+) -> Result<super::relay::Relay, SendError> {
+    let wait = Duration::from_secs(CONNECT_TIMEOUT_SECS);
+    let failed = |what: &str, e: &dyn std::fmt::Display| {
+        SendError::Failed(format!("MQTT {what} {}: {e}", key.shown()))
+    };
+    let handshake = async {
+        let tcp = TcpStream::connect(addr)
+            .await
+            .map_err(|e| failed("connect to", &e))?;
+        let _ = tcp.set_nodelay(true);
+        trust
+            .connect(&key.host, tcp)
+            .await
+            .map_err(|e| failed("TLS with", &e))
+    };
+    let stream = tokio::time::timeout(wait, handshake)
+        .await
+        .map_err(|_| failed("connect to", &"no TLS session within the timeout"))??;
+    super::relay::hand_over(stream, wait).map_err(|e| failed("local relay for", &e))
 }
 
 /// Drives a connected event loop: matches packet ids to waiters and `PUBACK`s to packet ids.

@@ -9,8 +9,12 @@
 //! made on first use and kept: the client reconnects by itself
 //! with backoff, and every send is bounded by its own timeout, so a server that is down holds up
 //! only its own deliveries. Before connecting, the host's addresses pass outbound protection and
-//! the client connects to a checked address only (servers the cluster advertises are ignored).
+//! the client connects to a checked address only (servers the cluster advertises are ignored),
+//! over TLS too: NATS starts TLS inside its own protocol, so the client is given the address and
+//! a TLS configuration that verifies the certificate against the host's name
+//! ([`Trust::pinned_to`]); the name is not resolved a second time.
 
+use super::tls::Trust;
 use super::{Response, SendError};
 use crate::prepare::Prepared;
 use async_nats::{Client, ConnectOptions, HeaderMap};
@@ -27,15 +31,17 @@ const STREAM_LOOKUP_TTL: Duration = Duration::from_secs(5);
 /// The NATS clients, one per server.
 pub struct Nats {
     policy: Arc<OutboundPolicy>,
+    trust: Arc<Trust>,
     clients: Mutex<HashMap<String, Arc<OnceCell<Client>>>>,
     /// `(server, subject)` → whether a stream captures it, and when that was learned.
     captured: Mutex<HashMap<(String, String), (Instant, bool)>>,
 }
 
 impl Nats {
-    pub fn new(policy: Arc<OutboundPolicy>) -> Self {
+    pub fn new(policy: Arc<OutboundPolicy>, trust: Arc<Trust>) -> Self {
         Self {
             policy,
+            trust,
             clients: Mutex::new(HashMap::new()),
             captured: Mutex::new(HashMap::new()),
         }
@@ -122,13 +128,13 @@ impl Nats {
                     Some((user, pass)) => options = options.user_and_password(user, pass),
                     None => {}
                 }
-                // Plain connections go to the checked address. Over TLS the certificate is
-                // verified against the host's name, so the client is given the name (resolved
-                // again by it): an address that changed since the check still has to present a
-                // certificate for that name before anything is sent.
                 let target = if tls {
-                    options = options.require_tls(true);
-                    format!("tls://{server}")
+                    let config = self
+                        .trust
+                        .pinned_to(&host)
+                        .map_err(|e| SendError::Failed(format!("NATS TLS with {server}: {e}")))?;
+                    options = options.require_tls(true).tls_client_config(config);
+                    format!("tls://{addr}")
                 } else {
                     format!("nats://{addr}")
                 };

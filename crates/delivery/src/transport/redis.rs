@@ -35,6 +35,7 @@ struct Conn {
 
 pub struct Redis {
     policy: Arc<OutboundPolicy>,
+    trust: Arc<super::tls::Trust>,
     idle: Mutex<HashMap<String, Vec<Conn>>>,
 }
 
@@ -47,9 +48,10 @@ enum Reply {
 }
 
 impl Redis {
-    pub fn new(policy: Arc<OutboundPolicy>) -> Self {
+    pub fn new(policy: Arc<OutboundPolicy>, trust: Arc<super::tls::Trust>) -> Self {
         Self {
             policy,
+            trust,
             idle: Mutex::new(HashMap::new()),
         }
     }
@@ -99,7 +101,7 @@ impl Redis {
                 let _ = tcp.set_nodelay(true);
                 let stream: Box<dyn Stream> =
                     if url.is_tls() {
-                        Box::new(super::tls::connect(&host, tcp).await.map_err(|e| {
+                        Box::new(self.trust.connect(&host, tcp).await.map_err(|e| {
                             SendError::Failed(format!("Redis TLS with {server}: {e}"))
                         })?)
                     } else {

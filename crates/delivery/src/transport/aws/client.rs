@@ -4,6 +4,7 @@
 use super::credentials::CredentialChain;
 use super::Env;
 use crate::transport::http::describe;
+use crate::transport::tls::Trust;
 use crate::transport::{Response, SendError};
 use aws_credential_types::Credentials;
 use std::sync::Arc;
@@ -68,8 +69,9 @@ pub struct Answer {
 }
 
 impl Aws {
-    pub fn new(env: Env, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
+    pub fn new(env: Env, clock: Arc<dyn Clock>, trust: &Trust) -> anyhow::Result<Self> {
+        let http = trust
+            .http_client(reqwest::Client::builder())?
             .no_proxy()
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)

@@ -7,6 +7,7 @@ mod credentials;
 mod mqtt;
 mod nats;
 mod redis;
+mod tls;
 
 use std::net::SocketAddr;
 use tokio::io::copy_bidirectional;

@@ -29,7 +29,7 @@ fn redis_cli(port: u16, args: &[&str]) -> Vec<String> {
 }
 
 /// The first entry of a stream: its fields.
-fn first_entry(port: u16, stream: &str) -> HashMap<String, String> {
+pub(super) fn first_entry(port: u16, stream: &str) -> HashMap<String, String> {
     let lines = redis_cli(port, &["XRANGE", stream, "-", "+", "COUNT", "1"]);
     assert!(!lines.is_empty(), "stream {stream} is empty");
     lines[1..]
