@@ -600,7 +600,10 @@ mod tests {
             ..Config::default()
         };
         let error = c.validate().unwrap_err().to_string();
-        assert!(error.contains("ca_file /nonexistent/private-ca.pem"), "{error}");
+        assert!(
+            error.contains("ca_file /nonexistent/private-ca.pem"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Destinations behind a private CA. Each test makes a CA and a certificate naming only
 //! `localhost` (openssl), starts the server with `ca_file` naming that CA, and starts its own
 //! TLS endpoint on a free port with the certificate: Mosquitto (`mqtts://`), nats-server
-//! (`tls://`), redis-server (`rediss://`) and an HTTPS receiver written here. Two targets share
+//! (`tls://`), redis-server (`rediss://`), a TLS terminator written here in front of the
+//! machine's RabbitMQ (`amqps://`) and an HTTPS receiver written here. Two targets share
 //! one event: the one addressed as `localhost` is delivered over TLS; the one addressed by the
 //! IP literal the name resolves to reaches the same socket and fails with a certificate error,
 //! which shows the certificate is checked against the URL's host although every transport opens
@@ -319,9 +320,33 @@ async fn https_delivers_to_a_receiver_behind_a_private_ca() {
     refused_certificate(&plain, &by_name).await;
 }
 
-/// An HTTPS receiver with the test certificate on a free port of `ip`: it answers every POST
-/// with 204 and sends its JSON body on.
-async fn https_receiver(pki: &Pki, ip: IpAddr) -> (u16, mpsc::UnboundedReceiver<Value>) {
+#[tokio::test]
+async fn amqps_delivers_to_a_broker_behind_a_private_ca() {
+    let pki = Pki::new();
+    let ip = localhost().await;
+    let (_conn, ch) = super::amqp::channel().await;
+    let queue = format!("sy.test.tls.{}", uuid::Uuid::new_v4().simple());
+    super::amqp::declare_queue(&ch, &queue).await;
+    let port = tls_terminator(&pki, ip, "127.0.0.1:5672").await;
+
+    let s = trusting(&pki.ca()).await;
+    let (by_name, by_ip) = both(&s, ip, |host| {
+        format!("amqps://guest:guest@{host}:{port}/%2f?routingKey={queue}")
+    })
+    .await;
+    let v = wait_status(&s, &by_name, "delivered").await;
+    assert_eq!(v["attempts"][0]["transport"], "amqp", "{v}");
+    let m = super::amqp::get(&ch, &queue).await;
+    let body: Value = serde_json::from_slice(&m.data).unwrap();
+    assert_eq!(body["event_payload"]["userName"], "tls");
+    refused_certificate(&s, &by_ip).await;
+    let _ = ch
+        .queue_delete(queue.as_str().into(), Default::default())
+        .await;
+}
+
+/// The server side of TLS with the test certificate.
+fn acceptor(pki: &Pki) -> tokio_rustls::TlsAcceptor {
     let certs = CertificateDer::pem_file_iter(pki.cert())
         .unwrap()
         .collect::<Result<Vec<_>, _>>()
@@ -334,7 +359,34 @@ async fn https_receiver(pki: &Pki, ip: IpAddr) -> (u16, mpsc::UnboundedReceiver<
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+}
+
+/// TLS on a free port of `ip`, forwarded in plain to `upstream`.
+async fn tls_terminator(pki: &Pki, ip: IpAddr, upstream: &'static str) -> u16 {
+    let acceptor = acceptor(pki);
+    let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                if let Ok(mut plain) = tokio::net::TcpStream::connect(upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                }
+            });
+        }
+    });
+    port
+}
+
+/// An HTTPS receiver with the test certificate on a free port of `ip`: it answers every POST
+/// with 204 and sends its JSON body on.
+async fn https_receiver(pki: &Pki, ip: IpAddr) -> (u16, mpsc::UnboundedReceiver<Value>) {
+    let acceptor = acceptor(pki);
     let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = mpsc::unbounded_channel();
