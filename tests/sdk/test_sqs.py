@@ -2,7 +2,8 @@
 against moto in server mode on a free loopback port: deliveries to a standard and a FIFO queue
 are read back with boto3, their body and message attributes checked, and the signature verified
 with the standardwebhooks library. With the endpoint unreachable the attempt fails with a clear
-error and is retried; once it is back, the retry succeeds. Malformed sqs URLs are 400s naming
+error and is retried; once it is back, the retry succeeds. A message longer than the queue takes
+fails at once, without retries. Malformed sqs URLs are 400s naming
 the field in both dialects."""
 
 import json
@@ -163,6 +164,28 @@ def test_a_missing_queue_is_a_failed_attempt_naming_it(sqs_server):
     assert first["outcome"] == "retry" and "SQS SendMessage" in first["error"], first
     assert "QueueDoesNotExist" in first["error"] or "NonExistentQueue" in first["error"], first
     s.delete(f"{sqs_server.base}/trigger-subscriptions/v1/{sub_id}")
+
+
+def test_a_message_too_long_for_the_queue_fails_at_once(sqs_server, moto):
+    sqs = sqs_client(moto)
+    name = f"sy-small-{time.time_ns()}"
+    url = sqs.create_queue(QueueName=name, Attributes={"MaximumMessageSize": "1024"})["QueueUrl"]
+    try:
+        s = http(sqs_server)
+        sub_id, _ = subscribe(sqs_server, s, f"sqs://{REGION}/{ACCOUNT}/{name}")
+        r = s.post(f"{sqs_server.base}/v1/events",
+                   json={"type": TRIGGER, "payload": {"orderId": "o-big", "note": "x" * 2000}})
+        assert r.status_code == 202, r.text
+        [inv_id] = [i["id"] for i in r.json()["invocations"]]
+        v = invocation(sqs_server, s, inv_id, lambda v: v["status"] == "failed")
+        # SQS's answer is about the message itself: no retry could change it.
+        [attempt] = v["attempts"]
+        assert attempt["outcome"] == "failed", attempt
+        assert "cannot take this message" in attempt["error"], attempt
+        assert "SQS SendMessage" in attempt["error"], attempt
+        s.delete(f"{sqs_server.base}/trigger-subscriptions/v1/{sub_id}")
+    finally:
+        sqs.delete_queue(QueueUrl=url)
 
 
 def test_endpoint_down_fails_the_attempt_and_a_retry_succeeds(moto, queues):

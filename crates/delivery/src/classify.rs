@@ -1,6 +1,7 @@
 //! The classify stage: what a response means, the same for every transport. A 2xx answer or a
 //! broker's acknowledgement is delivered; 410 Gone fails and disables the route; a destination
-//! refused by outbound protection fails at once; anything else (3xx, 4xx, 5xx, timeouts,
+//! refused by outbound protection fails at once, as does a message the destination can never
+//! take (too large for it); anything else (3xx, 4xx, 5xx, timeouts,
 //! connection errors, nacks, refused entries) is retried on the schedule, honouring the
 //! receiver's `Retry-After`, until the tries run out. A transport that cannot send from this
 //! server yet parks the invocation (retried, never given up). Request-response deliveries add
@@ -34,7 +35,9 @@ pub enum Verdict {
 /// Classifies one response.
 pub fn classify(resp: &Response) -> Verdict {
     match &resp.error {
-        Some(refusal @ SendError::Refused(_)) => return Verdict::Reject(refusal.to_string()),
+        Some(refusal @ (SendError::Refused(_) | SendError::Rejected(_))) => {
+            return Verdict::Reject(refusal.to_string())
+        }
         Some(SendError::Unavailable(why)) => return Verdict::Parked(why.clone()),
         _ => {}
     }
@@ -261,6 +264,13 @@ mod tests {
         };
         assert!(
             matches!(next_step(&refused, 1, &s, now, 0.5), NextStep::Failed(m) if m.contains("refused by outbound protection"))
+        );
+        let too_large = Response {
+            error: Some(SendError::Rejected("300000 bytes; SQS takes 262144".into())),
+            ..resp(None, None)
+        };
+        assert!(
+            matches!(next_step(&too_large, 1, &s, now, 0.5), NextStep::Failed(m) if m.contains("cannot take this message"))
         );
     }
 

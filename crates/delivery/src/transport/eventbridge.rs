@@ -160,13 +160,13 @@ impl EventBridge {
         }
         let Ok(detail) = String::from_utf8(msg.body) else {
             return Response::failed(
-                SendError::Failed("the event detail is not UTF-8 text".into()),
+                SendError::Rejected("the event detail is not UTF-8 text".into()),
                 started,
             );
         };
         if detail.len() > MAX_DETAIL_BYTES {
             return Response::failed(
-                SendError::Failed(format!(
+                SendError::Rejected(format!(
                     "the event detail is {} bytes; EventBridge takes at most 256 KiB per entry",
                     detail.len()
                 )),
@@ -193,7 +193,7 @@ impl EventBridge {
             ),
         };
         let answer = self.call(region, action, &body, timeout).await;
-        attempt("EventBridge", action, answer, started, |body| {
+        attempt("EventBridge", action, answer, started, &[], |body| {
             entry_result(body, partner_source.is_some()).map(|id| format!("EventId={id}"))
         })
     }

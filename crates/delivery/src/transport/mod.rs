@@ -48,6 +48,9 @@ pub enum SendError {
     TimedOut(String),
     /// Connection, protocol or broker failure (a nack, an unroutable message, a refused entry).
     Failed(String),
+    /// The destination can never take this message (larger than it accepts, content it refuses
+    /// whatever the moment): retrying cannot help. Permanent.
+    Rejected(String),
     /// The route's transport cannot send from this server (not configured or not compiled in).
     /// Nothing was sent; the invocation stays queued until it can be.
     Unavailable(String),
@@ -63,6 +66,7 @@ impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SendError::Refused(reason) => write!(f, "refused by outbound protection: {reason}"),
+            SendError::Rejected(m) => write!(f, "the destination cannot take this message: {m}"),
             SendError::TimedOut(m) | SendError::Failed(m) | SendError::Unavailable(m) => {
                 f.write_str(m)
             }

@@ -10,7 +10,8 @@
 //! endpoint or the operator's overrides (`AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL`). The tenant
 //! names only a region (checked to be spelled like one), so no outbound check applies: the
 //! address connected to is AWS's or the operator's. An AWS error, throttling or a network error
-//! is a failed attempt, retried on the normal schedule.
+//! is a failed attempt, retried on the normal schedule; a message SQS can never take (over its
+//! 1 MiB cap, or refused by SQS as too long for the queue or as invalid content) fails at once.
 
 use super::aws::{attempt, Aws, Operation};
 use super::{Response, SendError};
@@ -22,6 +23,16 @@ use switchyard_core::delivery_url::{DeliveryUrl, SqsTarget};
 
 /// SQS takes at most 10 attributes per message; the delivery metadata goes first.
 const MAX_ATTRIBUTES: usize = 10;
+/// The largest message any queue takes (body plus attribute names, types and values); a queue's
+/// `MaximumMessageSize` may be lower, which SQS itself answers.
+const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+/// SQS error codes that are about the message itself (too long for the queue, characters SQS
+/// refuses): another try of the same message gets the same answer.
+const MESSAGE_REFUSED: [&str; 3] = [
+    "InvalidMessageContents",
+    "InvalidParameterValue",
+    "InvalidParameterValueException",
+];
 
 /// Metadata that travels as attributes, in this order; other headers (CloudEvents `ce-*`)
 /// follow while there is room. `authorization` and `user-agent` mean nothing on a queue.
@@ -52,7 +63,7 @@ impl Sqs {
         let endpoint = self.aws.env.endpoint("SQS", "sqs", Some(&target.region));
         let body = match request(&endpoint, &target, msg) {
             Ok(b) => b,
-            Err(e) => return Response::failed(SendError::Failed(e), started),
+            Err(e) => return Response::failed(e, started),
         };
         let answer = self
             .aws
@@ -69,7 +80,7 @@ impl Sqs {
             )
             .await;
         let call = format!("SendMessage to {}", target.queue);
-        attempt("SQS", &call, answer, started, |body| {
+        attempt("SQS", &call, answer, started, &MESSAGE_REFUSED, |body| {
             message_id(body).map(|id| format!("MessageId={id}"))
         })
     }
@@ -86,9 +97,10 @@ fn queue_url(endpoint: &str, t: &SqsTarget) -> String {
 }
 
 /// The `SendMessage` request for `msg`.
-fn request(endpoint: &str, t: &SqsTarget, msg: Prepared) -> Result<Value, String> {
-    let body = String::from_utf8(msg.body)
-        .map_err(|_| "the message body is not UTF-8 text, which SQS requires".to_string())?;
+fn request(endpoint: &str, t: &SqsTarget, msg: Prepared) -> Result<Value, SendError> {
+    let body = String::from_utf8(msg.body).map_err(|_| {
+        SendError::Rejected("the message body is not UTF-8 text, which SQS requires".into())
+    })?;
     let attribute = |v: &str| json!({"DataType": "String", "StringValue": v});
     let mut attributes = Map::new();
     for name in FIRST {
@@ -104,6 +116,16 @@ fn request(endpoint: &str, t: &SqsTarget, msg: Prepared) -> Result<Value, String
             attributes.insert(k.to_string(), attribute(v));
         }
     }
+    let size = body.len()
+        + attributes
+            .iter()
+            .map(|(k, v)| k.len() + "String".len() + v["StringValue"].as_str().map_or(0, str::len))
+            .sum::<usize>();
+    if size > MAX_MESSAGE_BYTES {
+        return Err(SendError::Rejected(format!(
+            "the message is {size} bytes; SQS takes at most {MAX_MESSAGE_BYTES}"
+        )));
+    }
     let mut req = json!({
         "QueueUrl": queue_url(endpoint, t),
         "MessageBody": body,
@@ -115,7 +137,11 @@ fn request(endpoint: &str, t: &SqsTarget, msg: Prepared) -> Result<Value, String
             .iter()
             .find(|(k, _)| *k == "webhook-id")
             .map(|(_, v)| v.clone())
-            .ok_or("a FIFO queue needs the webhook id as its deduplication id")?;
+            .ok_or_else(|| {
+                SendError::Failed(
+                    "a FIFO queue needs the webhook id as its deduplication id".into(),
+                )
+            })?;
         req["MessageGroupId"] = json!(id);
         req["MessageDeduplicationId"] = json!(id);
     }
@@ -193,7 +219,33 @@ mod tests {
         assert_eq!(r["MessageAttributes"].as_object().unwrap().len(), 10);
         let mut binary = msg();
         binary.body = vec![0xff, 0xfe];
-        assert!(request("http://h", &target("q"), binary).is_err());
+        assert!(matches!(
+            request("http://h", &target("q"), binary),
+            Err(SendError::Rejected(_))
+        ));
+    }
+
+    #[test]
+    fn a_message_over_the_cap_is_rejected_for_good() {
+        let fits = |extra: usize| {
+            let mut m = msg();
+            let attributes: usize = [
+                ("content-type", "application/json"),
+                ("webhook-id", "inv-1"),
+                ("webhook-timestamp", "1700000000"),
+                ("webhook-signature", "v1,abc"),
+            ]
+            .iter()
+            .map(|(k, v)| k.len() + "String".len() + v.len())
+            .sum();
+            m.body = vec![b'x'; MAX_MESSAGE_BYTES - attributes + extra];
+            request("http://h", &target("q"), m)
+        };
+        assert!(fits(0).is_ok());
+        match fits(1) {
+            Err(SendError::Rejected(why)) => assert!(why.contains("at most 1048576"), "{why}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -21,12 +21,14 @@ pub struct Aws {
 
 /// The attempt one AWS call made (EventBridge, SQS): a timeout, a failure, AWS's refusal
 /// (`{service} {call} answered {status}: {error}`), or the acknowledgement `ack` reads from the
-/// answer (an error there fails the attempt too).
+/// answer (an error there fails the attempt too). A refusal whose error code is in `permanent`
+/// is about the message itself, so no retry can change it.
 pub fn attempt(
     service: &str,
     call: &str,
     answer: Result<Answer, String>,
     started: Instant,
+    permanent: &[&str],
     ack: impl FnOnce(&[u8]) -> Result<String, String>,
 ) -> Response {
     match answer {
@@ -34,14 +36,18 @@ pub fn attempt(
             Response::failed(SendError::TimedOut(format!("{service}: {e}")), started)
         }
         Err(e) => Response::failed(SendError::Failed(format!("{service}: {e}")), started),
-        Ok(a) if !(200..300).contains(&a.status) => Response::failed(
-            SendError::Failed(format!(
+        Ok(a) if !(200..300).contains(&a.status) => {
+            let text = format!(
                 "{service} {call} answered {}: {}",
                 a.status,
                 error_text(a.status, &a.body)
-            )),
-            started,
-        ),
+            );
+            let refusal = match error_code(&a.body) {
+                Some(code) if permanent.contains(&code.as_str()) => SendError::Rejected(text),
+                _ => SendError::Failed(text),
+            };
+            Response::failed(refusal, started)
+        }
         Ok(a) => match ack(&a.body) {
             Ok(id) => Response::acknowledged(id, started),
             Err(e) => Response::failed(SendError::Failed(e), started),
@@ -167,11 +173,7 @@ fn sign(
 /// The error code and message of an AWS JSON error answer (`__type`, `message`/`Message`).
 pub fn error_text(status: u16, body: &[u8]) -> String {
     let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-    let code = v
-        .get("__type")
-        .and_then(|t| t.as_str())
-        .map(|t| t.rsplit('#').next().unwrap_or(t).to_string())
-        .unwrap_or_else(|| format!("HTTP {status}"));
+    let code = error_code(body).unwrap_or_else(|| format!("HTTP {status}"));
     let message = v
         .get("message")
         .or_else(|| v.get("Message"))
@@ -182,6 +184,13 @@ pub fn error_text(status: u16, body: &[u8]) -> String {
     } else {
         format!("{code}: {message}")
     }
+}
+
+/// The error code of an AWS JSON error answer (`__type`, namespace removed).
+fn error_code(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let t = v.get("__type")?.as_str()?;
+    Some(t.rsplit('#').next().unwrap_or(t).to_string())
 }
 
 #[cfg(test)]
@@ -242,5 +251,29 @@ mod tests {
             "ThrottlingException: Rate exceeded"
         );
         assert_eq!(error_text(500, b"oops"), "HTTP 500");
+    }
+
+    #[test]
+    fn refusals_of_the_message_itself_are_permanent() {
+        let refusal = |body: &[u8]| {
+            let answer = Ok(Answer {
+                status: 400,
+                body: body.to_vec(),
+            });
+            attempt(
+                "SQS",
+                "SendMessage",
+                answer,
+                Instant::now(),
+                &["InvalidMessageContents"],
+                |_| Ok(String::new()),
+            )
+            .error
+        };
+        let contents = br#"{"__type":"com.amazonaws.sqs#InvalidMessageContents","message":"bad"}"#;
+        assert!(matches!(refusal(contents), Some(SendError::Rejected(m)) if m.contains("bad")));
+        let throttled = br#"{"__type":"com.amazonaws#ThrottlingException"}"#;
+        assert!(matches!(refusal(throttled), Some(SendError::Failed(_))));
+        assert!(matches!(refusal(b"not json"), Some(SendError::Failed(_))));
     }
 }
