@@ -2,7 +2,8 @@
 //! at 127.0.0.1:6379: an `XADD` entry carries the body and the signature metadata as fields; a
 //! key of the wrong type gives a failed attempt with Redis's error and a retry that succeeds once
 //! it is fixed; a server that is down gives a failed attempt and a retry that succeeds once it is
-//! up. The streams are read back with `redis-cli`.
+//! up, after which deliveries share one connection; a refused login is a failed attempt that
+//! says so. The streams are read back with `redis-cli`.
 
 use super::nats::signed_with;
 use crate::delivery::{
@@ -146,5 +147,52 @@ async fn a_server_that_is_down_fails_the_attempt_and_a_retry_succeeds_once_it_is
     }
     wait_status(&s, &inv, "delivered").await;
     assert_eq!(first_entry(port, stream)["webhook-id"], inv);
+
+    // Later deliveries go over the same connection: the server sees one client besides
+    // redis-cli asking.
+    let mut later = Vec::new();
+    for n in 0..4 {
+        let published = publish(&s, "user.human.added", json!({"n": n})).await;
+        later.push(invocation_for(&published, &id));
+    }
+    for inv in &later {
+        wait_status(&s, inv, "delivered").await;
+    }
+    assert_eq!(redis_cli(port, &["XLEN", stream]), ["5"]);
+    let clients = redis_cli(port, &["CLIENT", "LIST"]);
+    let ours: Vec<_> = clients
+        .iter()
+        .filter(|c| !c.contains("cmd=client|list"))
+        .collect();
+    assert_eq!(ours.len(), 1, "{clients:?}");
     let _ = redis.kill().await;
+}
+
+#[tokio::test]
+async fn a_refused_login_fails_the_attempt() {
+    // The server at 6379 has no password: AUTH with one is refused.
+    redis_cli(6379, &["PING"]);
+    let s = quick_server().await;
+    let (id, _) = target(
+        &s,
+        "wrong login",
+        "redis://:hunter2x@127.0.0.1:6379/0?stream=sy:test:login",
+        json!({"restWebhook": {"interruptOnError": false}}),
+    )
+    .await;
+    execution(&s, "user.human.added", &[&id]).await;
+    let published = publish(&s, "user.human.added", json!({"userName": "lo"})).await;
+    let inv = invocation_for(&published, &id);
+    let v = wait_invocation(&s, &inv, "a failed attempt", |v| {
+        v["attempts"].as_array().map_or(0, Vec::len) >= 1
+    })
+    .await;
+    let first = &v["attempts"][0];
+    assert_eq!(first["outcome"], "retry", "{v}");
+    let error = first["error"].as_str().unwrap_or("");
+    assert!(error.starts_with("Redis AUTH at 127.0.0.1:6379: "), "{v}");
+    assert!(
+        !error.contains("hunter2x"),
+        "the password is not echoed: {v}"
+    );
 }
