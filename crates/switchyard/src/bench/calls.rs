@@ -32,7 +32,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let direct_url = [recv.url("/call")];
     let direct = load::run(args.load, &load(&direct_url, direct_body, None, calls)).await?;
 
-    let cluster = server::Cluster::new(args.database_url.clone()).await?;
+    let cluster = server::Cluster::new(args).await?;
     let server = cluster.start(0, false).await?;
     let token = cluster.admin_token()?;
     let client = reqwest::Client::new();

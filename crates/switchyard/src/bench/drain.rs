@@ -26,18 +26,12 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     .await?;
 
     // The outage: a paused node accepts and queues everything.
-    let cluster = server::Cluster::new(args.database_url.clone()).await?;
+    let cluster = server::Cluster::new(args).await?;
     let paused = cluster.start(0, true).await?;
     let token = cluster.admin_token()?;
     let client = reqwest::Client::new();
     paused
-        .subscribe(
-            &client,
-            &token,
-            &recv.url("/hook"),
-            args.fanout,
-            args.policy(),
-        )
+        .subscribe(&client, &token, &recv.hooks(args.fanout), args.policy())
         .await?;
     let published = load::run(
         args.load,

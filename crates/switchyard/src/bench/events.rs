@@ -1,10 +1,12 @@
 //! `--mode events`: fan-out at full speed. The raw loopback rate first (generator → receiver),
 //! then the same generator publishes to Switchyard for the same time while the receiver counts
 //! the deliveries to `--fanout` subscriptions; the run waits until every accepted event has been
-//! delivered to every subscription.
+//! delivered to every subscription. With `--destination` the subscriptions deliver to a broker
+//! instead, and the server's own count of acknowledged deliveries is read from `/metrics`.
 
 use super::load::{self, Limit, Load};
 use super::{fmt, percentile, ratio, receiver, server, BenchArgs};
+use anyhow::Context;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,21 +29,28 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     .await?;
 
     // 2. Switchyard in between.
-    let cluster = server::Cluster::new(args.database_url.clone()).await?;
+    let cluster = server::Cluster::new(args).await?;
     let mut servers = Vec::with_capacity(args.nodes);
     for node in 0..args.nodes {
         servers.push(cluster.start(node, false).await?);
     }
     let token = cluster.admin_token()?;
     let client = reqwest::Client::new();
+    let broker = match &args.destination {
+        Some(url) => Some(Acknowledged {
+            client: client.clone(),
+            metrics: servers[0].url("/metrics"),
+            token: cluster.token("metrics:read")?,
+            destination: url.clone(),
+        }),
+        None => None,
+    };
+    let hooks = match &broker {
+        Some(b) => vec![b.destination.clone(); args.fanout],
+        None => recv.hooks(args.fanout),
+    };
     servers[0]
-        .subscribe(
-            &client,
-            &token,
-            &recv.url("/hook"),
-            args.fanout,
-            args.policy(),
-        )
+        .subscribe(&client, &token, &hooks, args.policy())
         .await?;
     // One event first, so routes are cached and connections open as on a running server.
     let warm = client
@@ -51,8 +60,14 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
         .send()
         .await?;
     super::check(warm, "publishing the first event").await?;
-    recv.wait_for(args.fanout, Duration::from_secs(30)).await;
-    recv.reset();
+    let warmed = match &broker {
+        Some(b) => b.wait_for(args.fanout, Duration::from_secs(30)).await?.0,
+        None => {
+            recv.wait_for(args.fanout, Duration::from_secs(30)).await;
+            recv.reset();
+            0
+        }
+    };
 
     let urls: Vec<String> = servers.iter().map(|s| s.url("/v1/events")).collect();
     let started = Instant::now();
@@ -69,9 +84,17 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     .await?;
     let published_at = Instant::now();
     let expected = published.ok as usize * args.fanout;
-    recv.wait_for(expected, args.drain_timeout()?).await;
-    let delivered = recv.count();
-    let last = recv.last_arrival().unwrap_or_else(Instant::now);
+    let (delivered, last) = match &broker {
+        Some(b) => {
+            let (n, at) = b.wait_for(warmed + expected, args.drain_timeout()?).await?;
+            (n.saturating_sub(warmed), at)
+        }
+        None => {
+            recv.wait_for(expected, args.drain_timeout()?).await;
+            let last = recv.last_arrival().unwrap_or_else(Instant::now);
+            (recv.count(), last)
+        }
+    };
     let latencies = recv.latencies();
     for server in servers {
         server.stop().await;
@@ -84,15 +107,18 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let raw_rate = raw.rate();
     let accepted = published.rate();
     let delivered_rate = delivered as f64 / last.duration_since(started).as_secs_f64();
+    let destination = match &broker {
+        Some(b) => format!("to {}", b.destination),
+        None => format!("receiver delay {}", args.receiver_delay),
+    };
     println!(
-        "Switchyard benchmark: fan-out {}, ordering keys {}, {} connections, {} events in {} ({}), receiver delay {}, {storage}",
+        "Switchyard benchmark: fan-out {}, ordering keys {}, {} connections, {} events in {} ({}), {destination}, {storage}",
         args.fanout,
         args.ordering_keys,
         args.concurrency,
         published.ok,
         fmt(published.elapsed),
         published.tool,
-        args.receiver_delay
     );
     println!("| measure | value |\n|---|---|");
     println!("| raw loopback HTTP (generator → receiver) | {raw_rate:.0} req/s |");
@@ -109,20 +135,24 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
         fmt(published.p50),
         fmt(published.p99)
     );
-    println!(
-        "| end-to-end latency p50 / p99 / max | {} / {} / {} |",
-        fmt(percentile(&latencies, 0.5)),
-        fmt(percentile(&latencies, 0.99)),
-        fmt(latencies.last().copied().unwrap_or_default())
-    );
+    if broker.is_none() {
+        println!(
+            "| end-to-end latency p50 / p99 / max | {} / {} / {} |",
+            fmt(percentile(&latencies, 0.5)),
+            fmt(percentile(&latencies, 0.99)),
+            fmt(latencies.last().copied().unwrap_or_default())
+        );
+    }
     println!(
         "| last delivery after the last publish | {} |",
         fmt(last.saturating_duration_since(published_at))
     );
-    println!(
-        "| longest pause between deliveries | {} |",
-        fmt(recv.longest_pause())
-    );
+    if broker.is_none() {
+        println!(
+            "| longest pause between deliveries | {} |",
+            fmt(recv.longest_pause())
+        );
+    }
     println!("| publishes refused | {} |", published.failed);
     println!(
         "SUMMARY mode=events fanout={} ordering_keys={} raw={raw_rate:.0} accepted/s={accepted:.0} ({:.3}x) delivered/s={delivered_rate:.0} ({:.3}x) short={} longest_pause_s={:.2}",
@@ -138,4 +168,59 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     }
     cluster.finish().await?;
     Ok(())
+}
+
+/// Deliveries a broker acknowledged, as the server counts them.
+struct Acknowledged {
+    client: reqwest::Client,
+    metrics: String,
+    token: String,
+    destination: String,
+}
+
+impl Acknowledged {
+    /// Polls the count until it reaches `n` or `timeout` passes: the count, and when it got
+    /// there (or was last read).
+    async fn wait_for(&self, n: usize, timeout: Duration) -> anyhow::Result<(usize, Instant)> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let count = self.count().await?;
+            let now = Instant::now();
+            if count >= n || now > deadline {
+                return Ok((count, now));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    async fn count(&self) -> anyhow::Result<usize> {
+        let text = self
+            .client
+            .get(&self.metrics)
+            .bearer_auth(&self.token)
+            .send()
+            .await?
+            .text()
+            .await
+            .context("reading /metrics")?;
+        Ok(delivered(&text))
+    }
+}
+
+/// Deliveries acknowledged by any transport, from a `/metrics` text.
+fn delivered(text: &str) -> usize {
+    text.lines()
+        .filter(|l| l.starts_with("switchyard_transport_deliveries_total{"))
+        .filter(|l| l.contains("outcome=\"delivered\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as usize
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn delivered_counts_every_transport() {
+        let text = "switchyard_transport_deliveries_total{transport=\"redis\",outcome=\"delivered\"} 7\nswitchyard_transport_deliveries_total{transport=\"redis\",outcome=\"retried\"} 2\nswitchyard_transport_deliveries_total{transport=\"nats\",outcome=\"delivered\"} 3\n";
+        assert_eq!(super::delivered(text), 10);
+    }
 }

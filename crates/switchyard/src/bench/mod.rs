@@ -85,6 +85,15 @@ pub struct BenchArgs {
     /// over them.
     #[arg(long, default_value_t = 1)]
     pub nodes: usize,
+    /// Deliver every subscription's messages to this broker URL (`nats://`, `redis://`,
+    /// `mqtt://`, `amqp://`, ...) instead of the in-process HTTP receiver (`--mode events`);
+    /// deliveries are then counted from the server's metrics, without end-to-end latency.
+    #[arg(long)]
+    pub destination: Option<String>,
+    /// The switchyard binary to run as the server under test (default: this one), to compare
+    /// two builds with one harness.
+    #[arg(long)]
+    pub server_bin: Option<std::path::PathBuf>,
     /// Deliver FIFO per key (`ordering` on `$.identity.id`) with events spread over this many
     /// identities in turn (the built-in generator then drives the load); 0: unordered.
     #[arg(long, default_value_t = 0)]
@@ -122,6 +131,9 @@ impl BenchArgs {
             anyhow::bail!(
                 "--nodes must be 1, or more with --database-url (nodes share one database)"
             );
+        }
+        if self.destination.is_some() && self.mode != BenchMode::Events {
+            anyhow::bail!("--destination is for --mode events");
         }
         if self.fanout == 0 || self.concurrency == 0 {
             anyhow::bail!("--fanout and --concurrency must be at least 1");

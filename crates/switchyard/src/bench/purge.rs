@@ -29,7 +29,7 @@ const PURGE: [(&str, &str); 3] = [
 pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let recv = receiver::Receiver::start(args.receiver_delay()?).await?;
     let bodies = Arc::new(vec![serde_json::to_vec(&super::sample_event())?]);
-    let cluster = server::Cluster::new(args.database_url.clone()).await?;
+    let cluster = server::Cluster::new(args).await?;
     let token = cluster.admin_token()?;
     let scrape = cluster.token("metrics:read")?;
     let client = reqwest::Client::new();
@@ -58,7 +58,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
 
     // 1. The history, and the baseline.
     let node = cluster.start_with(0, false, &KEEP).await?;
-    node.subscribe(&client, &token, &recv.url("/hook"), args.fanout, None)
+    node.subscribe(&client, &token, &recv.hooks(args.fanout), None)
         .await?;
     let baseline = publish(node.url("/v1/events")).await?;
     let invocations = baseline.ok as usize * args.fanout;

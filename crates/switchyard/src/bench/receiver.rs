@@ -99,6 +99,13 @@ impl Receiver {
         *self.seen.timeline.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// One subscription URL per subscription of a fan-out of `fanout`.
+    pub fn hooks(&self, fanout: usize) -> Vec<String> {
+        (0..fanout)
+            .map(|i| format!("{}/{i}", self.url("/hook")))
+            .collect()
+    }
+
     /// Waits until `n` deliveries arrived or `timeout` passed.
     pub async fn wait_for(&self, n: usize, timeout: Duration) {
         let deadline = Instant::now() + timeout;

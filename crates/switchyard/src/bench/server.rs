@@ -20,6 +20,8 @@ pub struct Server {
 /// empty), the master key file and the JWT secret.
 pub struct Cluster {
     pub database_url: Option<String>,
+    /// The binary run as the server (this one unless `--server-bin` names another).
+    server_bin: std::path::PathBuf,
     /// The server URL given and the scratch database made on it.
     scratch: Option<(String, String)>,
     shared: std::path::PathBuf,
@@ -27,7 +29,12 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    pub async fn new(database_url: Option<String>) -> anyhow::Result<Self> {
+    pub async fn new(args: &super::BenchArgs) -> anyhow::Result<Self> {
+        let server_bin = match &args.server_bin {
+            Some(bin) => bin.clone(),
+            None => std::env::current_exe().unwrap_or_else(|_| "switchyard".into()),
+        };
+        let database_url = args.database_url.clone();
         let shared = std::env::temp_dir().join(format!("switchyard-bench-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&shared);
         std::fs::create_dir_all(&shared)?;
@@ -43,6 +50,7 @@ impl Cluster {
         };
         Ok(Self {
             database_url,
+            server_bin,
             scratch,
             shared,
             jwt_secret: switchyard_core::crypto::random_token(36),
@@ -99,11 +107,10 @@ impl Cluster {
         Server::start(command).await
     }
 
-    /// `switchyard` (this executable) configured as node `node`, for a subcommand.
+    /// The server binary configured as node `node`, for a subcommand.
     pub fn command(&self, node: usize) -> Command {
         let data_dir = self.shared.join(format!("node-{node}"));
-        let mut command =
-            Command::new(std::env::current_exe().unwrap_or_else(|_| "switchyard".into()));
+        let mut command = Command::new(&self.server_bin);
         command
             .env("SWITCHYARD_LISTEN", "127.0.0.1:0")
             .env("SWITCHYARD_DATA_DIR", &data_dir)
@@ -163,23 +170,22 @@ impl Server {
         self.child.id()
     }
 
-    /// `fanout` HTTP subscriptions on `idn:identity-created`, to `{hook}/{i}`, each with
-    /// `policy` when given.
+    /// One HTTP subscription on `idn:identity-created` to each of `urls`, each with `policy`
+    /// when given.
     pub async fn subscribe(
         &self,
         client: &reqwest::Client,
         token: &str,
-        hook: &str,
-        fanout: usize,
+        urls: &[String],
         policy: Option<serde_json::Value>,
     ) -> anyhow::Result<()> {
-        for i in 0..fanout {
+        for (i, url) in urls.iter().enumerate() {
             let sub = client
                 .post(self.url("/trigger-subscriptions/v1"))
                 .bearer_auth(token)
                 .json(
                     &json!({"name": format!("bench-{i}"), "triggerId": "idn:identity-created",
-                              "type": "HTTP", "httpConfig": {"url": format!("{hook}/{i}"),
+                              "type": "HTTP", "httpConfig": {"url": url,
                               "httpDispatchMode": "SYNC"}}),
                 )
                 .send()
