@@ -3,7 +3,8 @@ against moto in server mode on a free loopback port: deliveries to a standard an
 are read back with boto3, their body and message attributes checked, and the signature verified
 with the standardwebhooks library. With the endpoint unreachable the attempt fails with a clear
 error and is retried; once it is back, the retry succeeds. A message longer than the queue takes
-fails at once, without retries. Malformed sqs URLs are 400s naming
+fails at once, without retries. A profile that assumes a role (STS at moto) signs the deliveries.
+Malformed sqs URLs are 400s naming
 the field in both dialects."""
 
 import json
@@ -186,6 +187,39 @@ def test_a_message_too_long_for_the_queue_fails_at_once(sqs_server, moto):
         s.delete(f"{sqs_server.base}/trigger-subscriptions/v1/{sub_id}")
     finally:
         sqs.delete_queue(QueueUrl=url)
+
+
+def test_a_profile_that_assumes_a_role_delivers(moto, queues, tmp_path):
+    """No keys in the environment: the profile names a role to assume (STS AssumeRole at moto,
+    signed with the source profile's keys), and the role's credentials sign SendMessage."""
+    sqs, stem = queues
+    config = tmp_path / "config"
+    config.write_text(
+        "[profile hooks]\nrole_arn = arn:aws:iam::123456789012:role/hooks\nsource_profile = base\n"
+        "[profile base]\naws_access_key_id = testing\naws_secret_access_key = testing\n"
+        "[profile orphan]\nrole_arn = arn:aws:iam::123456789012:role/hooks\nsource_profile = nobody\n")
+    env = {**FAST, "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_ENDPOINT_URL": moto,
+           "AWS_CONFIG_FILE": str(config), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+           "AWS_PROFILE": "hooks"}
+    srv = Server(env)
+    try:
+        s = http(srv)
+        subscribe(srv, s, f"sqs://{REGION}/{ACCOUNT}/{stem}")
+        [inv_id] = publish(srv, s, "o-role")
+        invocation(srv, s, inv_id, lambda v: v["status"] == "delivered")
+        [m] = receive(sqs, sqs.get_queue_url(QueueName=stem)["QueueUrl"])
+        assert json.loads(m["Body"])["orderId"] == "o-role"
+    finally:
+        srv.stop()
+    srv = Server({**env, "AWS_PROFILE": "orphan"})
+    try:
+        s = http(srv)
+        subscribe(srv, s, f"sqs://{REGION}/{ACCOUNT}/{stem}")
+        [inv_id] = publish(srv, s, "o-orphan")
+        v = invocation(srv, s, inv_id, lambda v: len(v["attempts"]) >= 1)
+        assert "source_profile nobody has no credentials" in v["attempts"][0]["error"], v
+    finally:
+        srv.stop()
 
 
 def test_endpoint_down_fails_the_attempt_and_a_retry_succeeds(moto, queues):

@@ -129,7 +129,7 @@ impl Aws {
 /// The headers that sign a POST of `body` to `url` with `headers` (`authorization`,
 /// `x-amz-date`, and `x-amz-security-token` for temporary credentials). `host` is signed as
 /// reqwest will send it (with the port when the URL names one).
-fn sign(
+pub(super) fn sign(
     creds: &Credentials,
     region: &str,
     service: &str,

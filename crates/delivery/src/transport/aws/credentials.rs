@@ -1,7 +1,9 @@
 //! The standard AWS credential chain, in the SDKs' order: environment
 //! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`); the shared credentials
 //! and config files (`AWS_PROFILE`, default `default`; `AWS_SHARED_CREDENTIALS_FILE`,
-//! `AWS_CONFIG_FILE`, default `~/.aws/credentials` and `~/.aws/config`); web identity
+//! `AWS_CONFIG_FILE`, default `~/.aws/credentials` and `~/.aws/config`), whose profile may hold
+//! static keys, a `credential_process` or a `role_arn` to assume (see [`super::profile`]); web
+//! identity
 //! (`AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`, exchanged with STS
 //! `AssumeRoleWithWebIdentity`); the ECS container endpoint
 //! (`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`); and instance metadata (IMDSv2, unless
@@ -11,8 +13,12 @@
 //! These requests go to AWS's own endpoints (or the operator's overrides), never to an address a
 //! tenant chose, so they use a plain client rather than the outbound-protected one.
 
+use super::profile::{self, Plan, Source};
+use super::sts::{self, parse_time, Temporary};
 use super::Env;
 use aws_credential_types::Credentials;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -96,13 +102,19 @@ impl CredentialChain {
                 refresh_at: None,
             });
         }
-        if let Some(creds) = from_profile(&self.env)? {
-            return Ok(Cached {
-                creds,
-                refresh_at: None,
-            });
-        }
-        let temporary = if let Some(t) = self.web_identity().await? {
+        let temporary = match profile::plan(&self.env)? {
+            Plan::Nothing => None,
+            Plan::Static(creds) => {
+                return Ok(Cached {
+                    creds,
+                    refresh_at: None,
+                })
+            }
+            plan => Some(self.from_plan(plan, now).await?),
+        };
+        let temporary = if temporary.is_some() {
+            temporary
+        } else if let Some(t) = self.web_identity().await? {
             Some(t)
         } else if let Some(t) = self.container().await? {
             Some(t)
@@ -122,6 +134,39 @@ impl CredentialChain {
         }
     }
 
+    /// The credentials a profile's plan yields.
+    fn from_plan(
+        &self,
+        plan: Plan,
+        now: Timestamp,
+    ) -> Pin<Box<dyn Future<Output = Result<Temporary, String>> + Send + '_>> {
+        Box::pin(async move {
+            match plan {
+                Plan::Nothing => Err("the AWS profile holds no credentials".into()),
+                Plan::Static(creds) => Ok((creds, None)),
+                Plan::Process(command) => profile::run_process(&command).await,
+                Plan::AssumeRole { role, source } => {
+                    let (base, _) = match *source {
+                        Source::Profile(plan) => self.from_plan(plan, now).await?,
+                        Source::Environment => from_env(&self.env).map(|c| (c, None)).ok_or(
+                            "credential_source Environment: AWS_ACCESS_KEY_ID and \
+                             AWS_SECRET_ACCESS_KEY are not set",
+                        )?,
+                        Source::Container => self.container().await?.ok_or(
+                            "credential_source EcsContainer: \
+                             AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is not set",
+                        )?,
+                        Source::InstanceMetadata => self
+                            .instance_metadata()
+                            .await?
+                            .ok_or("credential_source Ec2InstanceMetadata: no instance role")?,
+                    };
+                    sts::assume_role(&self.http, &self.env, &base, &role, now).await
+                }
+            }
+        })
+    }
+
     /// `AssumeRoleWithWebIdentity` with the token file's contents.
     async fn web_identity(&self) -> Result<Option<(Credentials, Option<Timestamp>)>, String> {
         let (Some(token_file), Some(role)) = (
@@ -136,48 +181,9 @@ impl CredentialChain {
             .env
             .get("AWS_ROLE_SESSION_NAME")
             .unwrap_or_else(|| "switchyard".into());
-        let region = self.env.region();
-        let endpoint = self.env.endpoint("STS", "sts", region.as_deref());
-        let form = [
-            ("Action", "AssumeRoleWithWebIdentity"),
-            ("Version", "2011-06-15"),
-            ("RoleArn", role.as_str()),
-            ("RoleSessionName", session.as_str()),
-            ("WebIdentityToken", token.trim()),
-        ];
-        let body = form
-            .iter()
-            .map(|(k, v)| format!("{k}={}", form_encode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        let resp = self
-            .http
-            .post(&endpoint)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .timeout(Duration::from_secs(10))
-            .send()
+        sts::with_web_identity(&self.http, &self.env, &role, &session, token.trim())
             .await
-            .map_err(|e| format!("STS AssumeRoleWithWebIdentity at {endpoint}: {e}"))?;
-        let status = resp.status();
-        let text = resp.text().await.map_err(|e| format!("STS: {e}"))?;
-        if !status.is_success() {
-            return Err(format!(
-                "STS AssumeRoleWithWebIdentity answered {status}: {}",
-                xml_field(&text, "Message").unwrap_or_default()
-            ));
-        }
-        let field =
-            |name: &str| xml_field(&text, name).ok_or_else(|| format!("STS answer without {name}"));
-        let creds = keys(
-            field("AccessKeyId")?,
-            field("SecretAccessKey")?,
-            Some(field("SessionToken")?),
-        );
-        Ok(Some((
-            creds,
-            xml_field(&text, "Expiration").and_then(|e| parse_time(&e)),
-        )))
+            .map(Some)
     }
 
     /// The ECS/EKS container credentials endpoint.
@@ -264,61 +270,6 @@ fn keys(id: String, secret: String, token: Option<String>) -> Credentials {
     Credentials::new(id, secret, token, None, "switchyard")
 }
 
-/// Static keys of the selected profile, from the credentials file first, then the config file.
-fn from_profile(env: &Env) -> Result<Option<Credentials>, String> {
-    let profile = env.get("AWS_PROFILE").unwrap_or_else(|| "default".into());
-    let home = env.get("HOME").unwrap_or_default();
-    let files = [
-        (
-            env.get("AWS_SHARED_CREDENTIALS_FILE")
-                .unwrap_or_else(|| format!("{home}/.aws/credentials")),
-            profile.clone(),
-        ),
-        (
-            env.get("AWS_CONFIG_FILE")
-                .unwrap_or_else(|| format!("{home}/.aws/config")),
-            if profile == "default" {
-                profile.clone()
-            } else {
-                format!("profile {profile}")
-            },
-        ),
-    ];
-    for (path, section) in files {
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            continue;
-        };
-        let pairs = ini_section(&text, &section);
-        let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        if let (Some(id), Some(secret)) = (get("aws_access_key_id"), get("aws_secret_access_key")) {
-            return Ok(Some(keys(id, secret, get("aws_session_token"))));
-        }
-    }
-    Ok(None)
-}
-
-/// The `key = value` pairs of `[section]` in an INI text.
-fn ini_section(text: &str, section: &str) -> Vec<(String, String)> {
-    let mut inside = false;
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            inside = name.trim() == section;
-            continue;
-        }
-        if inside {
-            if let Some((k, v)) = line.split_once('=') {
-                out.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-            }
-        }
-    }
-    out
-}
-
 /// Credentials in the container/IMDS JSON shape.
 fn json_credentials(body: &str) -> Result<(Credentials, Option<Timestamp>), String> {
     let v: serde_json::Value =
@@ -339,74 +290,50 @@ fn json_credentials(body: &str) -> Result<(Credentials, Option<Timestamp>), Stri
     ))
 }
 
-/// The text of the first `<name>…</name>` element.
-fn xml_field(xml: &str, name: &str) -> Option<String> {
-    let open = format!("<{name}>");
-    let start = xml.find(&open)? + open.len();
-    let end = xml[start..].find(&format!("</{name}>"))? + start;
-    Some(xml[start..end].trim().to_string())
-}
-
-fn parse_time(text: &str) -> Option<Timestamp> {
-    let t =
-        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
-    Some(Timestamp((t.unix_timestamp_nanos() / 1_000_000) as i64))
-}
-
-/// `application/x-www-form-urlencoded` encoding of one value.
-fn form_encode(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for b in v.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn profiles_from_ini_sections() {
-        let text = "[default]\naws_access_key_id = A\n aws_secret_access_key=B\n\n\
-                    # comment\n[profile ops]\naws_access_key_id=C\naws_secret_access_key=D\n\
-                    aws_session_token=E\n";
-        let keys = ini_section(text, "profile ops");
-        assert_eq!(
-            keys,
-            [
-                ("aws_access_key_id".into(), "C".into()),
-                ("aws_secret_access_key".into(), "D".into()),
-                ("aws_session_token".into(), "E".into())
-            ]
-        );
-        assert_eq!(ini_section(text, "default").len(), 2);
-        assert!(ini_section(text, "none").is_empty());
-    }
-
-    #[test]
-    fn sts_and_metadata_answers() {
-        let xml = "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult>\
-                   <Credentials><AccessKeyId>ASIA1</AccessKeyId><SecretAccessKey>s</SecretAccessKey>\
-                   <SessionToken>t</SessionToken><Expiration>2026-11-30T00:00:00Z</Expiration>\
-                   </Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>";
-        assert_eq!(xml_field(xml, "AccessKeyId").as_deref(), Some("ASIA1"));
-        assert_eq!(
-            parse_time("2026-11-30T00:00:00Z"),
-            Some(Timestamp(1_795_996_800_000))
-        );
+    fn metadata_answers() {
         let (c, exp) = json_credentials(
             r#"{"AccessKeyId":"A","SecretAccessKey":"B","Token":"C","Expiration":"2026-11-30T00:00:00Z"}"#,
         )
         .unwrap();
         assert_eq!(c.session_token(), Some("C"));
-        assert!(exp.is_some());
-        assert_eq!(form_encode("a b/c=d"), "a%20b%2Fc%3Dd");
+        assert_eq!(exp, Some(Timestamp(1_795_996_800_000)));
+    }
+
+    #[tokio::test]
+    async fn a_credential_process_profile_runs_its_command() {
+        let dir = std::env::temp_dir().join(format!("sy-aws-proc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("config");
+        std::fs::write(
+            &config,
+            "[profile proc]\ncredential_process = printf '%s' '{\"Version\": 1, \"AccessKeyId\": \"PK\", \"SecretAccessKey\": \"PS\", \"SessionToken\": \"PT\", \"Expiration\": \"2026-11-30T00:00:00Z\"}'\n\
+             [profile failing]\ncredential_process = echo nope >&2; exit 3\n",
+        )
+        .unwrap();
+        let chain = |profile: &str| {
+            CredentialChain::new(
+                Env::from_pairs([
+                    ("AWS_CONFIG_FILE", config.to_str().unwrap()),
+                    ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+                    ("AWS_PROFILE", profile),
+                    ("AWS_EC2_METADATA_DISABLED", "true"),
+                ]),
+                reqwest::Client::new(),
+            )
+        };
+        let c = chain("proc").get(Timestamp(0)).await.unwrap();
+        assert_eq!(
+            (c.access_key_id(), c.secret_access_key(), c.session_token()),
+            ("PK", "PS", Some("PT"))
+        );
+        let why = chain("failing").get(Timestamp(0)).await.unwrap_err();
+        assert!(why.contains("nope"), "{why}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[tokio::test]

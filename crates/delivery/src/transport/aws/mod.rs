@@ -13,6 +13,10 @@
 mod client;
 #[cfg(feature = "aws")]
 pub mod credentials;
+#[cfg(feature = "aws")]
+mod profile;
+#[cfg(feature = "aws")]
+mod sts;
 
 #[cfg(feature = "aws")]
 pub use client::{attempt, error_text, Answer, Aws, Operation};
