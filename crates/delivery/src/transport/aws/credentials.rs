@@ -110,7 +110,7 @@ impl CredentialChain {
                     refresh_at: None,
                 })
             }
-            plan => Some(self.from_plan(plan, now).await?),
+            plan => Some(self.follow(plan, now).await?),
         };
         let temporary = if temporary.is_some() {
             temporary
@@ -135,7 +135,7 @@ impl CredentialChain {
     }
 
     /// The credentials a profile's plan yields.
-    fn from_plan(
+    fn follow(
         &self,
         plan: Plan,
         now: Timestamp,
@@ -147,7 +147,7 @@ impl CredentialChain {
                 Plan::Process(command) => profile::run_process(&command).await,
                 Plan::AssumeRole { role, source } => {
                     let (base, _) = match *source {
-                        Source::Profile(plan) => self.from_plan(plan, now).await?,
+                        Source::Profile(plan) => self.follow(plan, now).await?,
                         Source::Environment => from_env(&self.env).map(|c| (c, None)).ok_or(
                             "credential_source Environment: AWS_ACCESS_KEY_ID and \
                              AWS_SECRET_ACCESS_KEY are not set",
