@@ -3,7 +3,10 @@
 //! and `--nodes` delivering nodes start on the same storage. The drain rate is the deliveries
 //! between the first and the last arrival over that time, set against the raw loopback rate of
 //! the same generator; the delivering node's peak memory shows whether memory follows the backlog.
+//! With `--destination` the subscriptions deliver to a broker and the delivering nodes' own
+//! counts of acknowledged deliveries (`/metrics`) are read instead of the receiver's.
 
+use super::acknowledged::Acknowledged;
 use super::load::{self, Limit, Load};
 use super::{fmt, ratio, receiver, server, BenchArgs};
 use std::sync::Arc;
@@ -30,8 +33,12 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let paused = cluster.start(0, true).await?;
     let token = cluster.admin_token()?;
     let client = reqwest::Client::new();
+    let hooks = match &args.destination {
+        Some(url) => vec![url.clone(); args.fanout],
+        None => recv.hooks(args.fanout),
+    };
     paused
-        .subscribe(&client, &token, &recv.hooks(args.fanout), args.policy())
+        .subscribe(&client, &token, &hooks, args.policy())
         .await?;
     let published = load::run(
         args.load,
@@ -55,10 +62,18 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let pids: Vec<u32> = nodes.iter().filter_map(server::Server::pid).collect();
     let peak = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let sampler = tokio::spawn(sample_rss(pids, peak.clone()));
-    recv.wait_for(backlog, args.drain_timeout()?).await;
+    let (delivered, first, last) = match &args.destination {
+        Some(url) => {
+            let broker = Acknowledged::new(url, &nodes, &cluster)?;
+            let seen = broker.wait_for(backlog, args.drain_timeout()?).await?;
+            (seen.count, seen.first, Some(seen.at))
+        }
+        None => {
+            recv.wait_for(backlog, args.drain_timeout()?).await;
+            (recv.count(), recv.first_arrival(), recv.last_arrival())
+        }
+    };
     sampler.abort();
-    let delivered = recv.count();
-    let (first, last) = (recv.first_arrival(), recv.last_arrival());
     for node in nodes {
         node.stop().await;
     }
@@ -70,10 +85,11 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let drain_rate = delivered as f64 / span.as_secs_f64().max(1e-9);
     let rss_mib = peak.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1024.0;
     println!(
-        "Switchyard benchmark: backlog drain, fan-out {}, ordering keys {}, {} node(s), {}",
+        "Switchyard benchmark: backlog drain, fan-out {}, ordering keys {}, {} node(s), to {}, {}",
         args.fanout,
         args.ordering_keys,
         args.nodes,
+        args.destination.as_deref().unwrap_or("the HTTP receiver"),
         if args.database_url.is_some() {
             "PostgreSQL"
         } else {
@@ -95,10 +111,12 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
         fmt(span),
         ratio(drain_rate, raw_rate)
     );
-    println!(
-        "| longest pause between deliveries | {} |",
-        fmt(recv.longest_pause())
-    );
+    if args.destination.is_none() {
+        println!(
+            "| longest pause between deliveries | {} |",
+            fmt(recv.longest_pause())
+        );
+    }
     println!("| peak RSS of a delivering node | {rss_mib:.0} MiB |");
     println!(
         "SUMMARY mode=drain fanout={} ordering_keys={} raw={raw_rate:.0} backlog={backlog} drained/s={drain_rate:.0} ({:.3}x) short={} longest_pause_s={:.2} peak_rss_mib={rss_mib:.0}",

@@ -4,9 +4,9 @@
 //! delivered to every subscription. With `--destination` the subscriptions deliver to a broker
 //! instead, and the server's own count of acknowledged deliveries is read from `/metrics`.
 
+use super::acknowledged::Acknowledged;
 use super::load::{self, Limit, Load};
 use super::{fmt, percentile, ratio, receiver, server, BenchArgs};
-use anyhow::Context;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -37,12 +37,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let token = cluster.admin_token()?;
     let client = reqwest::Client::new();
     let broker = match &args.destination {
-        Some(url) => Some(Acknowledged {
-            client: client.clone(),
-            metrics: servers[0].url("/metrics"),
-            token: cluster.token("metrics:read")?,
-            destination: url.clone(),
-        }),
+        Some(url) => Some(Acknowledged::new(url, &servers, &cluster)?),
         None => None,
     };
     let hooks = match &broker {
@@ -61,7 +56,11 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
         .await?;
     super::check(warm, "publishing the first event").await?;
     let warmed = match &broker {
-        Some(b) => b.wait_for(args.fanout, Duration::from_secs(30)).await?.0,
+        Some(b) => {
+            b.wait_for(args.fanout, Duration::from_secs(30))
+                .await?
+                .count
+        }
         None => {
             recv.wait_for(args.fanout, Duration::from_secs(30)).await;
             recv.reset();
@@ -86,8 +85,8 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let expected = published.ok as usize * args.fanout;
     let (delivered, last) = match &broker {
         Some(b) => {
-            let (n, at) = b.wait_for(warmed + expected, args.drain_timeout()?).await?;
-            (n.saturating_sub(warmed), at)
+            let seen = b.wait_for(warmed + expected, args.drain_timeout()?).await?;
+            (seen.count.saturating_sub(warmed), seen.at)
         }
         None => {
             recv.wait_for(expected, args.drain_timeout()?).await;
@@ -168,59 +167,4 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     }
     cluster.finish().await?;
     Ok(())
-}
-
-/// Deliveries a broker acknowledged, as the server counts them.
-struct Acknowledged {
-    client: reqwest::Client,
-    metrics: String,
-    token: String,
-    destination: String,
-}
-
-impl Acknowledged {
-    /// Polls the count until it reaches `n` or `timeout` passes: the count, and when it got
-    /// there (or was last read).
-    async fn wait_for(&self, n: usize, timeout: Duration) -> anyhow::Result<(usize, Instant)> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let count = self.count().await?;
-            let now = Instant::now();
-            if count >= n || now > deadline {
-                return Ok((count, now));
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    async fn count(&self) -> anyhow::Result<usize> {
-        let text = self
-            .client
-            .get(&self.metrics)
-            .bearer_auth(&self.token)
-            .send()
-            .await?
-            .text()
-            .await
-            .context("reading /metrics")?;
-        Ok(delivered(&text))
-    }
-}
-
-/// Deliveries acknowledged by any transport, from a `/metrics` text.
-fn delivered(text: &str) -> usize {
-    text.lines()
-        .filter(|l| l.starts_with("switchyard_transport_deliveries_total{"))
-        .filter(|l| l.contains("outcome=\"delivered\""))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as usize
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn delivered_counts_every_transport() {
-        let text = "switchyard_transport_deliveries_total{transport=\"redis\",outcome=\"delivered\"} 7\nswitchyard_transport_deliveries_total{transport=\"redis\",outcome=\"retried\"} 2\nswitchyard_transport_deliveries_total{transport=\"nats\",outcome=\"delivered\"} 3\n";
-        assert_eq!(super::delivered(text), 10);
-    }
 }

@@ -15,6 +15,7 @@
 //! this process and takes end-to-end latency from the delivery's `webhook-id`: invocation ids are
 //! UUIDv7, which carry the millisecond at which the event was accepted.
 
+mod acknowledged;
 mod calls;
 mod drain;
 mod events;
@@ -86,8 +87,9 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1)]
     pub nodes: usize,
     /// Deliver every subscription's messages to this broker URL (`nats://`, `redis://`,
-    /// `mqtt://`, `amqp://`, ...) instead of the in-process HTTP receiver (`--mode events`);
-    /// deliveries are then counted from the server's metrics, without end-to-end latency.
+    /// `mqtt://`, `amqp://`, ...) instead of the in-process HTTP receiver (`--mode events` and
+    /// `drain`); deliveries are then counted from the servers' metrics, without end-to-end
+    /// latency.
     #[arg(long)]
     pub destination: Option<String>,
     /// The switchyard binary to run as the server under test (default: this one), to compare
@@ -132,8 +134,9 @@ impl BenchArgs {
                 "--nodes must be 1, or more with --database-url (nodes share one database)"
             );
         }
-        if self.destination.is_some() && self.mode != BenchMode::Events {
-            anyhow::bail!("--destination is for --mode events");
+        if self.destination.is_some() && !matches!(self.mode, BenchMode::Events | BenchMode::Drain)
+        {
+            anyhow::bail!("--destination is for --mode events and drain");
         }
         if self.fanout == 0 || self.concurrency == 0 {
             anyhow::bail!("--fanout and --concurrency must be at least 1");
