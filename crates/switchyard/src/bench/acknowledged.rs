@@ -69,11 +69,11 @@ impl Acknowledged {
 
 /// Deliveries acknowledged by any transport, from a `/metrics` text.
 fn delivered(text: &str) -> usize {
-    text.lines()
-        .filter(|l| l.starts_with("switchyard_transport_deliveries_total{"))
-        .filter(|l| l.contains("outcome=\"delivered\""))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as usize
+    super::metric_total(
+        text,
+        "switchyard_transport_deliveries_total",
+        "outcome=\"delivered\"",
+    ) as usize
 }
 
 #[cfg(test)]

@@ -203,6 +203,19 @@ fn fmt(d: Duration) -> String {
     }
 }
 
+/// The sum of the samples of the labelled metric `name` whose labels contain `label` (every
+/// sample when it is empty), from a `/metrics` text.
+pub(crate) fn metric_total(text: &str, name: &str, label: &str) -> f64 {
+    text.lines()
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{'))
+        })
+        .filter(|l| l.contains(label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 /// `rate` as a multiple of the raw loopback rate.
 fn ratio(rate: f64, raw: f64) -> String {
     format!("{:.3}× raw", rate / raw.max(1.0))

@@ -201,10 +201,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
 
 /// Every row the purge deleted so far, from a `/metrics` text.
 fn purged_rows(text: &str) -> u64 {
-    text.lines()
-        .filter(|l| l.starts_with("switchyard_purged_rows_total{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
+    super::metric_total(text, "switchyard_purged_rows_total", "") as u64
 }
 
 #[cfg(test)]

@@ -102,26 +102,11 @@ impl CredentialChain {
                 refresh_at: None,
             });
         }
-        let temporary = match profile::plan(&self.env)? {
-            Plan::Nothing => None,
-            Plan::Static(creds) => {
-                return Ok(Cached {
-                    creds,
-                    refresh_at: None,
-                })
-            }
+        let found = match profile::plan(&self.env)? {
+            Plan::Nothing => self.beyond_profiles().await?,
             plan => Some(self.follow(plan, now).await?),
         };
-        let temporary = if temporary.is_some() {
-            temporary
-        } else if let Some(t) = self.web_identity().await? {
-            Some(t)
-        } else if let Some(t) = self.container().await? {
-            Some(t)
-        } else {
-            self.instance_metadata().await?
-        };
-        match temporary {
+        match found {
             Some((creds, expires)) => Ok(Cached {
                 creds,
                 refresh_at: expires.map(|e| e.plus_millis(-EARLY_MS).max(now.plus_millis(60_000))),
@@ -134,7 +119,18 @@ impl CredentialChain {
         }
     }
 
-    /// The credentials a profile's plan yields.
+    /// The sources after the profile files: web identity, the container, instance metadata.
+    async fn beyond_profiles(&self) -> Result<Option<Temporary>, String> {
+        if let Some(t) = self.web_identity().await? {
+            return Ok(Some(t));
+        }
+        if let Some(t) = self.container().await? {
+            return Ok(Some(t));
+        }
+        self.instance_metadata().await
+    }
+
+    /// The credentials a profile's plan yields (static keys never expire).
     fn follow(
         &self,
         plan: Plan,
@@ -266,7 +262,7 @@ fn from_env(env: &Env) -> Option<Credentials> {
 }
 
 /// Credentials as the signer takes them. Expiry is tracked by the chain's cache, not here.
-fn keys(id: String, secret: String, token: Option<String>) -> Credentials {
+pub(super) fn keys(id: String, secret: String, token: Option<String>) -> Credentials {
     Credentials::new(id, secret, token, None, "switchyard")
 }
 

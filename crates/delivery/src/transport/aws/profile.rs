@@ -11,6 +11,7 @@
 //! being skipped for other credentials the operator did not mean. The files are the operator's,
 //! read at each (rare) refresh; the work is bounded by the depth of a role chain.
 
+use super::credentials::keys;
 use super::sts::{parse_time, Temporary};
 use super::Env;
 use aws_credential_types::Credentials;
@@ -187,17 +188,13 @@ pub async fn run_process(command: &str) -> Result<Temporary, String> {
         ),
         None => None,
     };
-    Ok((
-        Credentials::new(id, secret, field("SessionToken"), None, "switchyard"),
-        expires,
-    ))
+    Ok((keys(id, secret, field("SessionToken")), expires))
 }
 
 fn static_keys(files: &Files, profile: &str) -> Option<Credentials> {
     let id = files.get(profile, "aws_access_key_id")?;
     let secret = files.get(profile, "aws_secret_access_key")?;
-    let token = files.get(profile, "aws_session_token");
-    Some(Credentials::new(id, secret, token, None, "switchyard"))
+    Some(keys(id, secret, files.get(profile, "aws_session_token")))
 }
 
 /// The two files' texts (either may be missing).

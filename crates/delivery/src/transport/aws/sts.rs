@@ -2,6 +2,7 @@
 //! token is the proof) and `AssumeRole` (signed with the source credentials). Both are Query
 //! protocol calls (a form POST) answered in XML, from which only the credentials are read.
 
+use super::credentials::keys;
 use super::profile::Role;
 use super::Env;
 use aws_credential_types::Credentials;
@@ -68,14 +69,15 @@ async fn call(
         .map(|(k, v)| format!("{k}={}", form_encode(v)))
         .collect::<Vec<_>>()
         .join("&");
+    // The signature covers the content type, so it is one list for both.
     let headers = [(
         "content-type",
         "application/x-www-form-urlencoded".to_string(),
     )];
-    let mut req = http
-        .post(&endpoint)
-        .timeout(Duration::from_secs(10))
-        .header(headers[0].0, &headers[0].1);
+    let mut req = http.post(&endpoint).timeout(Duration::from_secs(10));
+    for (k, v) in &headers {
+        req = req.header(*k, v);
+    }
     if let Some((creds, now)) = signer {
         let url = reqwest::Url::parse(&endpoint)
             .map_err(|e| format!("invalid STS endpoint {endpoint}: {e}"))?;
@@ -110,12 +112,10 @@ async fn call(
     }
     let field =
         |name: &str| xml_field(&text, name).ok_or_else(|| format!("STS answer without {name}"));
-    let creds = Credentials::new(
+    let creds = keys(
         field("AccessKeyId")?,
         field("SecretAccessKey")?,
         Some(field("SessionToken")?),
-        None,
-        "switchyard",
     );
     Ok((
         creds,
